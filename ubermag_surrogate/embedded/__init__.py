@@ -1,0 +1,20 @@
+"""Embedded calculator: Ubermag drivers backed by magnum.np.
+
+A drop-in for oommfc where OOMMF is not installed. Each drive runs magnum.np
+(GPL-3.0, installed with the ``embedded`` extra) in a child process and writes the
+same drive folder layout as oommfc, so ``micromagneticdata`` reads it.
+
+Examples
+--------
+>>> from ubermag_surrogate import embedded
+>>> driver = embedded.TimeDriver()  # doctest: +SKIP
+>>> driver.drive(system, t=1e-9, n=100)  # doctest: +SKIP
+"""
+
+from .delete import delete as delete
+from .drivers import MinDriver as MinDriver
+from .drivers import TimeDriver as TimeDriver
+from .system_input import SUPPORTED_DYNAMICS as SUPPORTED_DYNAMICS
+from .system_input import SUPPORTED_ENERGY as SUPPORTED_ENERGY
+
+__all__ = ["MinDriver", "TimeDriver", "delete", "SUPPORTED_ENERGY", "SUPPORTED_DYNAMICS"]

@@ -1,0 +1,333 @@
+"""Child-process entry point of the embedded calculator: runs magnum.np.
+
+Usage: ``python _solver.py <drive-dir>/<name>.json``
+
+This script is run by :mod:`ubermag_surrogate.embedded.drivers` in a fresh Python
+process per drive, the way oommfc runs OOMMF: magnum.np changes global torch state
+(default dtype and device) and the process title on import and may ``exit()`` when
+its import fails, so it must never be imported into the user's process. It depends
+only on numpy, torch and magnum.np (not on this package) to keep start-up short.
+
+It reads the problem written by :mod:`ubermag_surrogate.embedded.system_input` and
+writes, into the drive directory,
+
+- ``<name>.odt``: an OOMMF-style table, one row appended (and flushed) per output,
+- ``<name>-steps.npy``: the magnetisation M (A/m) of every output, shape
+  ``(n, nx, ny, nz, 3)``, which the parent converts to ``.omf`` files,
+- ``<name>-result.json``: solver statistics, written when the run completes.
+
+Exit code 0 on success; otherwise the error is printed to stderr.
+"""
+
+import json
+import math
+import os
+import pathlib
+import sys
+import time
+
+# Do not let this script's directory shadow installed modules.
+if sys.path and pathlib.Path(sys.path[0]).resolve() == pathlib.Path(__file__).parent:
+    del sys.path[0]
+
+import numpy as np  # noqa: E402
+
+MU0 = 4e-7 * math.pi  # magnum.np uses 1.2566370614e-6; both agree to 1e-10
+
+
+def _import_magnumnp(device):
+    """Import magnum.np on ``device`` without torch.compile (slow JIT on CPU)."""
+    import torch
+
+    def _no_compile(model=None, **kwargs):
+        return model if model is not None else (lambda f: f)
+
+    torch.compile = _no_compile
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if "CUDA_DEVICE" not in os.environ or device == "cpu":
+        os.environ["CUDA_DEVICE"] = "0" if device.startswith("cuda") else "-1"
+    import magnumnp as mn
+    import magnumnp.common.logging as mn_logging
+
+    mn_logging.set_log_level(30)  # warnings only: INFO logs every solver step
+    return torch, mn
+
+
+class _Problem:
+    """magnum.np objects for one drive."""
+
+    def __init__(self, spec, arrays, torch, mn):
+        self.spec = spec
+        self.torch = torch
+        mesh = spec["mesh"]
+        self.mesh = mn.Mesh(tuple(mesh["n"]), tuple(mesh["cell"]))
+        self.state = mn.State(self.mesh)
+        t = self._tensor
+        Ms = arrays["Ms"]
+        self.magnetic = t(Ms > 0).bool()
+        self.n_magnetic = max(int(np.count_nonzero(Ms > 0)), 1)
+        self.Ms = t(Ms)[..., None]
+        material = {"Ms": self.Ms}
+        self.terms = []  # (term spec, magnum.np field term)
+        for term in spec["terms"]:
+            keys = term["arrays"]
+            kind = term["type"]
+            name = term["name"]
+            if kind == "Exchange":
+                material[f"{name}.A"] = t(arrays[keys["A"]])
+                field = mn.ExchangeField(A=f"{name}.A")
+            elif kind == "Demag":
+                field = mn.DemagField()
+            elif kind == "Zeeman":
+                field = mn.ExternalField(t(arrays[keys["H"]]))
+            elif kind == "UniaxialAnisotropy":
+                K1 = arrays[keys.get("K", keys.get("K1"))]
+                material[f"{name}.K1"] = t(K1)
+                material[f"{name}.u"] = t(arrays[keys["u"]])
+                field = mn.UniaxialAnisotropyField(Ku=f"{name}.K1", Ku_axis=f"{name}.u")
+                if "K2" in keys:
+                    material[f"{name}.K2"] = t(arrays[keys["K2"]])
+                    second = mn.UniaxialAnisotropyField2(
+                        Ku2=f"{name}.K2", Ku_axis=f"{name}.u"
+                    )
+                    self.terms.append(({"type": "_K2", "name": name}, second))
+            else:  # pragma: no cover - the parent validates the terms
+                raise ValueError(f"Unsupported term {kind}")
+            self.terms.append((term, field))
+        self.state.material = material
+        self.state.m = t(arrays["m0"])
+        alpha = t(arrays["alpha"])[..., None]
+        gamma0 = t(arrays["gamma0"])[..., None]
+        self.gamma_prime = gamma0 / (1.0 + alpha**2)
+        self.alpha = alpha
+        self.precession = spec["dynamics"]["precession"]
+
+    def _tensor(self, array):
+        return self.torch.tensor(np.ascontiguousarray(array))
+
+    def h_eff(self, state):
+        """Effective field (A/m)."""
+        return sum(field.h(state) for _, field in self.terms)
+
+    def dm_dt(self, t, m, state):
+        """Right-hand side of the Landau-Lifshitz-Gilbert equation (1/s)."""
+        cross = self.torch.linalg.cross
+        state.t = t
+        state.m = m
+        mxh = cross(m, self.h_eff(state))
+        dm = -self.alpha * self.gamma_prime * cross(m, mxh)
+        if self.precession:
+            dm = dm - self.gamma_prime * mxh
+        return dm
+
+    def energies(self):
+        """Energy of each term (J), K2 folded into its anisotropy term."""
+        values = {}
+        for term, field in self.terms:
+            values[term["name"]] = values.get(term["name"], 0.0) + float(
+                field.E(self.state)
+            )
+        return values
+
+    def mean_m(self):
+        m = self.state.m[self.magnetic]
+        return (m.sum(dim=0) / self.n_magnetic).cpu().numpy()
+
+    def M(self):
+        return (self.state.m * self.Ms).cpu().numpy()
+
+
+class _Table:
+    """An OOMMF ``.odt`` table whose columns ubermagtable renames like oommfc's."""
+
+    def __init__(self, path, columns):
+        self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115
+        names = " ".join("{" + c + "}" if " " in c else c for c, _ in columns)
+        units = " ".join("{" + u + "}" if not u or " " in u else u for _, u in columns)
+        self.file.write(
+            "# ODT 1.0\n# Table Start\n"
+            "# Title: ubermag-surrogate embedded calculator (magnum.np)\n"
+            f"# Columns: {names}\n# Units: {units}\n"
+        )
+        self.file.flush()
+
+    def row(self, values):
+        self.file.write(" ".join(f"{v:.17g}" for v in values) + "\n")
+        self.file.flush()
+
+    def close(self):
+        self.file.write("# Table End\n")
+        self.file.close()
+
+
+_ENERGY_CLASS = {
+    "Exchange": "Oxs_UniformExchange",
+    "Demag": "Oxs_Demag",
+    "Zeeman": "Oxs_FixedZeeman",
+    "UniaxialAnisotropy": "Oxs_UniaxialAnisotropy",
+}
+
+
+def _energy_columns(problem):
+    return [
+        (f"{_ENERGY_CLASS[term['type']]}:{term['name']}:Energy", "J")
+        for term in problem.spec["terms"]
+    ]
+
+
+def _steps_file(path, count, shape):
+    return np.lib.format.open_memmap(
+        path, mode="w+", dtype=np.float64, shape=(count, *shape, 3)
+    )
+
+
+def run_time_driver(problem, mn, directory, name, settings):
+    """Integrate the LLG equation and write n outputs at t_i = i t / n."""
+    torch = problem.torch
+    t_end, n = settings["t"], settings["n"]
+    solver = mn.RKF45(
+        problem.dm_dt, atol=settings.get("atol", 1e-5), rtol=settings.get("rtol", 1e-5)
+    )
+    energy_columns = _energy_columns(problem)
+    table = _Table(
+        directory / f"{name}.odt",
+        [
+            ("Oxs_RungeKuttaEvolve:evolver:Total energy", "J"),
+            ("Oxs_RungeKuttaEvolve:evolver:Max dm/dt", "deg/ns"),
+            *energy_columns,
+            ("Oxs_TimeDriver::Iteration", ""),
+            ("Oxs_TimeDriver::Stage iteration", ""),
+            ("Oxs_TimeDriver::Stage", ""),
+            ("Oxs_TimeDriver::mx", ""),
+            ("Oxs_TimeDriver::my", ""),
+            ("Oxs_TimeDriver::mz", ""),
+            ("Oxs_TimeDriver::Last time step", "s"),
+            ("Oxs_TimeDriver::Simulation time", "s"),
+        ],
+    )
+    steps = _steps_file(directory / f"{name}-steps.npy", n, problem.spec["mesh"]["n"])
+    state = problem.state
+    state.t = 0.0
+    x = state.m
+    t = torch.tensor(0.0)
+    previous_steps = 0
+    for i in range(1, n + 1):
+        t_target = t_end * i / n
+        t, x = solver.step(t, x, t_target - float(t), state=state)
+        x = x / torch.linalg.norm(x, dim=-1, keepdim=True)
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        state.t, state.m = t, x
+        energies = problem.energies()
+        dmdt = torch.linalg.norm(problem.dm_dt(t, x, state), dim=-1).max()
+        steps[i - 1] = problem.M()
+        steps.flush()
+        iteration = state._step
+        table.row(
+            [
+                sum(energies.values()),
+                float(dmdt) * 180 / math.pi * 1e-9,
+                *energies.values(),
+                iteration,
+                iteration - previous_steps,
+                i - 1,
+                *problem.mean_m(),
+                float(solver._dt),
+                t_target,
+            ]
+        )
+        previous_steps = iteration
+    table.close()
+    return {"iterations": int(state._step)}
+
+
+def run_min_driver(problem, mn, directory, name, settings):
+    """Minimise the energy (Barzilai-Borwein, Exl et al. 2014) and write one output."""
+    calls = []
+
+    class CountingMinimizer(mn.MinimizerBB):
+        def h(self, state):
+            calls.append(1)
+            return super().h(state)
+
+    tol = settings.get("stopping_mxHxm", 0.1)
+    maxiter = settings.get("max_iterations", 100000)
+    minimizer = CountingMinimizer([field for _, field in problem.terms])
+    converged = bool(minimizer.minimize(problem.state, dm_tol=tol, maxiter=maxiter))
+    torch = problem.torch
+    m = problem.state.m
+    h = problem.h_eff(problem.state)
+    mxHxm = torch.linalg.norm(torch.linalg.cross(m, torch.linalg.cross(m, h)), dim=-1)
+    energies = problem.energies()
+    table = _Table(
+        directory / f"{name}.odt",
+        [
+            ("Oxs_CGEvolve:evolver:Max mxHxm", "A/m"),
+            ("Oxs_CGEvolve:evolver:Total energy", "J"),
+            *_energy_columns(problem),
+            ("Oxs_MinDriver::Iteration", ""),
+            ("Oxs_MinDriver::Stage iteration", ""),
+            ("Oxs_MinDriver::Stage", ""),
+            ("Oxs_MinDriver::mx", ""),
+            ("Oxs_MinDriver::my", ""),
+            ("Oxs_MinDriver::mz", ""),
+        ],
+    )
+    steps = _steps_file(directory / f"{name}-steps.npy", 1, problem.spec["mesh"]["n"])
+    steps[0] = problem.M()
+    steps.flush()
+    iterations = max(len(calls) - 1, 0)
+    table.row(
+        [
+            float(mxHxm.max()),
+            sum(energies.values()),
+            *energies.values(),
+            iterations,
+            iterations,
+            0,
+            *problem.mean_m(),
+        ]
+    )
+    table.close()
+    return {
+        "iterations": iterations,
+        "converged": converged,
+        "max_mxHxm": float(mxHxm.max()),
+        "stopping_mxHxm": tol,
+    }
+
+
+def main(argv):
+    """Run the drive described by the JSON file ``argv[1]``."""
+    start = time.perf_counter()
+    spec_path = pathlib.Path(argv[1])
+    directory = spec_path.parent
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    settings = spec["settings"]
+    torch, mn = _import_magnumnp(settings.get("device", "cpu"))
+    torch.set_num_threads(int(settings.get("n_threads") or os.cpu_count() or 1))
+    with np.load(directory / spec["arrays"], allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    setup = time.perf_counter()
+    problem = _Problem(spec, arrays, torch, mn)
+    run = run_time_driver if spec["driver"] == "TimeDriver" else run_min_driver
+    result = run(problem, mn, directory, spec["name"], settings)
+    result.update(
+        {
+            "calculator": "magnum.np",
+            "calculator_version": mn.__version__,
+            "torch_version": torch.__version__,
+            "device": str(problem.state.device),
+            "torch_threads": torch.get_num_threads(),
+            "startup_s": setup - start,
+            "solve_s": time.perf_counter() - setup,
+        }
+    )
+    (directory / f"{spec['name']}-result.json").write_text(
+        json.dumps(result), encoding="utf-8"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,397 @@
+"""Ubermag drivers of the embedded calculator (magnum.np in a child process).
+
+They follow ``micromagneticmodel.ExternalDriver`` like oommfc's drivers: ``drive``
+creates ``<dirname>/<system.name>/drive-N/`` with ``info.json``, ``m0.omf``, an
+OOMMF-style ``<name>.odt`` table and one ``.omf`` file per table row, then updates
+``system.m`` and ``system.table``. ``micromagneticdata.Data(system.name)[-1]`` reads
+the folder as it reads an OOMMF drive.
+"""
+
+import datetime
+import importlib.metadata
+import json
+import numbers
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import warnings
+
+import discretisedfield as df
+import micromagneticmodel as mm
+import ubermagtable as ut
+
+from .system_input import check_system, write_input
+
+_SOLVER = pathlib.Path(__file__).with_name("_solver.py")
+_OVF_FORMATS = ("bin8", "bin4", "txt")
+_DEVICES = ("cpu", "cuda", "auto")
+# oommfc drive options, accepted only with their default (no-op) values.
+_OOMMF_ONLY = {"fixed_subregions": None, "output_step": False, "compute": None}
+
+
+def default_threads():
+    """Number of CPU cores available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}.")
+    if value <= 0:
+        raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
+
+
+def _check_positive_real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, not {type(value).__name__}.")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
+
+
+def _table_rows(path):
+    """Number of data rows in an ``.odt`` file written so far."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return sum(1 for line in f if line.strip() and not line.startswith("#"))
+    except FileNotFoundError:
+        return 0
+
+
+class Driver(mm.ExternalDriver):
+    """Base class of the embedded drivers.
+
+    Parameters
+    ----------
+    device : str, optional
+        Where magnum.np runs: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (a GPU
+        if torch sees one).
+    """
+
+    device = "cpu"
+    _adapter = "ubermag_surrogate"
+
+    def drive(
+        self,
+        system,
+        /,
+        dirname=".",
+        append=True,
+        runner=None,
+        ovf_format="bin8",
+        verbose=1,
+        **kwargs,
+    ):
+        """Drive the system with magnum.np; see ``micromagneticmodel.ExternalDriver``.
+
+        Parameters
+        ----------
+        system : micromagneticmodel.System
+            System to drive; ``system.m`` and ``system.table`` are updated.
+        dirname : str or pathlib.Path, optional
+            Base directory; results go to ``dirname/<system.name>/drive-<N>``.
+        append : bool, optional
+            Append drives to an existing system directory (default ``True``).
+        runner : None
+            Only ``None``: the embedded calculator has a single runner.
+        ovf_format : str, optional
+            ``"bin8"`` (default), ``"bin4"`` or ``"txt"`` for the ``.omf`` files.
+        verbose : int, optional
+            0: silent, 1: one line with the run time (default), 2: progress bar.
+        **kwargs
+            Driver arguments, e.g. ``t`` (s) and ``n`` for ``TimeDriver``, and
+            ``n_threads`` (torch threads; default: the cores available).
+
+        Raises
+        ------
+        TypeError, ValueError, RuntimeError
+            For bad arguments or unsupported systems, before any folder is created.
+        """
+        if runner is not None:
+            raise ValueError(
+                f"The embedded calculator has no alternative runners; got {runner=}."
+            )
+        if ovf_format not in _OVF_FORMATS:
+            raise ValueError(f"{ovf_format=} must be one of {_OVF_FORMATS}.")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"{verbose=} must be 0, 1 or 2.")
+        if not isinstance(dirname, str | pathlib.Path):
+            raise TypeError(f"dirname must be str or Path, not {type(dirname).__name__}.")
+        if self.device not in _DEVICES:
+            raise ValueError(f"device={self.device!r} must be one of {_DEVICES}.")
+        super().drive(
+            system,
+            dirname=dirname,
+            append=append,
+            runner=runner,
+            ovf_format=ovf_format,
+            verbose=verbose,
+            **kwargs,
+        )
+
+    def drive_kwargs_setup(self, drive_kwargs):
+        """Check the driver's keyword arguments and fill in defaults.
+
+        Parameters
+        ----------
+        drive_kwargs : dict
+            Keyword arguments passed to ``drive``; ``n_threads`` (int, default: the
+            number of cores available) is common to all embedded drivers.
+        """
+        known = {"n_threads", *self._drive_arguments}
+        unknown = sorted(set(drive_kwargs) - known - set(_OOMMF_ONLY))
+        if unknown:
+            raise TypeError(
+                f"{self.__class__.__name__}.drive() got unexpected argument(s) "
+                f"{unknown}; it accepts {sorted(known)}."
+            )
+        for key, default in _OOMMF_ONLY.items():
+            if drive_kwargs.get(key, default) != default:
+                raise ValueError(
+                    f"{key}={drive_kwargs[key]!r} is an oommfc option that the "
+                    "embedded calculator does not support."
+                )
+        self._checkargs(drive_kwargs)
+        n_threads = drive_kwargs.setdefault("n_threads", None)
+        if n_threads is not None:
+            _check_positive_int("n_threads", n_threads)
+
+    def schedule_kwargs_setup(self, schedule_kwargs):
+        """Scheduling is not available for the embedded calculator."""
+        raise NotImplementedError(
+            "The embedded calculator cannot schedule jobs; use drive(), or oommfc "
+            "with OOMMF on a cluster."
+        )
+
+    def schedule(self, *args, **kwargs):
+        """Scheduling is not available for the embedded calculator."""
+        self.schedule_kwargs_setup(kwargs)
+
+    def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
+        raise NotImplementedError
+
+    def _check_system(self, system):
+        check_system(system, needs_dynamics=self._needs_dynamics)
+
+    def _settings(self, kwargs):
+        """Settings passed to the solver process (JSON serialisable)."""
+        n_threads = kwargs.get("n_threads") or default_threads()
+        return {"n_threads": n_threads, "device": self.device}
+
+    def _write_input_files(self, system, ovf_format="bin8", **kwargs):
+        system.m.to_file("m0.omf", representation=ovf_format)
+        settings = self._settings(kwargs)
+        settings["ovf_format"] = ovf_format
+        write_input(system, driver=self.__class__.__name__, settings=settings)
+
+    def _write_info_json(self, system, start_time, **kwargs):
+        super()._write_info_json(system, start_time, **kwargs)
+        with open("info.json", encoding="utf-8") as f:
+            info = json.load(f)
+        info["calculator"] = "magnum.np"
+        try:
+            info["calculator_version"] = importlib.metadata.version("magnumnp")
+        except importlib.metadata.PackageNotFoundError:
+            info["calculator_version"] = None
+        info["device"] = self.device
+        with open("info.json", "w", encoding="utf-8") as f:
+            json.dump(info, f)
+
+    def _call(self, system, runner=None, verbose=1, **kwargs):
+        name = system.name
+        spec = json.loads(pathlib.Path(f"{name}.json").read_text(encoding="utf-8"))
+        total = kwargs.get("n", 1)
+        env = os.environ.copy()
+        env["OMP_NUM_THREADS"] = str(spec["settings"]["n_threads"])
+        start = time.perf_counter()
+        if verbose >= 1:
+            now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M")
+            end = "\n" if verbose >= 2 else ""
+            print(f"Running magnum.np (embedded)[{now}]... ", end=end, flush=True)
+        progress = None
+        if verbose >= 2:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=total, unit="step", leave=False)
+        with open(f"{name}.log", "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, str(_SOLVER), f"{name}.json"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+            try:
+                while process.poll() is None:
+                    if progress is not None:
+                        progress.update(_table_rows(f"{name}.odt") - progress.n)
+                    time.sleep(0.05)
+            except KeyboardInterrupt:
+                process.kill()
+                process.wait()
+                done = self._write_steps(system, spec)
+                raise RuntimeError(
+                    f"Drive of {name!r} interrupted after {done} of {total} outputs; "
+                    f"the completed outputs are in {pathlib.Path().absolute()}."
+                ) from None
+            finally:
+                if progress is not None:
+                    progress.close()
+        elapsed = time.perf_counter() - start
+        done = self._write_steps(system, spec)
+        if process.returncode != 0:
+            tail = pathlib.Path(f"{name}.log").read_text(encoding="utf-8")[-3000:]
+            if verbose >= 1:
+                print("failed.")
+            raise RuntimeError(
+                f"magnum.np failed (exit code {process.returncode}) after {done} of "
+                f"{total} outputs. End of {name}.log:\n{tail}"
+            )
+        if verbose >= 1:
+            print(f"({elapsed:.1f} s)")
+        result = pathlib.Path(f"{name}-result.json")
+        if result.exists():
+            self._check_result(json.loads(result.read_text(encoding="utf-8")))
+
+    def _check_result(self, result):
+        """Warn about anything the solver reported (e.g. no convergence)."""
+
+    def _write_steps(self, system, spec):
+        """Convert the solver's ``<name>-steps.npy`` into ``.omf`` files.
+
+        Only outputs that have their table row are converted, so a killed run leaves
+        a consistent (shorter) drive. Returns the number of outputs written.
+        """
+        import numpy as np
+
+        name = system.name
+        path = pathlib.Path(f"{name}-steps.npy")
+        if not path.exists():
+            return 0
+        table = _table_rows(f"{name}.odt")
+        iterations = []
+        if table:
+            data = ut.Table.fromfile(f"{name}.odt", x=None).data
+            iterations = data["iteration"].astype(int).tolist()
+        steps = np.load(path, mmap_mode="r")
+        width = max(6, len(str(len(steps))))
+        driver = self.__class__.__name__
+        representation = spec["settings"]["ovf_format"]
+        field = df.Field(system.m.mesh, nvdim=3)
+        for i, iteration in enumerate(iterations):
+            field.array = np.asarray(steps[i])
+            field.to_file(
+                f"{name}-Oxs_{driver}-Magnetization-{i:0{width}d}-{iteration:07d}.omf",
+                representation=representation,
+            )
+        del steps
+        path.unlink()
+        return len(iterations)
+
+    def _read_data(self, system):
+        omf_files = sorted(pathlib.Path(".").glob(f"{system.name}-*.omf"))
+        system.m.array = df.Field.from_file(str(omf_files[-1])).array
+        system.table = ut.Table.fromfile(f"{system.name}.odt", x=self._x)
+
+
+class TimeDriver(Driver):
+    """Time driver: integrates the Landau-Lifshitz-Gilbert equation with magnum.np.
+
+    Adaptive Runge-Kutta-Fehlberg 4(5) (magnum.np's ``RKF45``); outputs at
+    ``t_i = i t / n``, ``i = 1..n``, as oommfc's ``TimeDriver``.
+
+    Parameters
+    ----------
+    device : str, optional
+        ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+    atol, rtol : float, optional
+        Absolute and relative error tolerances of the integrator (default 1e-5).
+
+    Examples
+    --------
+    >>> import micromagneticmodel as mm
+    >>> from ubermag_surrogate import embedded
+    >>> system = mm.examples.macrospin()
+    >>> embedded.TimeDriver().drive(system, t=1e-12, n=2, verbose=0)
+    >>> system.table.data.shape[0]
+    2
+    >>> embedded.delete(system)
+    """
+
+    _allowed_attributes = ["device", "atol", "rtol"]
+    _drive_arguments = ("t", "n")
+    atol = 1e-5
+    rtol = 1e-5
+    _needs_dynamics = True
+
+    def _checkargs(self, kwargs):
+        missing = [k for k in ("t", "n") if k not in kwargs]
+        if missing:
+            raise TypeError(
+                f"TimeDriver.drive() needs {' and '.join(missing)}: the simulation "
+                "time t (s) and the number of outputs n."
+            )
+        _check_positive_real("t", kwargs["t"])
+        _check_positive_int("n", kwargs["n"])
+        for name in ("atol", "rtol"):
+            _check_positive_real(name, getattr(self, name))
+
+    def _settings(self, kwargs):
+        settings = super()._settings(kwargs)
+        settings.update(
+            t=kwargs["t"], n=kwargs["n"], atol=self.atol, rtol=self.rtol
+        )
+        return settings
+
+    @property
+    def _x(self):
+        return "t"
+
+
+class MinDriver(Driver):
+    """Energy minimisation driver (magnum.np's Barzilai-Borwein minimiser).
+
+    Parameters
+    ----------
+    device : str, optional
+        ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+    stopping_mxHxm : float, optional
+        Stop when max |m x H x m| falls below this value (A/m); default 0.1 as
+        OOMMF's MinDriver.
+    max_iterations : int, optional
+        Give up (with a warning) after this many iterations (default 100000).
+    """
+
+    _allowed_attributes = ["device", "stopping_mxHxm", "max_iterations"]
+    _drive_arguments = ()
+    stopping_mxHxm = 0.1
+    max_iterations = 100000
+    _needs_dynamics = False
+
+    def _checkargs(self, kwargs):
+        _check_positive_real("stopping_mxHxm", self.stopping_mxHxm)
+        _check_positive_int("max_iterations", self.max_iterations)
+
+    def _settings(self, kwargs):
+        settings = super()._settings(kwargs)
+        settings.update(
+            stopping_mxHxm=self.stopping_mxHxm, max_iterations=self.max_iterations
+        )
+        return settings
+
+    def _check_result(self, result):
+        if not result.get("converged", True):
+            warnings.warn(
+                f"MinDriver stopped after {result['iterations']} iterations without "
+                f"reaching stopping_mxHxm={result['stopping_mxHxm']} A/m (max mxHxm = "
+                f"{result['max_mxHxm']:.3g} A/m); raise max_iterations.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
+    @property
+    def _x(self):
+        return "iteration"

@@ -1,0 +1,249 @@
+"""Translate a ``micromagneticmodel.System`` into input files for the embedded solver.
+
+The embedded calculator runs magnum.np in a child process (as oommfc runs OOMMF).
+This module is the parent's side of that contract: it checks that the system only
+uses what the embedded solver supports and writes
+
+- ``<name>.json``: the problem description (mesh, terms, driver settings) and
+- ``<name>-input.npz``: per-cell material parameters (SI units), read with
+  ``allow_pickle=False``.
+
+Supported: energy terms ``Exchange(A)``, ``Demag()``, ``Zeeman(H)`` (constant in
+time; tuple, dict of subregions or ``discretisedfield.Field``, in A/m) and
+``UniaxialAnisotropy(K, u)`` (or ``K1``/``K2``, J/m^3), dynamics terms
+``Precession(gamma0)`` (m/(A s)) and ``Damping(alpha)``, zero-temperature systems on
+3D meshes without periodic boundary conditions. Cells with ``Ms = 0`` are empty.
+"""
+
+import json
+import numbers
+import pathlib
+
+import discretisedfield as df
+import micromagneticmodel as mm
+import numpy as np
+
+SUPPORTED_ENERGY = ("Exchange", "Demag", "Zeeman", "UniaxialAnisotropy")
+SUPPORTED_DYNAMICS = ("Precession", "Damping")
+
+# The parameters of each supported term, as (name, number of vector dimensions).
+_TERM_PARAMETERS = {
+    "Exchange": {"A": 1},
+    "Demag": {},
+    "Zeeman": {"H": 3},
+    "UniaxialAnisotropy": {"K": 1, "K1": 1, "K2": 1, "u": 3},
+    "Precession": {"gamma0": 1},
+    "Damping": {"alpha": 1},
+}
+
+# Options of ``mm.Zeeman`` that make the field time dependent.
+_TIME_DEPENDENT_ZEEMAN = ("func", "wave", "f", "t0", "dt", "tcl_strings")
+
+
+def _supported_message():
+    return (
+        "The embedded calculator supports the energy terms "
+        f"{', '.join(SUPPORTED_ENERGY)} and the dynamics terms "
+        f"{', '.join(SUPPORTED_DYNAMICS)}; use oommfc for anything else."
+    )
+
+
+def check_system(system, needs_dynamics):
+    """Check that the embedded solver can run ``system``.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        System to check.
+    needs_dynamics : bool
+        ``True`` for time drives, which need at least one dynamics term.
+
+    Raises
+    ------
+    TypeError
+        If ``system`` is not an ``mm.System`` or ``system.m`` is not a
+        ``discretisedfield.Field``.
+    ValueError
+        If the system uses a term, option or mesh that is not supported.
+    RuntimeError
+        If energy (or, for time drives, dynamics) is not defined, with the same
+        messages as oommfc.
+    """
+    if not isinstance(system, mm.System):
+        raise TypeError(
+            f"Expected a micromagneticmodel.System, got {type(system).__name__}."
+        )
+    m = getattr(system, "m", None)
+    if not isinstance(m, df.Field):
+        raise TypeError(
+            f"System {system.name!r} has no magnetisation: set system.m to a "
+            f"discretisedfield.Field (got {type(m).__name__})."
+        )
+    if m.nvdim != 3:
+        raise ValueError(f"system.m must be a vector field (nvdim=3), not {m.nvdim=}.")
+    mesh = m.mesh
+    if mesh.region.ndim != 3:
+        raise ValueError(
+            f"The embedded calculator needs a 3D mesh; {mesh.region.ndim=}."
+        )
+    if mesh.bc:
+        raise ValueError(
+            f"Periodic boundary conditions ({mesh.bc=!r}) are not supported by the "
+            "embedded calculator."
+        )
+    if needs_dynamics and len(system.dynamics) == 0:
+        raise RuntimeError("System's dynamics is not defined")
+    if len(system.energy) == 0:
+        raise RuntimeError("System's energy is not defined")
+    if system.T not in (0, 0.0, None):
+        raise ValueError(
+            f"Finite temperature ({system.T=}) is not supported by the embedded "
+            "calculator."
+        )
+    for term in system.energy:
+        _check_term(term, SUPPORTED_ENERGY)
+        if isinstance(term, mm.Zeeman):
+            given = sorted(set(vars(term)) & set(_TIME_DEPENDENT_ZEEMAN))
+            if given:
+                raise ValueError(
+                    f"Zeeman term {term.name!r} is time dependent ({', '.join(given)}"
+                    "); the embedded calculator supports constant fields only."
+                )
+    for term in system.dynamics:
+        _check_term(term, SUPPORTED_DYNAMICS)
+
+
+def _check_term(term, supported):
+    kind = type(term).__name__
+    if kind not in supported:
+        raise ValueError(f"Unsupported term {kind} ({term.name!r}). " + _supported_message())
+    allowed = set(_TERM_PARAMETERS[kind])
+    given = set(vars(term)) - {"name"}
+    extra = sorted(given - allowed)
+    if extra:
+        raise ValueError(
+            f"{kind} option(s) {', '.join(extra)} of term {term.name!r} are not "
+            "supported by the embedded calculator."
+        )
+
+
+def _cell_values(mesh, value, nvdim, what):
+    """Return ``value`` sampled on every cell of ``mesh`` as a float64 array."""
+    try:
+        field = df.Field(mesh, nvdim=nvdim, value=value)
+    except Exception as exc:  # discretisedfield raises many types for bad values
+        raise ValueError(f"Cannot evaluate {what}={value!r} on the mesh: {exc}") from exc
+    array = np.asarray(field.array, dtype=np.float64)
+    if nvdim == 1:
+        array = array[..., 0]
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} has non-finite values.")
+    return array
+
+
+def system_arrays(system):
+    """Collect the per-cell arrays the solver needs.
+
+    Returns
+    -------
+    terms : list of dict
+        One entry per energy term: ``type``, ``name`` and the keys of its arrays.
+    arrays : dict of numpy.ndarray
+        ``Ms`` (A/m), ``m0`` (unit vectors, zero in empty cells), ``gamma0``
+        (m/(A s)), ``alpha`` and each term's parameters, named ``<term>.<param>``.
+    """
+    mesh = system.m.mesh
+    M = np.asarray(system.m.array, dtype=np.float64)
+    Ms = np.linalg.norm(M, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m0 = np.where(Ms[..., None] > 0, M / Ms[..., None], 0.0)
+    arrays = {"Ms": Ms, "m0": m0}
+    magnetic = Ms > 0
+
+    terms = []
+    for term in system.energy:
+        kind = type(term).__name__
+        entry = {"type": kind, "name": term.name, "arrays": {}}
+        for param, nvdim in _TERM_PARAMETERS[kind].items():
+            if param not in vars(term):
+                continue
+            values = _cell_values(mesh, getattr(term, param), nvdim, f"{kind}.{param}")
+            if param == "u":
+                norm = np.linalg.norm(values, axis=-1, keepdims=True)
+                if np.any(norm[magnetic] == 0):
+                    raise ValueError("UniaxialAnisotropy axis u must be non-zero.")
+                values = np.divide(values, norm, out=np.zeros_like(values), where=norm > 0)
+            if param == "A":
+                # Empty cells must not couple by exchange (magnum.np takes the
+                # harmonic mean of A across each cell face).
+                values = np.where(magnetic, values, 0.0)
+            key = f"{term.name}.{param}"
+            arrays[key] = values
+            entry["arrays"][param] = key
+        if kind == "UniaxialAnisotropy":
+            if "u" not in entry["arrays"] or not (
+                {"K", "K1"} & set(entry["arrays"])
+            ):
+                raise ValueError("UniaxialAnisotropy needs K (or K1) and u.")
+        terms.append(entry)
+
+    precession = [t for t in system.dynamics if isinstance(t, mm.Precession)]
+    damping = [t for t in system.dynamics if isinstance(t, mm.Damping)]
+    gamma0 = precession[0].gamma0 if precession else mm.consts.gamma0
+    alpha = damping[0].alpha if damping else 0.0
+    arrays["gamma0"] = _cell_values(mesh, gamma0, 1, "Precession.gamma0")
+    arrays["alpha"] = _cell_values(mesh, alpha, 1, "Damping.alpha")
+    if np.any(arrays["alpha"] < 0):
+        raise ValueError("Damping alpha must be non-negative.")
+    dynamics = {"precession": bool(precession), "damping": bool(damping)}
+    return terms, dynamics, arrays
+
+
+def write_input(system, driver, settings, dirname="."):
+    """Write ``<name>.json`` and ``<name>-input.npz`` for the child solver.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        A system that passed :func:`check_system`.
+    driver : str
+        ``"TimeDriver"`` or ``"MinDriver"``.
+    settings : dict
+        Driver settings (JSON serialisable): e.g. ``t`` (s), ``n``, ``n_threads``.
+    dirname : str or pathlib.Path
+        Drive directory.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of the JSON problem description.
+    """
+    dirname = pathlib.Path(dirname)
+    terms, dynamics, arrays = system_arrays(system)
+    mesh = system.m.mesh
+    spec = {
+        "format": "ubermag-surrogate-embedded/1",
+        "name": system.name,
+        "driver": driver,
+        "mesh": {
+            "n": [int(v) for v in mesh.n],
+            "cell": [float(v) for v in mesh.cell],
+            "pmin": [float(v) for v in mesh.region.pmin],
+        },
+        "terms": terms,
+        "dynamics": dynamics,
+        "arrays": f"{system.name}-input.npz",
+        "settings": {k: _jsonable(v) for k, v in settings.items()},
+    }
+    np.savez(dirname / spec["arrays"], **arrays)
+    path = dirname / f"{system.name}.json"
+    path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
