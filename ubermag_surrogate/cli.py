@@ -122,7 +122,10 @@ def build_parser():
     quick.add_argument("--t", type=float, default=1e-9, help="drive time (s)")
     quick.add_argument("--steps", type=int, default=100, help="number of outputs")
     quick.add_argument(
-        "--cell", type=_cell_nm, default="5,5,3", help="cell size in nm, e.g. 5,5,3 (default)"
+        "--cell",
+        type=_cell_nm,
+        default="5,5,3",
+        help="cell size in nm, e.g. 5,5,3 (default)",
     )
     quick.set_defaults(func=_quickstart)
     return parser

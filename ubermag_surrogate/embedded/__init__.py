@@ -17,4 +17,10 @@ from .drivers import TimeDriver as TimeDriver
 from .system_input import SUPPORTED_DYNAMICS as SUPPORTED_DYNAMICS
 from .system_input import SUPPORTED_ENERGY as SUPPORTED_ENERGY
 
-__all__ = ["MinDriver", "TimeDriver", "delete", "SUPPORTED_ENERGY", "SUPPORTED_DYNAMICS"]
+__all__ = [
+    "MinDriver",
+    "TimeDriver",
+    "delete",
+    "SUPPORTED_ENERGY",
+    "SUPPORTED_DYNAMICS",
+]

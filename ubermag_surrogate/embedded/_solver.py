@@ -250,10 +250,14 @@ def run_min_driver(problem, mn, directory, name, settings):
             calls.append(1)
             return super().h(state)
 
-    tol = settings.get("stopping_mxHxm", 0.1)
-    maxiter = settings.get("max_iterations", 100000)
+    tol = settings["stopping_mxHxm"]
+    maxiter = settings["max_iterations"]
     minimizer = CountingMinimizer([field for _, field in problem.terms])
-    converged = bool(minimizer.minimize(problem.state, dm_tol=tol, maxiter=maxiter))
+    # magnum.np tests the largest component of m x (m x H); OOMMF's mxHxm is the
+    # norm, which is at most sqrt(3) times larger: this makes the norm < tol.
+    converged = bool(
+        minimizer.minimize(problem.state, dm_tol=tol / math.sqrt(3), maxiter=maxiter)
+    )
     torch = problem.torch
     m = problem.state.m
     h = problem.h_eff(problem.state)

@@ -101,7 +101,6 @@ def check_system(system, needs_dynamics):
             "calculator."
         )
     for term in system.energy:
-        _check_term(term, SUPPORTED_ENERGY)
         if isinstance(term, mm.Zeeman):
             given = sorted(set(vars(term)) & set(_TIME_DEPENDENT_ZEEMAN))
             if given:
@@ -109,6 +108,7 @@ def check_system(system, needs_dynamics):
                     f"Zeeman term {term.name!r} is time dependent ({', '.join(given)}"
                     "); the embedded calculator supports constant fields only."
                 )
+        _check_term(term, SUPPORTED_ENERGY)
     for term in system.dynamics:
         _check_term(term, SUPPORTED_DYNAMICS)
 
@@ -116,9 +116,11 @@ def check_system(system, needs_dynamics):
 def _check_term(term, supported):
     kind = type(term).__name__
     if kind not in supported:
-        raise ValueError(f"Unsupported term {kind} ({term.name!r}). " + _supported_message())
+        raise ValueError(
+            f"Unsupported term {kind} ({term.name!r}). " + _supported_message()
+        )
     allowed = set(_TERM_PARAMETERS[kind])
-    given = set(vars(term)) - {"name"}
+    given = set(vars(term)) - {"name", "_name"}
     extra = sorted(given - allowed)
     if extra:
         raise ValueError(
@@ -132,7 +134,9 @@ def _cell_values(mesh, value, nvdim, what):
     try:
         field = df.Field(mesh, nvdim=nvdim, value=value)
     except Exception as exc:  # discretisedfield raises many types for bad values
-        raise ValueError(f"Cannot evaluate {what}={value!r} on the mesh: {exc}") from exc
+        raise ValueError(
+            f"Cannot evaluate {what}={value!r} on the mesh: {exc}"
+        ) from exc
     array = np.asarray(field.array, dtype=np.float64)
     if nvdim == 1:
         array = array[..., 0]
@@ -167,12 +171,20 @@ def system_arrays(system):
         for param, nvdim in _TERM_PARAMETERS[kind].items():
             if param not in vars(term):
                 continue
-            values = _cell_values(mesh, getattr(term, param), nvdim, f"{kind}.{param}")
+            value = getattr(term, param)
+            if isinstance(value, dict) and any(":" in str(key) for key in value):
+                raise ValueError(
+                    f"{kind}.{param} between subregions ({value!r}) is not supported "
+                    "by the embedded calculator; give one value per subregion."
+                )
+            values = _cell_values(mesh, value, nvdim, f"{kind}.{param}")
             if param == "u":
                 norm = np.linalg.norm(values, axis=-1, keepdims=True)
                 if np.any(norm[magnetic] == 0):
                     raise ValueError("UniaxialAnisotropy axis u must be non-zero.")
-                values = np.divide(values, norm, out=np.zeros_like(values), where=norm > 0)
+                values = np.divide(
+                    values, norm, out=np.zeros_like(values), where=norm > 0
+                )
             if param == "A":
                 # Empty cells must not couple by exchange (magnum.np takes the
                 # harmonic mean of A across each cell face).
@@ -181,9 +193,7 @@ def system_arrays(system):
             arrays[key] = values
             entry["arrays"][param] = key
         if kind == "UniaxialAnisotropy":
-            if "u" not in entry["arrays"] or not (
-                {"K", "K1"} & set(entry["arrays"])
-            ):
+            if "u" not in entry["arrays"] or not ({"K", "K1"} & set(entry["arrays"])):
                 raise ValueError("UniaxialAnisotropy needs K (or K1) and u.")
         terms.append(entry)
 

@@ -7,9 +7,9 @@ field 1 is mu0 H = (-24.6, 4.3, 0) mT, field 2 is mu0 H = (-35.5, -6.3, 0) mT.
 Examples
 --------
 >>> from ubermag_surrogate.problems import sp4
->>> system = sp4.system(cell=(10e-9, 10e-9, 3e-9))
+>>> system = sp4.system(cell=(10e-9, 12.5e-9, 3e-9))
 >>> system.m.mesh.n.tolist()
-[50, 13, 1]
+[50, 10, 1]
 """
 
 import discretisedfield as df

@@ -1,0 +1,26 @@
+"""Small real systems for the tests."""
+
+import discretisedfield as df
+import micromagneticmodel as mm
+
+
+def small_system(name="small", n=(4, 3, 2), Ms=8e5, H=(2e4, 1e4, 0)):
+    """A few cells of permalloy with exchange, demag and a constant field."""
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(4e-9 * n[0], 4e-9 * n[1], 3e-9 * n[2]), n=n)
+    system = mm.System(name=name)
+    system.energy = mm.Exchange(A=1.3e-11) + mm.Demag() + mm.Zeeman(H=H)
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.1)
+    system.m = df.Field(mesh, nvdim=3, value=(1, 0.3, 0.1), norm=Ms)
+    return system
+
+
+def macrospin(name="macrospin", H=1e5, alpha=0.0, m=(1, 0, 0), Ms=8e5):
+    """One cell in a field H (A/m) along z, no exchange or demag."""
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(2e-9, 2e-9, 2e-9), n=(1, 1, 1))
+    system = mm.System(name=name)
+    system.energy = mm.Zeeman(H=(0, 0, H))
+    system.dynamics = mm.Precession(gamma0=2.211e5)
+    if alpha:
+        system.dynamics += mm.Damping(alpha=alpha)
+    system.m = df.Field(mesh, nvdim=3, value=m, norm=Ms)
+    return system

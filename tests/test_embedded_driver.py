@@ -1,0 +1,190 @@
+"""The embedded calculator drives real systems and writes oommfc's drive layout."""
+
+import json
+import pathlib
+import sys
+
+import discretisedfield as df
+import micromagneticdata as md
+import micromagneticmodel as mm
+import numpy as np
+import pytest
+import torch
+from helpers import macrospin, small_system
+
+from ubermag_surrogate import embedded
+
+
+def test_time_drive_writes_an_oommf_layout_that_micromagneticdata_reads():
+    system = small_system()
+    m_initial = system.m.array.copy()
+    embedded.TimeDriver().drive(system, t=2e-11, n=5, verbose=0)
+
+    drive_dir = pathlib.Path("small", "drive-0")
+    info = json.loads((drive_dir / "info.json").read_text())
+    assert info["driver"] == "TimeDriver"
+    assert info["adapter"] == "ubermag_surrogate"
+    assert info["success"] is True
+    assert (info["t"], info["n"]) == (2e-11, 5)
+    assert info["calculator"] == "magnum.np"
+    assert (drive_dir / "m0.omf").is_file()
+    assert len(list(drive_dir.glob("small-Oxs_TimeDriver-Magnetization-*.omf"))) == 5
+    assert not list(drive_dir.glob("*-steps.npy"))  # converted and removed
+
+    # system updated like oommfc does
+    assert system.drive_number == 1
+    assert not np.allclose(system.m.array, m_initial)
+    assert np.allclose(system.m.norm.array, 8e5)
+    data = system.table.data
+    assert system.table.x == "t"
+    assert np.allclose(data["t"], np.arange(1, 6) * 4e-12, rtol=0, atol=1e-22)
+    for column in ("mx", "my", "mz", "E", "E_exchange", "E_demag", "E_zeeman"):
+        assert column in data.columns
+    assert np.allclose(data["E"], data[["E_exchange", "E_demag", "E_zeeman"]].sum(1))
+    assert np.allclose(data[["mx", "my", "mz"]].iloc[-1], system.m.orientation.mean())
+
+    drive = md.Data("small")[-1]
+    assert type(drive).__name__ == "OOMMFDrive"
+    assert drive.n == 5
+    assert list(drive.table.data["t"]) == list(data["t"])
+    assert isinstance(drive[4], df.Field)
+    assert np.allclose(drive[4].array, system.m.array)
+    assert np.allclose(drive.m0.array, m_initial)
+    assert drive.to_xarray().shape == (5, 4, 3, 2, 3)
+
+
+def test_macrospin_precesses_at_the_larmor_frequency():
+    H = 1e5  # A/m along z; m starts along x, no damping
+    system = macrospin(H=H)
+    embedded.TimeDriver().drive(system, t=1e-10, n=20, verbose=0)
+    data = system.table.data
+    phase = 2.211e5 * H * data["t"].to_numpy()
+    assert np.max(np.abs(data["mx"] - np.cos(phase))) < 1e-4
+    assert np.max(np.abs(data["my"] - np.sin(phase))) < 1e-4
+    assert np.max(np.abs(data["mz"])) < 1e-10
+
+
+def test_damping_relaxes_towards_the_field():
+    system = macrospin(alpha=0.5, m=(1, 0, 0.1))
+    embedded.TimeDriver().drive(system, t=5e-10, n=10, verbose=0)
+    mz = system.table.data["mz"].to_numpy()
+    assert np.all(np.diff(mz) > 0)
+    assert mz[-1] > 0.99
+
+
+def test_min_driver_aligns_with_field_and_anisotropy():
+    system = macrospin(m=(1, 0.2, 0.1))
+    system.energy += mm.UniaxialAnisotropy(K=1e4, u=(0, 0, 1))
+    embedded.MinDriver().drive(system, verbose=0)
+    assert np.allclose(system.m.orientation.array[0, 0, 0], (0, 0, 1), atol=1e-4)
+    data = system.table.data
+    assert system.table.x == "iteration"
+    assert len(data) == 1
+    assert data["max_mxHxm"].iloc[0] < 0.2
+    # E = -mu0 Ms H V - K V at the minimum
+    volume = 8e-27
+    expected = (-mm.consts.mu0 * 8e5 * 1e5 - 1e4) * volume
+    assert data["E"].iloc[0] == pytest.approx(expected, rel=1e-6)
+    drive = md.Data("macrospin")[-1]
+    assert drive.info["driver"] == "MinDriver"
+    assert drive.n == 1
+
+
+def test_empty_cells_stay_empty_and_are_left_out_of_the_mean():
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 3e-9), n=(8, 2, 1))
+
+    def Ms(point):
+        return 8e5 if point[0] < 20e-9 else 0
+
+    system = mm.System(name="half")
+    system.energy = mm.Exchange(A=1.3e-11) + mm.Demag() + mm.Zeeman(H=(0, 5e4, 0))
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.5)
+    system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=Ms)
+    embedded.TimeDriver().drive(system, t=2e-10, n=4, verbose=0)
+    norms = system.m.norm.array[..., 0]
+    assert np.all(norms[4:] == 0)
+    assert np.allclose(norms[:4], 8e5)
+    # the table averages the unit vectors of magnetic cells only (as OOMMF)
+    mean = system.m.orientation.array[:4].mean(axis=(0, 1, 2))
+    assert np.allclose(system.table.data[["mx", "my", "mz"]].iloc[-1], mean)
+    assert system.table.data["my"].iloc[-1] > 0.5
+
+
+def test_subregion_dict_and_field_parameters():
+    region = df.Region(p1=(0, 0, 0), p2=(8e-9, 4e-9, 2e-9))
+    subregions = {
+        "left": df.Region(p1=(0, 0, 0), p2=(4e-9, 4e-9, 2e-9)),
+        "right": df.Region(p1=(4e-9, 0, 0), p2=(8e-9, 4e-9, 2e-9)),
+    }
+    mesh = df.Mesh(region=region, n=(4, 2, 1), subregions=subregions)
+    system = mm.System(name="regions")
+    system.energy = mm.Zeeman(H={"left": (1e6, 0, 0), "right": (0, 0, 1e6)})
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(
+        alpha=df.Field(mesh, nvdim=1, value=0.5)
+    )
+    system.m = df.Field(mesh, nvdim=3, value=(0, 1, 0), norm=1e6)
+    embedded.MinDriver().drive(system, verbose=0)
+    assert np.allclose(system.m["left"].orientation.mean(), (1, 0, 0), atol=1e-4)
+    assert np.allclose(system.m["right"].orientation.mean(), (0, 0, 1), atol=1e-4)
+
+
+@pytest.mark.parametrize("ovf_format", ["bin4", "txt"])
+def test_output_formats(ovf_format):
+    system = small_system(name=f"fmt_{ovf_format}")
+    embedded.TimeDriver().drive(system, t=1e-11, n=2, ovf_format=ovf_format, verbose=0)
+    drive = md.Data(system.name)[-1]
+    assert np.allclose(drive[1].array, system.m.array, rtol=1e-6)
+
+
+def test_drives_append_and_append_false_refuses():
+    system = small_system(name="appending")
+    embedded.MinDriver().drive(system, verbose=0)
+    embedded.TimeDriver().drive(system, t=1e-11, n=2, verbose=0)
+    data = md.Data("appending")
+    assert data.n == 2
+    assert [d.info["driver"] for d in data] == ["MinDriver", "TimeDriver"]
+    with pytest.raises(FileExistsError):
+        embedded.TimeDriver().drive(system, t=1e-11, n=2, append=False, verbose=0)
+    embedded.delete(system)
+    assert not pathlib.Path("appending").exists()
+    with pytest.raises(FileNotFoundError):
+        embedded.delete(system)
+    embedded.delete(system, silent=True)
+
+
+def test_dirname_is_respected(tmp_path):
+    system = small_system(name="elsewhere")
+    embedded.TimeDriver().drive(system, t=1e-11, n=1, dirname="out/dir", verbose=0)
+    assert (tmp_path / "out" / "dir" / "elsewhere" / "drive-0" / "info.json").is_file()
+
+
+def test_verbose_output(capsys):
+    system = small_system(name="chatty")
+    embedded.TimeDriver().drive(system, t=1e-11, n=2, verbose=1)
+    out = capsys.readouterr().out
+    assert out.startswith("Running magnum.np (embedded)[")
+    assert out.rstrip().endswith("s)")
+    embedded.TimeDriver().drive(system, t=1e-11, n=2, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_solver_runs_in_a_child_process():
+    dtype = torch.get_default_dtype()
+    system = small_system(name="isolated")
+    embedded.TimeDriver().drive(system, t=1e-11, n=1, n_threads=1, verbose=0)
+    assert "magnumnp" not in sys.modules
+    assert torch.get_default_dtype() == dtype
+    info = json.loads(pathlib.Path("isolated/drive-0/isolated-result.json").read_text())
+    assert info["torch_threads"] == 1
+    assert info["device"] == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_failed_drive_keeps_m_and_marks_info_unsuccessful():
+    system = small_system(name="failing")
+    m_before = system.m.array.copy()
+    with pytest.raises(RuntimeError, match="magnum.np failed"):
+        embedded.TimeDriver(device="cuda").drive(system, t=1e-11, n=2, verbose=0)
+    assert np.array_equal(system.m.array, m_before)
+    info = json.loads(pathlib.Path("failing/drive-0/info.json").read_text())
+    assert info["success"] is False
