@@ -1,0 +1,129 @@
+"""Wall time of SP4 on the full simulators: relaxation and 1 ns of dynamics.
+
+Runs the SP4 s-state relaxation (MinDriver) and 1 ns of field-1 dynamics with
+n = 100 outputs (TimeDriver) on the embedded calculator (torch threads: all cores
+available, and 1), and on OOMMF through oommfc when oommfc finds it. For embedded
+runs the time is split into solver start-up (importing torch and magnum.np in the
+child process), solve, and the rest (input/output, conversion to .omf).
+
+Usage::
+
+    python benchmarks/bench_calculators.py [--repeat 3] [--out FILE]
+
+Prints a table and writes JSON (default ``benchmarks/results/calculators.json``).
+"""
+
+import argparse
+import json
+import pathlib
+import platform
+import statistics
+import tempfile
+import time
+
+import ubermag_surrogate as us
+from ubermag_surrogate import embedded
+from ubermag_surrogate.embedded.drivers import default_threads
+from ubermag_surrogate.problems import sp4
+
+HERE = pathlib.Path(__file__).parent
+
+
+def _time_drive(calc, task, dirname, n_threads):
+    system = sp4.system(name=f"bench_{task}")
+    kwargs = {} if n_threads is None else {"n_threads": n_threads}
+    if task == "dynamics":
+        calc.MinDriver().drive(system, dirname=dirname, verbose=0, **kwargs)
+        system.energy += sp4.zeeman(sp4.FIELD1)
+    start = time.perf_counter()
+    if task == "relax":
+        calc.MinDriver().drive(system, dirname=dirname, verbose=0, **kwargs)
+    else:
+        calc.TimeDriver().drive(
+            system, t=1e-9, n=100, dirname=dirname, verbose=0, **kwargs
+        )
+    wall = time.perf_counter() - start
+    drive_dir = pathlib.Path(dirname, system.name, f"drive-{system.drive_number - 1}")
+    result_file = drive_dir / f"{system.name}-result.json"
+    detail = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return wall, detail
+
+
+def run(repeat):
+    """Return one record per (calculator, threads, task)."""
+    setups = [("embedded", embedded, default_threads()), ("embedded", embedded, 1)]
+    if us.oommf_available():
+        setups.append(("oommf", us.calculator("oommf", verbose=False), None))
+    records = []
+    for label, calc, threads in setups:
+        for task in ("relax", "dynamics"):
+            walls, details = [], []
+            for _ in range(repeat):
+                with tempfile.TemporaryDirectory() as tmp:
+                    wall, detail = _time_drive(calc, task, tmp, threads)
+                walls.append(wall)
+                details.append(detail)
+            record = {
+                "calculator": label,
+                "threads": threads,
+                "task": task,
+                "wall_s_median": statistics.median(walls),
+                "wall_s_all": walls,
+            }
+            if details[0]:
+                record["startup_s_median"] = statistics.median(
+                    d["startup_s"] for d in details
+                )
+                record["solve_s_median"] = statistics.median(
+                    d["solve_s"] for d in details
+                )
+                record["iterations"] = details[0]["iterations"]
+            records.append(record)
+    return records
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", default=str(HERE / "results" / "calculators.json"))
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    records = run(args.repeat)
+    print(f"SP4, 100 x 25 x 1 cells; median of {args.repeat} runs")
+    header = (
+        f"{'calculator':10} {'threads':>7} {'task':9} {'wall (s)':>9} "
+        f"{'start-up':>9} {'solve':>7} {'other':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in records:
+        startup = r.get("startup_s_median", float("nan"))
+        solve = r.get("solve_s_median", float("nan"))
+        other = r["wall_s_median"] - startup - solve
+        threads = "-" if r["threads"] is None else r["threads"]
+        print(
+            f"{r['calculator']:10} {threads:>7} {r['task']:9} "
+            f"{r['wall_s_median']:9.2f} {startup:9.2f} {solve:7.2f} {other:7.2f}"
+        )
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": "calculators",
+        "problem": "SP4 100x25x1: MinDriver relax; TimeDriver t=1e-9 n=100",
+        "repeat": args.repeat,
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cores_available": default_threads(),
+        },
+        "ubermag_surrogate_version": us.__version__,
+        "records": records,
+    }
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
