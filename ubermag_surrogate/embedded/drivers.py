@@ -20,6 +20,7 @@ import warnings
 
 import discretisedfield as df
 import micromagneticmodel as mm
+import numpy as np
 import ubermagtable as ut
 
 from .system_input import check_system, write_input
@@ -191,17 +192,18 @@ class Driver(mm.ExternalDriver):
         write_input(system, driver=self.__class__.__name__, settings=settings)
 
     def _write_info_json(self, system, start_time, **kwargs):
-        super()._write_info_json(system, start_time, **kwargs)
-        with open("info.json", encoding="utf-8") as f:
-            info = json.load(f)
-        info["calculator"] = "magnum.np"
         try:
-            info["calculator_version"] = importlib.metadata.version("magnumnp")
+            version = importlib.metadata.version("magnumnp")
         except importlib.metadata.PackageNotFoundError:
-            info["calculator_version"] = None
-        info["device"] = self.device
-        with open("info.json", "w", encoding="utf-8") as f:
-            json.dump(info, f)
+            version = None
+        super()._write_info_json(
+            system,
+            start_time,
+            **kwargs,
+            calculator="magnum.np",
+            calculator_version=version,
+            device=self.device,
+        )
 
     def _call(self, system, runner=None, verbose=1, **kwargs):
         name = system.name
@@ -267,8 +269,6 @@ class Driver(mm.ExternalDriver):
         Only outputs that have their table row are converted, so a killed run leaves
         a consistent (shorter) drive. Returns the number of outputs written.
         """
-        import numpy as np
-
         name = system.name
         path = pathlib.Path(f"{name}-steps.npy")
         if not path.exists():
