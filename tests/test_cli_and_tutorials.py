@@ -59,8 +59,11 @@ def test_console_script_is_installed():
     ("argv", "message"),
     [
         (["quickstart", "--cell", "5,5"], "not three positive numbers"),
-        (["quickstart", "--steps", "0"], "--steps must be positive"),
-        (["quickstart", "--t", "-1"], "--t must be positive"),
+        (["quickstart", "--steps", "0"], "'0' is not a positive integer"),
+        (["quickstart", "--t", "-1"], "'-1' is not a positive number"),
+        (["generate", "--out", "x.zarr", "--n-samples", "-3"], "not a positive int"),
+        (["generate", "--out", "x.zarr", "--domain", "mars"], "invalid choice"),
+        (["generate", "--n-samples", "3"], "required: --out"),
         (["quickstart", "--calculator", "mumax"], "invalid choice"),
     ],
 )

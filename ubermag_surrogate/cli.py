@@ -6,6 +6,11 @@ quickstart
     SP4 on this machine: relax the s-state and apply SP4 fields 1 and 2 with the
     chosen calculator (OOMMF through oommfc if found, else the embedded one), then
     write the drives, a summary and a figure of the mean magnetisation to one folder.
+generate
+    Training data: sample fields from a named domain, simulate each, and store the
+    trajectories in a Zarr store (resumable: rerunning skips completed samples;
+    a larger --n-samples with the same seed appends for uniform and Sobol sampling).
+    Exits with 1 if any simulation failed (the others are stored).
 """
 
 import argparse
@@ -89,6 +94,61 @@ def _quickstart(args):
     return 0
 
 
+def _generate(args):
+    from .data import DOMAINS
+    from .data.generate import generate
+    from .problems import PROBLEMS
+
+    problem = PROBLEMS[args.problem](cell=tuple(c * 1e-9 for c in args.cell))
+    domain = DOMAINS[args.domain]
+    fields = domain.sample(args.n_samples, method=args.sampling, seed=args.seed)
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        summary = generate(
+            problem,
+            fields,
+            t=args.t,
+            n=args.steps,
+            calculator=args.calculator,
+            store=args.out,
+            workers=args.workers,
+            client=client,
+            scratch=args.scratch,
+            keep=args.keep,
+            domain=domain,
+            sampling={"method": args.sampling, "seed": args.seed, "n": args.n_samples},
+        )
+    finally:
+        if client is not None:
+            client.close()
+    print(summary)
+    return 1 if summary.failed else 0
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _cell_nm(text):
     try:
         cell = tuple(float(c) for c in text.split(","))
@@ -119,8 +179,8 @@ def build_parser():
         default="auto",
         help="full simulator (default: OOMMF if oommfc finds it, else embedded)",
     )
-    quick.add_argument("--t", type=float, default=1e-9, help="drive time (s)")
-    quick.add_argument("--steps", type=int, default=100, help="number of outputs")
+    quick.add_argument("--t", type=_positive_float, default=1e-9, help="time (s)")
+    quick.add_argument("--steps", type=_positive_int, default=100, help="outputs")
     quick.add_argument(
         "--cell",
         type=_cell_nm,
@@ -128,6 +188,30 @@ def build_parser():
         help="cell size in nm, e.g. 5,5,3 (default)",
     )
     quick.set_defaults(func=_quickstart)
+
+    from .data.domains import DOMAINS, METHODS
+    from .problems import PROBLEMS
+
+    gen = sub.add_parser(
+        "generate", help="simulate sampled field cases into a training-data store"
+    )
+    gen.add_argument("--problem", choices=sorted(PROBLEMS), default="sp4")
+    gen.add_argument("--domain", choices=sorted(DOMAINS), default="sp4_field2")
+    gen.add_argument("--n-samples", type=_positive_int, default=300)
+    gen.add_argument("--sampling", choices=METHODS, default="uniform")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--t", type=_positive_float, default=1e-9, help="time (s)")
+    gen.add_argument("--steps", type=_positive_int, default=100, help="outputs s")
+    gen.add_argument("--cell", type=_cell_nm, default="5,5,3", help="cell in nm")
+    gen.add_argument("--out", required=True, help="Zarr store to create or extend")
+    gen.add_argument("--workers", type=_positive_int, help="local processes")
+    gen.add_argument("--scheduler", help="Dask scheduler address (instead of local)")
+    gen.add_argument(
+        "--calculator", choices=("auto", "oommf", "embedded"), default="auto"
+    )
+    gen.add_argument("--scratch", help="folder for simulation folders (default: tmp)")
+    gen.add_argument("--keep", action="store_true", help="keep simulation folders")
+    gen.set_defaults(func=_generate)
     return parser
 
 
@@ -135,10 +219,6 @@ def main(argv=None):
     """Entry point of the ``ubermag-surrogate`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "t", 1) <= 0:
-        parser.error("--t must be positive")
-    if getattr(args, "steps", 1) <= 0:
-        parser.error("--steps must be positive")
     try:
         return args.func(args)
     except (ValueError, TypeError, RuntimeError, OSError) as exc:

@@ -12,9 +12,13 @@ Examples
 [50, 10, 1]
 """
 
+import functools
+
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
+
+from .base import Problem
 
 LENGTH = (500e-9, 125e-9, 3e-9)
 """Film size (m)."""
@@ -58,6 +62,20 @@ def system(name="sp4", cell=CELL):
     result.dynamics = mm.Precession(gamma0=GAMMA0) + mm.Damping(alpha=ALPHA)
     result.m = df.Field(mesh, nvdim=3, value=M_INITIAL, norm=MS)
     return result
+
+
+def problem(cell=CELL):
+    """Return SP4 as a :class:`~ubermag_surrogate.problems.base.Problem`.
+
+    Trajectories start from the s-state (relaxed once per mesh and calculator and
+    cached on disk).
+
+    Parameters
+    ----------
+    cell : tuple of float, optional
+        Cell size (m).
+    """
+    return Problem("sp4", functools.partial(system, cell=tuple(cell)), relax=True)
 
 
 def zeeman(b_field):

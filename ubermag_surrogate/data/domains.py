@@ -1,0 +1,214 @@
+"""Field domains and sampling of the external fields that training data covers.
+
+A :class:`FieldDomain` is either an in-plane polar box (magnitude of mu0 H in mT x
+angle in the film plane in degrees, measured from +x towards +y), as in the seed
+paper, or a Cartesian box in (Bx, By, Bz) (mT). Fields are returned as mu0 H in
+tesla, shape ``(n, 3)``.
+
+Examples
+--------
+>>> from ubermag_surrogate.data import sp4_field2_domain
+>>> fields = sp4_field2_domain.sample(4, method="sobol", seed=1)
+>>> fields.shape
+(4, 3)
+>>> bool(sp4_field2_domain.contains(fields).all())
+True
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.stats import qmc
+
+METHODS = ("uniform", "sobol", "lhs")
+
+
+def _check_range(name, value, lower_bound=None):
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a (low, high) pair of numbers, not {value!r}."
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name}={value!r} must be finite.")
+    if low > high:
+        raise ValueError(f"{name}=({low:g}, {high:g}) is reversed: low > high.")
+    if lower_bound is not None and low < lower_bound:
+        raise ValueError(f"{name}=({low:g}, {high:g}) must not go below {lower_bound}.")
+    return (low, high)
+
+
+class FieldDomain:
+    """A box of external fields, polar in the film plane or Cartesian.
+
+    Parameters
+    ----------
+    magnitude : tuple of float, optional
+        Range of |mu0 H| (mT) of an in-plane polar domain.
+    angle : tuple of float, optional
+        Range of the in-plane angle (deg) from +x towards +y.
+    box : tuple of three tuples, optional
+        Cartesian ranges ((Bx), (By), (Bz)) in mT, instead of magnitude and angle.
+    name : str, optional
+        A label stored with the data.
+
+    Raises
+    ------
+    ValueError
+        For reversed, non-finite or negative-magnitude ranges, or a domain given
+        both ways or neither.
+    """
+
+    def __init__(self, magnitude=None, angle=None, *, box=None, name=None):
+        polar = magnitude is not None or angle is not None
+        if polar == (box is not None):
+            raise ValueError(
+                "Give either magnitude and angle (polar, in-plane) or box (Cartesian)."
+            )
+        if polar:
+            if magnitude is None or angle is None:
+                raise ValueError("A polar domain needs both magnitude and angle.")
+            self.kind = "polar"
+            self.magnitude = _check_range("magnitude", magnitude, lower_bound=0)
+            self.angle = _check_range("angle", angle)
+            if self.angle[1] - self.angle[0] > 360:
+                raise ValueError(f"angle={angle!r} spans more than 360 deg.")
+            self.bounds = np.array([self.magnitude, self.angle])
+        else:
+            if len(box) != 3:
+                raise ValueError(f"box needs three (low, high) ranges, got {box!r}.")
+            self.kind = "box"
+            self.box = tuple(_check_range(f"box[{i}]", r) for i, r in enumerate(box))
+            self.bounds = np.array(self.box)
+        self.name = name
+
+    def __repr__(self):
+        if self.kind == "polar":
+            args = f"magnitude={self.magnitude}, angle={self.angle}"
+        else:
+            args = f"box={self.box}"
+        name = f", name={self.name!r}" if self.name else ""
+        return f"FieldDomain({args}{name})"
+
+    def __eq__(self, other):
+        return isinstance(other, FieldDomain) and self.to_dict() == other.to_dict()
+
+    def to_dict(self):
+        """Return a JSON-serialisable description (see :meth:`from_dict`)."""
+        data = {"kind": self.kind, "name": self.name, "units": "mT, deg"}
+        if self.kind == "polar":
+            data.update(magnitude=list(self.magnitude), angle=list(self.angle))
+        else:
+            data["box"] = [list(r) for r in self.box]
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a domain from :meth:`to_dict` output."""
+        if data["kind"] == "polar":
+            return cls(data["magnitude"], data["angle"], name=data.get("name"))
+        return cls(box=data["box"], name=data.get("name"))
+
+    def _from_unit(self, u):
+        """Map points of the unit cube (n, d) into fields mu0 H (T), shape (n, 3)."""
+        low, high = self.bounds[:, 0], self.bounds[:, 1]
+        values = low + u * (high - low)
+        if self.kind == "box":
+            return values * 1e-3
+        magnitude = values[:, 0] * 1e-3
+        angle = np.deg2rad(values[:, 1])
+        return np.stack(
+            [magnitude * np.cos(angle), magnitude * np.sin(angle), 0 * magnitude],
+            axis=1,
+        )
+
+    def sample(self, n, method="uniform", seed=0):
+        """Sample ``n`` fields.
+
+        Parameters
+        ----------
+        n : int
+            Number of fields (positive).
+        method : str, optional
+            ``"uniform"`` (independent uniform draws, as the seed paper),
+            ``"sobol"`` (scrambled Sobol sequence) or ``"lhs"`` (Latin hypercube),
+            the latter two from ``scipy.stats.qmc``.
+        seed : int, optional
+            Random seed; the same seed gives the same fields.
+
+        Returns
+        -------
+        numpy.ndarray
+            mu0 H (T), shape ``(n, 3)``.
+        """
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"n must be an integer, not {type(n).__name__}.")
+        if n <= 0:
+            raise ValueError(f"Cannot sample n={n} fields: n must be positive.")
+        if method not in METHODS:
+            raise ValueError(
+                f"Unknown sampling method {method!r}; use one of {METHODS}."
+            )
+        d = len(self.bounds)
+        if method == "uniform":
+            u = np.random.default_rng(seed).random((n, d))
+        elif method == "sobol":
+            with warnings.catch_warnings():
+                # Sobol's balance needs n = 2**k; other n are still low-discrepancy.
+                warnings.filterwarnings("ignore", message=".*balance properties.*")
+                u = qmc.Sobol(d, scramble=True, seed=seed).random(n)
+        else:
+            u = qmc.LatinHypercube(d, seed=seed).random(n)
+        return self._from_unit(u)
+
+    def coordinates(self, fields):
+        """Return the domain coordinates of fields mu0 H (T).
+
+        Polar: (magnitude in mT, angle in deg, out-of-plane Bz in mT); box: (Bx, By,
+        Bz) in mT. The angle is unwrapped to lie nearest to the domain's centre.
+        """
+        fields = np.atleast_2d(np.asarray(fields, dtype=float))
+        if fields.shape[-1] != 3:
+            raise ValueError(f"Fields need 3 components, got shape {fields.shape}.")
+        if self.kind == "box":
+            return fields * 1e3
+        magnitude = np.hypot(fields[:, 0], fields[:, 1]) * 1e3
+        angle = np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0]))
+        centre = np.mean(self.angle)
+        angle = centre + (angle - centre + 180) % 360 - 180
+        return np.stack([magnitude, angle, fields[:, 2] * 1e3], axis=1)
+
+    def distance_outside(self, fields):
+        """How far each field lies outside the domain, per coordinate.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n, 3)``: amount outside each range (mT or deg), 0 inside. For a
+            polar domain the third entry is |Bz| (mT), which should be 0.
+        """
+        coords = self.coordinates(fields)
+        low, high = self.bounds[:, 0], self.bounds[:, 1]
+        d = len(low)
+        below = np.clip(low - coords[:, :d], 0, None)
+        above = np.clip(coords[:, :d] - high, 0, None)
+        outside = below + above
+        if self.kind == "polar":
+            outside = np.column_stack([outside, np.abs(coords[:, 2])])
+        return outside
+
+    def contains(self, fields, atol=1e-9):
+        """Return a boolean array: which fields lie inside the domain."""
+        return np.all(self.distance_outside(fields) <= atol, axis=1)
+
+
+sp4_field1_domain = FieldDomain((20, 30), (160, 180), name="sp4_field1")
+"""|mu0 H| in [20, 30] mT at [160, 180] deg, around SP4 field 1 (25 mT, 170.1 deg)."""
+
+sp4_field2_domain = FieldDomain((30, 40), (180, 200), name="sp4_field2")
+"""|mu0 H| in [30, 40] mT at [180, 200] deg: the seed paper's domain (SP4 field 2)."""
+
+DOMAINS = {"sp4_field1": sp4_field1_domain, "sp4_field2": sp4_field2_domain}
+"""Named domains, as the command line knows them."""

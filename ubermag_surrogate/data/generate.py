@@ -1,0 +1,364 @@
+"""Generate training data: one full simulation per external field, into a store.
+
+:func:`generate` runs each field case through an Ubermag calculator (oommfc or the
+embedded one), starting from the problem's initial state, reads the drive back with
+micromagneticdata and writes it into a :class:`~.store.TrajectoryStore`. Cases run in
+parallel: a local process pool (one simulation per core) by default, or a Dask
+cluster when a ``distributed.Client`` is given (so the same call scales to SLURM via
+dask-jobqueue). Completed samples survive an interruption; rerunning the same call
+skips them.
+"""
+
+import dataclasses
+import multiprocessing
+import numbers
+import pathlib
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+
+from ..calculators import calculator as get_calculator
+from ..embedded.drivers import default_threads
+from .store import COMPLETE, TrajectoryStore
+
+# Ubermag drivers chdir into the drive folder: one drive at a time per process.
+_DRIVE_LOCK = threading.Lock()
+_FIELD_MATCH_T = 1e-12  # fields closer than this (T) are the same sample
+
+
+@dataclasses.dataclass
+class GenerationSummary:
+    """What a :func:`generate` call did."""
+
+    store: str
+    requested: int
+    skipped: int
+    completed: int
+    failed: int
+    errors: dict
+    wall_s: float
+    calculator: str
+
+    def __str__(self):
+        text = (
+            f"{self.completed} simulated, {self.skipped} already in the store, "
+            f"{self.failed} failed ({self.calculator}, {self.wall_s:.1f} s) -> "
+            f"{self.store}"
+        )
+        for index, message in list(self.errors.items())[:5]:
+            text += f"\n  sample {index} failed: {message.splitlines()[-1][:200]}"
+        return text
+
+
+def _orientation(array):
+    """Return the unit vectors of M (A/m), shape (..., 3); zero in empty cells."""
+    norm = np.linalg.norm(array, axis=-1, keepdims=True)
+    return np.divide(array, norm, out=np.zeros_like(array), where=norm > 0)
+
+
+def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
+    """Run one field case and return its trajectory (worker function).
+
+    Parameters
+    ----------
+    problem : ubermag_surrogate.problems.Problem
+        System factory.
+    index : int
+        Sample index (names the drive folder).
+    field : numpy.ndarray
+        mu0 H (T), three components.
+    m0 : numpy.ndarray
+        Initial magnetisation (A/m), the mesh's shape plus 3.
+    t : float
+        Simulated time (s).
+    n : int
+        Number of outputs.
+    calculator : str
+        ``"oommf"`` or ``"embedded"``.
+    scratch : str
+        Directory for the drive folder.
+    keep : bool, optional
+        Keep the drive folder (default: delete it).
+
+    Returns
+    -------
+    dict
+        ``index``, ``m`` (unit magnetisation, ``(n+1, 3, N)`` float32, or ``None``),
+        ``error`` (``None`` or the message) and ``wall_s``.
+    """
+    import micromagneticdata as md
+
+    start = time.perf_counter()
+    name = f"{problem.name}_{index:06d}"
+    try:
+        calc = get_calculator(calculator, verbose=False)
+        system = problem.system_for(field, m0, name=name)
+        with _DRIVE_LOCK:
+            calc.TimeDriver().drive(
+                system, t=t, n=n, dirname=scratch, verbose=0, n_threads=1
+            )
+        drive = md.Data(name, dirname=scratch)[-1]
+        if drive.n != n:
+            raise RuntimeError(f"drive has {drive.n} outputs, expected {n}")
+        n_cells = int(np.prod(m0.shape[:-1]))
+        m = np.empty((n + 1, 3, n_cells), dtype=np.float32)
+        m[0] = _orientation(m0).reshape(n_cells, 3).T
+        for i, snapshot in enumerate(drive, start=1):
+            m[i] = _orientation(snapshot.array).reshape(n_cells, 3).T
+        return {
+            "index": index,
+            "m": m,
+            "error": None,
+            "wall_s": time.perf_counter() - start,
+        }
+    except Exception as exc:  # recorded in the store; the other samples go on
+        return {
+            "index": index,
+            "m": None,
+            "error": f"{type(exc).__name__}: {exc}",
+            "wall_s": time.perf_counter() - start,
+        }
+    finally:
+        if not keep:
+            shutil.rmtree(pathlib.Path(scratch, name), ignore_errors=True)
+
+
+def _simulate_payload(payload):
+    """Unpickle a task (cloudpickle: user factories may live in a notebook)."""
+    import cloudpickle
+
+    return simulate(**cloudpickle.loads(payload))
+
+
+def _check_arguments(fields, t, n, workers, client):
+    fields = np.asarray(fields, dtype=float)
+    if fields.ndim == 1:
+        fields = fields[None, :]
+    if fields.ndim != 2 or fields.shape[1] != 3:
+        raise ValueError(
+            f"fields must have shape (k, 3) (mu0 H in T), not {fields.shape}."
+        )
+    if len(fields) == 0:
+        raise ValueError("No fields given: nothing to simulate.")
+    if not np.all(np.isfinite(fields)):
+        raise ValueError("fields contain non-finite values.")
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
+        raise ValueError(f"t={t!r} must be a positive time in seconds.")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
+        raise ValueError(f"n={n!r} must be a positive integer number of outputs.")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+            raise TypeError(
+                f"workers must be an integer, not {type(workers).__name__}."
+            )
+        if workers <= 0:
+            raise ValueError(f"workers={workers} must be positive.")
+        if client is not None:
+            raise ValueError("Give either workers (local pool) or client (Dask).")
+    return fields
+
+
+def _plan(store, fields):
+    """Map requested fields to store indices; return (todo, skipped)."""
+    existing = store.fields
+    status = store.status
+    keys = {}
+    for i, f in enumerate(existing):
+        keys.setdefault(tuple(np.round(f / _FIELD_MATCH_T).astype(np.int64)), i)
+    todo, new, skipped = [], [], 0
+    for f in fields:
+        i = keys.get(tuple(np.round(f / _FIELD_MATCH_T).astype(np.int64)))
+        if i is None:
+            new.append(f)
+        elif status[i] == COMPLETE:
+            skipped += 1
+        else:
+            todo.append(i)
+    if new:
+        todo.extend(store.add_samples(np.array(new)).tolist())
+    return todo, skipped
+
+
+def generate(
+    problem,
+    fields,
+    t=1e-9,
+    n=100,
+    calculator="auto",
+    store="trajectories.zarr",
+    *,
+    workers=None,
+    client=None,
+    scratch=None,
+    keep=False,
+    progress=True,
+    domain=None,
+    sampling=None,
+):
+    """Simulate every field case and store the trajectories.
+
+    Parameters
+    ----------
+    problem : ubermag_surrogate.problems.Problem
+        System factory, e.g. ``sp4.problem()``.
+    fields : array_like
+        mu0 H (T), shape ``(k, 3)``, e.g. from ``FieldDomain.sample``.
+    t : float, optional
+        Simulated time per case (s); default 1 ns.
+    n : int, optional
+        Number of outputs (time steps s); default 100.
+    calculator : str, optional
+        ``"auto"`` (oommfc if OOMMF is found, else embedded), ``"oommf"`` or
+        ``"embedded"``.
+    store : str or pathlib.Path, optional
+        Zarr store to create or append to.
+    workers : int, optional
+        Local worker processes (default: one per core available).
+    client : distributed.Client, optional
+        Run on this Dask cluster instead of a local pool.
+    scratch : str or pathlib.Path, optional
+        Directory for the simulation folders (default: a temporary directory).
+    keep : bool, optional
+        Keep the simulation folders (default ``False``: deleted after reading).
+    progress : bool, optional
+        Show a progress bar (default ``True``).
+    domain : ubermag_surrogate.data.FieldDomain, optional
+        Recorded in the store's attributes.
+    sampling : dict, optional
+        How the fields were drawn (e.g. ``{"method": "uniform", "seed": 0}``),
+        recorded in the store's attributes.
+
+    Returns
+    -------
+    GenerationSummary
+        Counts of simulated, skipped and failed cases, and the failures' errors.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad arguments, before anything is simulated.
+    StoreMismatchError
+        If ``store`` exists with another mesh, material or t/n.
+    """
+    start = time.perf_counter()
+    fields = _check_arguments(fields, t, n, workers, client)
+    calc = get_calculator(calculator, verbose=progress)
+    calculator = "oommf" if calc.__name__ == "oommfc" else "embedded"
+    metadata = {
+        **problem.metadata(),
+        "driver": {"name": "TimeDriver", "t": float(t), "n": int(n)},
+    }
+    times = np.linspace(0.0, t, n + 1)
+    data = TrajectoryStore.open_or_create(
+        store, times=times, Ms=problem.Ms, metadata=metadata
+    )
+    extra = {"calculator": _calculator_info(calc)}
+    if domain is not None:
+        extra["field_domain"] = domain.to_dict()
+    if sampling is not None:
+        extra["sampling"] = sampling
+    data.update_attrs(**extra)
+    todo, skipped = _plan(data, fields)
+
+    m0 = problem.initial_state(calc).array
+    own_scratch = scratch is None
+    scratch = pathlib.Path(
+        tempfile.mkdtemp(prefix="ubermag-surrogate-") if own_scratch else scratch
+    )
+    scratch.mkdir(parents=True, exist_ok=True)
+    all_fields = data.fields
+    tasks = [
+        {
+            "problem": problem,
+            "index": int(i),
+            "field": all_fields[i],
+            "m0": m0,
+            "t": float(t),
+            "n": int(n),
+            "calculator": calculator,
+            "scratch": str(scratch),
+            "keep": keep,
+        }
+        for i in todo
+    ]
+    completed = failed = 0
+    bar = None
+    if progress and tasks:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), unit="sim", desc="simulations")
+    try:
+        for result in _run(tasks, workers, client):
+            if result["error"] is None:
+                data.write_sample(result["index"], result["m"])
+                completed += 1
+            else:
+                data.mark_failed(result["index"], result["error"])
+                failed += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=failed)
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_scratch and not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    errors = {i: e for i, e in data.errors.items() if i in set(todo)}
+    summary = GenerationSummary(
+        store=str(data.path),
+        requested=len(fields),
+        skipped=skipped,
+        completed=completed,
+        failed=failed,
+        errors=errors,
+        wall_s=time.perf_counter() - start,
+        calculator=calc.__name__,
+    )
+    if keep and progress:
+        print(f"Simulation folders kept in {scratch}")
+    return summary
+
+
+def _calculator_info(calc):
+    import importlib.metadata
+
+    if calc.__name__ == "oommfc":
+        return {"name": "oommf", "adapter": "oommfc", "version": calc.__version__}
+    try:
+        version = importlib.metadata.version("magnumnp")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        version = None
+    return {"name": "embedded", "adapter": "ubermag_surrogate", "magnumnp": version}
+
+
+def _run(tasks, workers, client):
+    """Yield results as simulations finish, on a Dask client or a process pool."""
+    if not tasks:
+        return
+    import cloudpickle
+
+    payloads = [cloudpickle.dumps(task) for task in tasks]
+    if client is not None:
+        from distributed import as_completed as dask_as_completed
+
+        futures = client.map(_simulate_payload, payloads, pure=False)
+        try:
+            for future in dask_as_completed(futures):
+                yield future.result()
+        finally:
+            client.cancel(futures)
+        return
+    workers = min(workers or default_threads(), len(tasks))
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_simulate_payload, p) for p in payloads]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()

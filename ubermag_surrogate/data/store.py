@@ -1,0 +1,314 @@
+"""The training-data store: trajectories of many field cases in one Zarr store.
+
+Layout (Zarr v3, readable with ``xarray.open_zarr`` or plain ``zarr``, no need for
+this package):
+
+=========  ==================================  =====================================
+array      dimensions                          content
+=========  ==================================  =====================================
+``m``      (sample, time, component, cell)     unit magnetisation, float32; one chunk
+                                               per sample (a whole trajectory)
+``field``  (sample, vector)                    mu0 H (T) of each sample, float64
+``status`` (sample,)                           0 pending, 1 complete, -1 failed; one
+                                               chunk (file) per sample
+``time``   (time,)                             output times (s), t_0 = 0 included
+``Ms``     (cell,)                             saturation magnetisation (A/m)
+=========  ==================================  =====================================
+
+Cells are numbered in ``discretisedfield``'s array order (C order over x, y, z). A
+sample's ``m`` chunk is written first and its ``status`` chunk after it; both writes
+are atomic file replacements, so a reader that takes only ``status == 1`` never sees
+a partially written sample. Attributes hold the mesh, material, driver (t, n),
+calculator, field domain, sampling and failures.
+
+:meth:`TrajectoryStore.tensor` gives the seed paper's data tensor
+``D`` of shape ``(s+1, n, 3N+2)`` with rows ``[h(t_i) | m_x | m_y | m_z]``.
+"""
+
+import datetime
+import json
+import pathlib
+
+import discretisedfield as df
+import numpy as np
+import zarr
+
+FORMAT = "ubermag-surrogate-trajectories/1"
+PENDING, COMPLETE, FAILED = 0, 1, -1
+
+# Metadata that must agree when samples are appended to an existing store.
+_MUST_MATCH = ("problem", "mesh", "material", "driver")
+
+
+class StoreMismatchError(ValueError):
+    """Appending to a store whose mesh, material or driver settings differ."""
+
+
+class TrajectoryStore:
+    """A Zarr store of trajectories, one sample per external field.
+
+    Open an existing store with ``TrajectoryStore(path)``; create one with
+    :meth:`create` or :meth:`open_or_create`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Directory of the Zarr store.
+    mode : str, optional
+        ``"r"`` (default) or ``"r+"``.
+    """
+
+    def __init__(self, path, mode="r"):
+        self.path = pathlib.Path(path)
+        if not (self.path / "zarr.json").is_file():
+            raise FileNotFoundError(f"No trajectory store at {str(self.path)!r}.")
+        self.group = zarr.open_group(str(self.path), mode=mode)
+        if self.group.attrs.get("format") != FORMAT:
+            raise ValueError(
+                f"{str(self.path)!r} is not a trajectory store ({FORMAT})."
+            )
+
+    # -- creation -------------------------------------------------------------------
+    @classmethod
+    def create(cls, path, *, times, Ms, metadata):
+        """Create an empty store.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Directory to create (must not exist).
+        times : array_like
+            Output times (s), including t = 0.
+        Ms : numpy.ndarray
+            Saturation magnetisation (A/m), array of the mesh's shape.
+        metadata : dict
+            JSON-serialisable: ``problem``, ``mesh``, ``material``, ``driver`` and
+            optional ``calculator``, ``field_domain``, ``sampling``.
+        """
+        path = pathlib.Path(path)
+        if path.exists():
+            raise FileExistsError(f"{str(path)!r} exists already.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            group = zarr.open_group(str(path), mode="w-")
+        except OSError as exc:
+            raise OSError(f"Cannot create a store at {str(path)!r}: {exc}") from exc
+        times = np.asarray(times, dtype=np.float64)
+        Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
+        n_times, n_cells = len(times), Ms.size
+        group.create_array(
+            "m",
+            shape=(0, n_times, 3, n_cells),
+            chunks=(1, n_times, 3, n_cells),
+            dtype="float32",
+            dimension_names=["sample", "time", "component", "cell"],
+            fill_value=np.nan,
+        )
+        group.create_array(
+            "field",
+            shape=(0, 3),
+            chunks=(4096, 3),
+            dtype="float64",
+            dimension_names=["sample", "vector"],
+            fill_value=np.nan,
+        )
+        group.create_array(
+            "status",
+            shape=(0,),
+            chunks=(1,),
+            dtype="int8",
+            dimension_names=["sample"],
+            fill_value=PENDING,
+        )
+        time = group.create_array(
+            "time", shape=(n_times,), dtype="float64", dimension_names=["time"]
+        )
+        time[:] = times
+        ms = group.create_array(
+            "Ms", shape=(n_cells,), dtype="float64", dimension_names=["cell"]
+        )
+        ms[:] = Ms
+        from .. import __version__
+
+        group.attrs.update(
+            {
+                "format": FORMAT,
+                "created": datetime.datetime.now().isoformat(timespec="seconds"),
+                "ubermag_surrogate_version": __version__,
+                "units": {"m": "1", "field": "T (mu0 H)", "time": "s", "Ms": "A/m"},
+                "tensor_layout": "D[i, j] = [h_x, h_y (T) | m_x | m_y | m_z (N each)]",
+                "errors": {},
+                **json.loads(json.dumps(metadata)),
+            }
+        )
+        return cls(path, mode="r+")
+
+    @classmethod
+    def open_or_create(cls, path, *, times, Ms, metadata):
+        """Open ``path`` for appending, or create it; refuse mismatched metadata.
+
+        Raises
+        ------
+        StoreMismatchError
+            If an existing store has another problem, mesh, material or driver
+            (t, n) than ``metadata``.
+        """
+        path = pathlib.Path(path)
+        if not path.exists():
+            return cls.create(path, times=times, Ms=Ms, metadata=metadata)
+        store = cls(path, mode="r+")
+        wanted = json.loads(json.dumps(metadata))
+        for key in _MUST_MATCH:
+            have = store.attrs.get(key)
+            if have != wanted.get(key):
+                raise StoreMismatchError(
+                    f"Cannot append to {str(path)!r}: its {key} is {have!r}, this run "
+                    f"has {wanted.get(key)!r}. Write to a new store instead."
+                )
+        return store
+
+    # -- properties -----------------------------------------------------------------
+    @property
+    def attrs(self):
+        """Store attributes (metadata), a dict."""
+        return dict(self.group.attrs)
+
+    @property
+    def n_samples(self):
+        """Number of samples, complete or not."""
+        return self.group["m"].shape[0]
+
+    @property
+    def times(self):
+        """Output times (s), shape ``(s+1,)``."""
+        return self.group["time"][:]
+
+    @property
+    def fields(self):
+        """mu0 H (T) of every sample, shape ``(n_samples, 3)``."""
+        return self.group["field"][:]
+
+    @property
+    def status(self):
+        """Per-sample status: 0 pending, 1 complete, -1 failed."""
+        return self.group["status"][:]
+
+    @property
+    def complete(self):
+        """Indices of complete samples."""
+        return np.flatnonzero(self.status == COMPLETE)
+
+    @property
+    def errors(self):
+        """Error messages of failed samples, by sample index."""
+        return {int(k): v for k, v in self.group.attrs.get("errors", {}).items()}
+
+    @property
+    def mesh(self):
+        """The ``discretisedfield.Mesh`` of the trajectories."""
+        mesh = self.group.attrs["mesh"]
+        return df.Mesh(p1=mesh["pmin"], p2=mesh["pmax"], n=mesh["n"])
+
+    def __repr__(self):
+        return (
+            f"TrajectoryStore({str(self.path)!r}, samples={self.n_samples}, "
+            f"complete={len(self.complete)}, times={len(self.times)})"
+        )
+
+    # -- writing --------------------------------------------------------------------
+    def add_samples(self, fields):
+        """Append pending samples for fields mu0 H (T); return their indices."""
+        fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
+        start = self.n_samples
+        stop = start + len(fields)
+        for name in ("m", "field", "status"):
+            array = self.group[name]
+            array.resize((stop, *array.shape[1:]))
+        self.group["field"][start:stop] = fields
+        return np.arange(start, stop)
+
+    def write_sample(self, index, m):
+        """Store the trajectory of sample ``index`` and mark it complete.
+
+        Parameters
+        ----------
+        index : int
+            Sample index.
+        m : numpy.ndarray
+            Unit magnetisation, shape ``(s+1, 3, N)``.
+        """
+        array = self.group["m"]
+        m = np.asarray(m, dtype=np.float32)
+        if m.shape != array.shape[1:]:
+            raise ValueError(
+                f"Sample has shape {m.shape}, the store {array.shape[1:]}."
+            )
+        array[index] = m  # one chunk, written atomically
+        self.group["status"][index] = COMPLETE  # only after the data are in place
+        errors = self.group.attrs.get("errors", {})
+        if str(index) in errors:
+            errors = dict(errors)
+            del errors[str(index)]
+            self.group.attrs["errors"] = errors
+
+    def mark_failed(self, index, message):
+        """Record that sample ``index`` failed, with its error message."""
+        self.group["status"][index] = FAILED
+        errors = dict(self.group.attrs.get("errors", {}))
+        errors[str(index)] = str(message)[-2000:]
+        self.group.attrs["errors"] = errors
+
+    def update_attrs(self, **attrs):
+        """Set JSON-serialisable attributes (e.g. calculator, sampling)."""
+        self.group.attrs.update(json.loads(json.dumps(attrs)))
+
+    # -- reading --------------------------------------------------------------------
+    def trajectory(self, index):
+        """Return the unit magnetisation of one sample, ``(s+1, 3, N)`` float32."""
+        if self.status[index] != COMPLETE:
+            raise ValueError(f"Sample {index} is not complete.")
+        return self.group["m"][index]
+
+    def tensor(self, samples=None, field_components=(0, 1), dtype=np.float32):
+        """Return the data tensor D, shape ``(s+1, n, 3N + len(field_components))``.
+
+        Rows are ``[h(t_i) | m_x | m_y | m_z]`` with h = mu0 H (T) (constant in
+        time). Samples are read one chunk at a time into the preallocated result,
+        so memory holds the result and a single trajectory.
+
+        Parameters
+        ----------
+        samples : array_like of int, optional
+            Sample indices (default: all complete samples, in order).
+        field_components : tuple of int, optional
+            Which components of mu0 H form h (default in-plane x, y, as the paper).
+        dtype : numpy dtype, optional
+            ``float32`` (default, as stored) or ``float64``.
+        """
+        samples = self.complete if samples is None else np.asarray(samples, dtype=int)
+        status = self.status
+        bad = [int(i) for i in samples if status[i] != COMPLETE]
+        if bad:
+            raise ValueError(f"Samples {bad[:10]} are not complete.")
+        n_times, _, n_cells = self.group["m"].shape[1:]
+        k = len(field_components)
+        out = np.empty((n_times, len(samples), k + 3 * n_cells), dtype=dtype)
+        fields = self.fields
+        for j, index in enumerate(samples):
+            out[:, j, :k] = fields[index, list(field_components)]
+            out[:, j, k:] = self.group["m"][index].reshape(n_times, 3 * n_cells)
+        return out
+
+    def to_xarray(self):
+        """Lazy ``xarray.Dataset`` (dask-backed) of the whole store."""
+        import xarray as xr
+
+        return xr.open_zarr(str(self.path), consolidated=False)
+
+    def field(self, sample, time_index):
+        """Magnetisation M (A/m) of one snapshot as a ``discretisedfield.Field``."""
+        mesh = self.mesh
+        m = self.trajectory(sample)[time_index].astype(np.float64)  # (3, N)
+        Ms = self.group["Ms"][:]
+        values = (m * Ms).T.reshape((*mesh.n, 3))
+        return df.Field(mesh, nvdim=3, value=values)

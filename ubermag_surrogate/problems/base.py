@@ -1,0 +1,172 @@
+"""A problem: a system factory plus how an external field is applied to it.
+
+Training data are trajectories of one system under many constant external fields,
+all starting from the same initial state (for SP4 the relaxed s-state). A
+:class:`Problem` holds what is needed to build each of those systems, so the
+generator works for any user system, not only SP4.
+"""
+
+import hashlib
+import json
+import os
+import pathlib
+import tempfile
+
+import discretisedfield as df
+import micromagneticmodel as mm
+import numpy as np
+
+
+def cache_dir():
+    """Directory of cached initial states.
+
+    ``$UBERMAG_SURROGATE_CACHE`` if set, else the user cache directory
+    (e.g. ``~/.cache/ubermag-surrogate``).
+    """
+    env = os.environ.get("UBERMAG_SURROGATE_CACHE")
+    if env:
+        return pathlib.Path(env)
+    import platformdirs
+
+    return pathlib.Path(platformdirs.user_cache_dir("ubermag-surrogate"))
+
+
+class Problem:
+    """Systems that differ only by a constant external field.
+
+    Parameters
+    ----------
+    name : str
+        Name of the problem (used for system names and cache files).
+    system_factory : callable
+        ``system_factory()`` returns a fresh ``mm.System`` with energy (no Zeeman
+        term for the sweep field), dynamics and the magnetisation to start from.
+        It must be picklable by cloudpickle (any function, lambda or
+        ``functools.partial`` works).
+    relax : bool, optional
+        Minimise the energy before applying the field (``True``, SP4's s-state);
+        ``False`` starts from the factory's ``m``.
+
+    Examples
+    --------
+    >>> from ubermag_surrogate.problems import sp4
+    >>> problem = sp4.problem(cell=(10e-9, 12.5e-9, 3e-9))
+    >>> problem.mesh.n.tolist()
+    [50, 10, 1]
+    """
+
+    def __init__(self, name, system_factory, relax=True):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A problem needs a non-empty name, got {name!r}.")
+        if not callable(system_factory):
+            raise TypeError("system_factory must be callable.")
+        self.name = name
+        self.system_factory = system_factory
+        self.relax = relax
+        system = self.system()
+        if not isinstance(getattr(system, "m", None), df.Field):
+            raise TypeError("system_factory() must return an mm.System with m set.")
+        self.mesh = system.m.mesh
+        self.Ms = np.asarray(system.m.norm.array, dtype=np.float64)[..., 0]
+        self._energy = repr(system.energy)
+        self._dynamics = repr(system.dynamics)
+
+    def __repr__(self):
+        return f"Problem(name={self.name!r}, mesh n={self.mesh.n.tolist()})"
+
+    def system(self, name=None):
+        """Return a fresh system from the factory (no sweep field yet)."""
+        system = self.system_factory()
+        if not isinstance(system, mm.System):
+            raise TypeError(
+                f"system_factory() returned {type(system).__name__}, not mm.System."
+            )
+        name = name or self.name
+        if system.name != name:  # mm.System names cannot change: copy the system
+            renamed = mm.System(name=name, T=system.T)
+            renamed.energy = system.energy
+            renamed.dynamics = system.dynamics
+            renamed.m = system.m
+            system = renamed
+        return system
+
+    def metadata(self):
+        """Return JSON-serialisable mesh and material description."""
+        mesh = self.mesh
+        return {
+            "problem": self.name,
+            "mesh": {
+                "pmin": mesh.region.pmin.tolist(),
+                "pmax": mesh.region.pmax.tolist(),
+                "n": mesh.n.tolist(),
+                "cell": mesh.cell.tolist(),
+            },
+            "material": {
+                "Ms_min": float(self.Ms.min()),
+                "Ms_max": float(self.Ms.max()),
+                "energy": self._energy,
+                "dynamics": self._dynamics,
+            },
+            "relax": self.relax,
+        }
+
+    def _cache_key(self, calculator_name):
+        text = json.dumps([self.metadata(), calculator_name], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def initial_state(self, calculator, use_cache=True):
+        """Return the magnetisation every trajectory starts from (A/m).
+
+        With ``relax=True`` the factory's state is minimised with the calculator's
+        ``MinDriver`` once per mesh, material and calculator; the result is cached
+        on disk (:func:`cache_dir`).
+
+        Parameters
+        ----------
+        calculator : module
+            ``oommfc`` or ``ubermag_surrogate.embedded``.
+        use_cache : bool, optional
+            Read and write the on-disk cache (default ``True``).
+
+        Returns
+        -------
+        discretisedfield.Field
+        """
+        system = self.system()
+        if not self.relax:
+            return system.m
+        path = cache_dir() / f"{self.name}-{self._cache_key(calculator.__name__)}.omf"
+        if use_cache and path.exists():
+            return df.Field.from_file(str(path))
+        with tempfile.TemporaryDirectory() as tmp:
+            calculator.MinDriver().drive(system, dirname=tmp, verbose=0)
+        if use_cache:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".tmp.omf")
+            system.m.to_file(str(partial))
+            partial.replace(path)  # atomic: no half-written cache file
+        return system.m
+
+    def system_for(self, field, m0, name=None):
+        """Return the system at state ``m0`` with a constant field mu0 H (T).
+
+        Parameters
+        ----------
+        field : array_like
+            mu0 H (T), three components.
+        m0 : discretisedfield.Field or numpy.ndarray
+            Initial magnetisation (A/m) on the problem's mesh.
+        name : str, optional
+            System name.
+        """
+        field = np.asarray(field, dtype=float)
+        if field.shape != (3,):
+            raise ValueError(
+                f"A field needs three components, got shape {field.shape}."
+            )
+        system = self.system(name)
+        system.m.array = m0.array if isinstance(m0, df.Field) else np.asarray(m0)
+        system.energy += mm.Zeeman(
+            H=tuple(float(v) for v in field / mm.consts.mu0), name="sweep_field"
+        )
+        return system
