@@ -1,6 +1,11 @@
+import os
 import pathlib
+import tempfile
 
 import pytest
+
+# Cached initial states (s-states) go to a per-run directory, not the user's cache.
+os.environ["UBERMAG_SURROGATE_CACHE"] = tempfile.mkdtemp(prefix="us-test-cache-")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -27,7 +27,7 @@ from .store import COMPLETE, TrajectoryStore
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
-_FIELD_MATCH_T = 1e-12  # fields closer than this (T) are the same sample
+_FIELD_DECIMALS = 12  # fields equal to 1e-12 T are the same sample
 
 
 @dataclasses.dataclass
@@ -168,10 +168,10 @@ def _plan(store, fields):
     status = store.status
     keys = {}
     for i, f in enumerate(existing):
-        keys.setdefault(tuple(np.round(f / _FIELD_MATCH_T).astype(np.int64)), i)
+        keys.setdefault(tuple(np.round(f, _FIELD_DECIMALS)), i)
     todo, new, skipped = [], [], 0
     for f in fields:
-        i = keys.get(tuple(np.round(f / _FIELD_MATCH_T).astype(np.int64)))
+        i = keys.get(tuple(np.round(f, _FIELD_DECIMALS)))
         if i is None:
             new.append(f)
         elif status[i] == COMPLETE:

@@ -15,6 +15,9 @@ array      dimensions                          content
 ``Ms``     (cell,)                             saturation magnetisation (A/m)
 =========  ==================================  =====================================
 
+Coordinate arrays ``sample`` and ``cell`` (indices) and ``component`` ("x", "y",
+"z") label the dimensions for xarray.
+
 Cells are numbered in ``discretisedfield``'s array order (C order over x, y, z). A
 sample's ``m`` chunk is written first and its ``status`` chunk after it; both writes
 are atomic file replacements, so a reader that takes only ``status == 1`` never sees
@@ -128,6 +131,22 @@ class TrajectoryStore:
             "Ms", shape=(n_cells,), dtype="float64", dimension_names=["cell"]
         )
         ms[:] = Ms
+        group.create_array(
+            "sample",
+            shape=(0,),
+            chunks=(4096,),
+            dtype="int64",
+            dimension_names=["sample"],
+            fill_value=-1,
+        )
+        component = group.create_array(
+            "component", shape=(3,), dtype=str, dimension_names=["component"]
+        )
+        component[:] = np.array(["x", "y", "z"])
+        cell = group.create_array(
+            "cell", shape=(n_cells,), dtype="int64", dimension_names=["cell"]
+        )
+        cell[:] = np.arange(n_cells)
         from .. import __version__
 
         group.attrs.update(
@@ -221,10 +240,11 @@ class TrajectoryStore:
         fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
         start = self.n_samples
         stop = start + len(fields)
-        for name in ("m", "field", "status"):
+        for name in ("m", "field", "status", "sample"):
             array = self.group[name]
             array.resize((stop, *array.shape[1:]))
         self.group["field"][start:stop] = fields
+        self.group["sample"][start:stop] = np.arange(start, stop)
         return np.arange(start, stop)
 
     def write_sample(self, index, m):

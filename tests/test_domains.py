@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
+from ubermag_surrogate.problems import sp4
+
+
+def test_named_domains_hold_their_sp4_field():
+    assert sp4_field1_domain.contains(np.array(sp4.FIELD1)).item()
+    assert sp4_field2_domain.contains(np.array(sp4.FIELD2)).item()
+    assert not sp4_field1_domain.contains(np.array(sp4.FIELD2)).item()
+    magnitude, angle, bz = sp4_field1_domain.coordinates(np.array(sp4.FIELD1))[0]
+    assert magnitude == pytest.approx(24.973, abs=1e-3)
+    assert angle == pytest.approx(170.085, abs=1e-3)
+    assert bz == 0
+
+
+@pytest.mark.parametrize("method", ["uniform", "sobol", "lhs"])
+def test_samples_lie_in_the_domain_and_are_seeded(method):
+    fields = sp4_field2_domain.sample(64, method=method, seed=3)
+    assert fields.shape == (64, 3)
+    assert sp4_field2_domain.contains(fields).all()
+    assert np.all(fields[:, 2] == 0)
+    coords = sp4_field2_domain.coordinates(fields)
+    # samples spread over the whole box, not a corner of it
+    assert coords[:, 0].min() < 32 and coords[:, 0].max() > 38
+    assert coords[:, 1].min() < 184 and coords[:, 1].max() > 196
+    assert np.array_equal(fields, sp4_field2_domain.sample(64, method=method, seed=3))
+    assert not np.array_equal(
+        fields, sp4_field2_domain.sample(64, method=method, seed=4)
+    )
+
+
+def test_uniform_prefix_is_stable_so_larger_runs_append():
+    small = sp4_field2_domain.sample(10, seed=0)
+    large = sp4_field2_domain.sample(25, seed=0)
+    assert np.array_equal(small, large[:10])
+
+
+def test_sobol_is_more_even_than_uniform():
+    def largest_gap(fields):
+        coords = sp4_field2_domain.coordinates(fields)[:, 0]
+        return np.max(np.diff(np.sort(np.r_[30, coords, 40])))
+
+    assert largest_gap(sp4_field2_domain.sample(32, "sobol", seed=0)) < largest_gap(
+        sp4_field2_domain.sample(32, "uniform", seed=0)
+    )
+
+
+def test_box_domain():
+    domain = FieldDomain(box=((-40, -30), (-5, 5), (0, 0)), name="box")
+    fields = domain.sample(20, seed=1)
+    assert domain.contains(fields).all()
+    assert np.all((fields[:, 0] >= -0.040) & (fields[:, 0] <= -0.030))
+    assert FieldDomain.from_dict(domain.to_dict()) == domain
+
+
+def test_distance_outside_says_by_how_much():
+    outside = sp4_field2_domain.distance_outside(np.array([[-0.045, 0, 0.001]]))
+    assert outside[0] == pytest.approx([5.0, 0.0, 1.0])
+
+
+def test_round_trip_through_dict():
+    assert FieldDomain.from_dict(sp4_field1_domain.to_dict()) == sp4_field1_domain
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"magnitude": (40, 30), "angle": (180, 200)}, ValueError, "reversed"),
+        ({"magnitude": (30, 40), "angle": (200, 180)}, ValueError, "reversed"),
+        ({"magnitude": (-5, 40), "angle": (180, 200)}, ValueError, "below 0"),
+        ({"magnitude": (30, 40), "angle": (0, 720)}, ValueError, "360"),
+        ({"magnitude": (30, 40)}, ValueError, "both magnitude and angle"),
+        ({}, ValueError, "either magnitude and angle"),
+        ({"magnitude": 30, "angle": (180, 200)}, TypeError, "pair of numbers"),
+        ({"box": ((0, 1), (0, 1))}, ValueError, "three"),
+        ({"magnitude": (30, float("nan")), "angle": (0, 1)}, ValueError, "finite"),
+    ],
+)
+def test_bad_domains(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        FieldDomain(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((0,), ValueError, "n must be positive"),
+        ((-3,), ValueError, "n must be positive"),
+        ((2.5,), TypeError, "integer"),
+        ((4, "random"), ValueError, "Unknown sampling method"),
+    ],
+)
+def test_bad_sampling(args, error, match):
+    with pytest.raises(error, match=match):
+        sp4_field2_domain.sample(*args)

@@ -1,0 +1,356 @@
+"""Training data: real embedded simulations of a coarse SP4 into a Zarr store."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import discretisedfield as df
+import micromagneticdata as md
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from ubermag_surrogate.data import sp4_field2_domain
+from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import StoreMismatchError, TrajectoryStore
+from ubermag_surrogate.problems import cache_dir, sp4
+
+CELL = (10e-9, 12.5e-9, 3e-9)  # 50 x 10 x 1 cells
+T, N = 5e-11, 5
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return sp4.problem(cell=CELL)
+
+
+@pytest.fixture(scope="module")
+def generated(problem, tmp_path_factory):
+    """Three SP4 cases, simulation folders kept to compare with."""
+    root = tmp_path_factory.mktemp("generated")
+    fields = sp4_field2_domain.sample(3, seed=0)
+    summary = generate(
+        problem,
+        fields,
+        t=T,
+        n=N,
+        calculator="embedded",
+        store=root / "d.zarr",
+        workers=2,
+        scratch=root / "scratch",
+        keep=True,
+        progress=False,
+        domain=sp4_field2_domain,
+        sampling={"method": "uniform", "seed": 0},
+    )
+    return summary, fields, root
+
+
+def test_summary_and_store_contents(generated, problem):
+    summary, fields, root = generated
+    assert (summary.completed, summary.skipped, summary.failed) == (3, 0, 0)
+    assert "3 simulated, 0 already in the store, 0 failed" in str(summary)
+    store = TrajectoryStore(root / "d.zarr")
+    assert store.n_samples == 3
+    assert np.array_equal(store.complete, [0, 1, 2])
+    assert np.array_equal(store.fields, fields)
+    assert np.allclose(store.times, np.linspace(0, T, N + 1))
+    attrs = store.attrs
+    assert attrs["mesh"]["n"] == [50, 10, 1]
+    assert attrs["driver"] == {"name": "TimeDriver", "t": T, "n": N}
+    assert attrs["calculator"]["name"] == "embedded"
+    assert attrs["field_domain"] == sp4_field2_domain.to_dict()
+    assert attrs["sampling"] == {"method": "uniform", "seed": 0}
+    assert attrs["material"]["Ms_max"] == pytest.approx(8e5)
+    assert store.mesh == problem.mesh
+
+
+def test_round_trip_store_tensor_field_equals_micromagneticdata(generated, problem):
+    _, fields, root = generated
+    store = TrajectoryStore(root / "d.zarr")
+    D = store.tensor()
+    n_cells = 500
+    assert D.shape == (N + 1, 3, 3 * n_cells + 2)
+    assert D.dtype == np.float32
+    assert np.allclose(D[:, :, :2], fields[None, :, :2].astype(np.float32))
+    for sample in range(3):
+        drive = md.Data(f"sp4_{sample:06d}", dirname=str(root / "scratch"))[-1]
+        for i in (0, 3, N):
+            expected = drive.m0 if i == 0 else drive[i - 1]
+            field = store.field(sample, i)
+            assert isinstance(field, df.Field)
+            assert field.mesh == expected.mesh
+            assert np.allclose(field.array, expected.array, rtol=1e-6, atol=1e-6 * 8e5)
+            unit = expected.orientation.array.reshape(-1, 3)
+            row = D[i, sample, 2:]
+            assert np.allclose(row[:n_cells], unit[:, 0], atol=1e-7)
+            assert np.allclose(row[n_cells : 2 * n_cells], unit[:, 1], atol=1e-7)
+            assert np.allclose(row[2 * n_cells :], unit[:, 2], atol=1e-7)
+    # every trajectory starts from the same s-state
+    assert np.allclose(D[0, 0, 2:], D[0, 2, 2:])
+    assert D[0, 0, 2 : 2 + n_cells].mean() > 0.96  # s-state: <mx> = 0.967
+    # the s-state is the cached relaxation of this mesh
+    assert len(list(cache_dir().glob("sp4-*.omf"))) >= 1
+
+
+def test_store_is_readable_without_this_package(generated):
+    _, fields, root = generated
+    ds = xr.open_zarr(str(root / "d.zarr"), consolidated=False)
+    assert ds["m"].dims == ("sample", "time", "component", "cell")
+    assert ds["m"].shape == (3, N + 1, 3, 500)
+    assert ds.attrs["driver"]["n"] == N
+    group = zarr.open_group(str(root / "d.zarr"), mode="r")
+    assert group["m"].chunks == (1, N + 1, 3, 500)  # one chunk per simulation
+    assert np.array_equal(group["field"][:], fields)
+    assert ds["status"].values.tolist() == [1, 1, 1]
+    assert ds["component"].values.tolist() == ["x", "y", "z"]
+    assert ds["sample"].values.tolist() == [0, 1, 2]
+    assert ds["cell"].size == 500
+    mean_mx = ds["m"].sel(component="x").isel(time=0).mean("cell")
+    assert np.all(mean_mx.values > 0.96)
+
+
+def test_tensor_subset_and_float64(generated):
+    _, _, root = generated
+    store = TrajectoryStore(root / "d.zarr")
+    D = store.tensor(samples=[2, 0], dtype=np.float64)
+    assert D.dtype == np.float64
+    assert np.array_equal(D[:, 0, 2:], store.tensor()[:, 2, 2:].astype(np.float64))
+
+
+def test_rerun_skips_and_append_extends(generated, problem):
+    _, fields, root = generated
+    store_path = root / "d.zarr"
+    again = generate(
+        problem,
+        fields,
+        t=T,
+        n=N,
+        calculator="embedded",
+        store=store_path,
+        progress=False,
+    )
+    assert (again.completed, again.skipped) == (0, 3)
+    more = np.vstack([fields, sp4_field2_domain.sample(1, seed=99)])
+    appended = generate(
+        problem,
+        more,
+        t=T,
+        n=N,
+        calculator="embedded",
+        store=store_path,
+        workers=1,
+        progress=False,
+    )
+    assert (appended.completed, appended.skipped) == (1, 3)
+    assert TrajectoryStore(store_path).n_samples == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"t": 2 * T}, "driver"),
+        ({"n": N + 1}, "driver"),
+        ({"cell": (5e-9, 5e-9, 3e-9)}, "mesh"),
+    ],
+)
+def test_appending_with_other_metadata_is_refused(generated, kwargs, match):
+    _, fields, root = generated
+    cell = kwargs.pop("cell", CELL)
+    args = {"t": T, "n": N, **kwargs}
+    before = TrajectoryStore(root / "d.zarr").n_samples
+    with pytest.raises(StoreMismatchError, match=f"its {match} is"):
+        generate(
+            sp4.problem(cell=cell),
+            fields,
+            calculator="embedded",
+            store=root / "d.zarr",
+            progress=False,
+            **args,
+        )
+    assert TrajectoryStore(root / "d.zarr").n_samples == before
+
+
+def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path):
+    fields = np.array([sp4.FIELD2, [1e200, 0, 0], sp4.FIELD1])  # 1e200 T: solver NaN
+    summary = generate(
+        problem,
+        fields,
+        t=T,
+        n=N,
+        calculator="embedded",
+        store=tmp_path / "f.zarr",
+        workers=2,
+        progress=False,
+    )
+    assert (summary.completed, summary.failed) == (2, 1)
+    assert "1 failed" in str(summary)
+    assert "Unexpected error norm" in summary.errors[1]
+    store = TrajectoryStore(tmp_path / "f.zarr")
+    assert store.status.tolist() == [1, -1, 1]
+    assert "magnum.np failed" in store.errors[1]
+    with pytest.raises(ValueError, match="not complete"):
+        store.tensor(samples=[1])
+    assert store.tensor().shape[1] == 2
+    # scratch folders were cleaned up
+    assert not list(
+        pathlib.Path(os.environ.get("TMPDIR", "/tmp")).glob(
+            "ubermag-surrogate-*/sp4_000001"
+        )
+    )
+
+
+def test_dask_local_cluster(problem, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        summary = generate(
+            problem,
+            sp4_field2_domain.sample(2, seed=5),
+            t=T,
+            n=N,
+            calculator="embedded",
+            store=tmp_path / "dask.zarr",
+            client=client,
+            progress=False,
+        )
+    assert (summary.completed, summary.failed) == (2, 0)
+    assert TrajectoryStore(tmp_path / "dask.zarr").tensor().shape == (N + 1, 2, 1502)
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    from ubermag_surrogate.data import sp4_field2_domain
+    from ubermag_surrogate.data.generate import generate
+    from ubermag_surrogate.problems import sp4
+
+    if __name__ == "__main__":
+        generate(sp4.problem(cell=(10e-9, 12.5e-9, 3e-9)),
+                 sp4_field2_domain.sample(6, seed=7), t=5e-11, n=5,
+                 calculator="embedded", store="killed.zarr", workers=1,
+                 progress=False)
+    """
+)
+
+
+def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
+    store_path = tmp_path / "killed.zarr"
+    deadline = time.monotonic() + 180
+    done_at_kill = 0
+    while done_at_kill < 2:
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+        if (store_path / "status").exists():
+            done_at_kill = int((TrajectoryStore(store_path).status == 1).sum())
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    store = TrajectoryStore(store_path)
+    complete = store.complete
+    assert 2 <= len(complete) < 6
+    assert np.all(np.isfinite(store.tensor()))  # no partially written sample
+    summary = generate(
+        problem,
+        sp4_field2_domain.sample(6, seed=7),
+        t=T,
+        n=N,
+        calculator="embedded",
+        store=store_path,
+        workers=2,
+        progress=False,
+    )
+    assert summary.skipped == len(complete)
+    assert summary.completed == 6 - len(complete)
+    assert TrajectoryStore(store_path).status.tolist() == [1] * 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"fields": np.zeros((0, 3))}, ValueError, "No fields"),
+        ({"fields": np.zeros((2, 2))}, ValueError, "shape"),
+        ({"fields": [[np.nan, 0, 0]]}, ValueError, "non-finite"),
+        ({"t": -1e-9}, ValueError, "t=-1e-09"),
+        ({"n": 0}, ValueError, "n=0"),
+        ({"workers": 0}, ValueError, "workers=0"),
+        ({"workers": 1, "client": object()}, ValueError, "either workers"),
+        ({"calculator": "mumax"}, ValueError, "Unknown calculator"),
+    ],
+)
+def test_bad_arguments(problem, tmp_path, kwargs, error, match):
+    args = {
+        "fields": [sp4.FIELD2],
+        "t": T,
+        "n": N,
+        "calculator": "embedded",
+        "store": tmp_path / "bad.zarr",
+        "progress": False,
+        **kwargs,
+    }
+    with pytest.raises(error, match=match):
+        generate(problem, **args)
+    assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_unwritable_store_path(problem, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="Cannot create a store"):
+        generate(
+            problem,
+            [sp4.FIELD2],
+            t=T,
+            n=N,
+            calculator="embedded",
+            store=blocker / "d.zarr",
+            progress=False,
+        )
+
+
+def test_cli_generate(tmp_path, capsys):
+    from ubermag_surrogate.cli import main
+
+    code = main(
+        [
+            "generate",
+            "--problem",
+            "sp4",
+            "--domain",
+            "sp4_field1",
+            "--n-samples",
+            "2",
+            "--t",
+            "5e-11",
+            "--steps",
+            "5",
+            "--cell",
+            "10,12.5,3",
+            "--out",
+            str(tmp_path / "cli.zarr"),
+            "--workers",
+            "2",
+            "--calculator",
+            "embedded",
+            "--sampling",
+            "sobol",
+        ]
+    )
+    assert code == 0
+    assert "2 simulated" in capsys.readouterr().out
+    store = TrajectoryStore(tmp_path / "cli.zarr")
+    assert store.attrs["field_domain"]["name"] == "sp4_field1"
+    assert store.attrs["sampling"] == {"method": "sobol", "seed": 0, "n": 2}
+    json.dumps(store.attrs)  # attributes stay plain JSON
