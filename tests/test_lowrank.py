@@ -1,0 +1,177 @@
+"""Low-rank kernel estimators against scikit-learn and the paper's formulas."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.decomposition import KernelPCA
+from sklearn.kernel_approximation import Nystroem
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.metrics.pairwise import rbf_kernel
+
+from ubermag_surrogate.lowrank import (
+    LowRankKernelPCA,
+    LowRankKernelRidge,
+    NystroemFeatures,
+    rbf_block,
+    select_landmarks,
+)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6))
+    Y = np.column_stack([np.sin(X[:, 0]) + X[:, 1] ** 2, np.cos(X[:, 2] * X[:, 3])])
+    return X, Y
+
+
+def test_rbf_block_matches_sklearn(data):
+    X, _ = data
+    assert np.allclose(rbf_block(X, X[:7], 0.3), rbf_kernel(X, X[:7], gamma=0.3))
+    assert np.allclose(
+        rbf_block(X.astype(np.float32), X[:7], 0.3),
+        rbf_kernel(X.astype(np.float32), X[:7], gamma=0.3),
+        atol=1e-6,
+    )
+
+
+def test_nystroem_features_equal_sklearn(data):
+    X, _ = data
+    reference = Nystroem(gamma=0.2, n_components=30, random_state=3).fit(X)
+    ours = NystroemFeatures(
+        n_components=30, gamma=0.2, landmarks=reference.component_indices_
+    ).fit(X)
+    assert np.max(np.abs(ours.transform(X) - reference.transform(X))) < 1e-10
+    assert ours.rank_ == 30
+
+
+def test_nystroem_relative_floor_drops_duplicate_landmarks(data):
+    X, _ = data
+    X = np.vstack([X, X[:5]])  # duplicates make K[x_r] singular
+    landmarks = np.r_[0:5, 120:125]
+    ours = NystroemFeatures(n_components=10, gamma=0.2, landmarks=landmarks).fit(X)
+    assert ours.rank_ == 5
+    Phi = ours.transform(X)
+    assert np.all(np.isfinite(Phi))
+    # the kept subspace still reproduces the kernel on the landmarks exactly
+    K = rbf_kernel(X[:5], X[:5], gamma=0.2)
+    assert np.allclose(Phi[:5] @ Phi[:5].T, K, atol=1e-8)
+
+
+def test_full_rank_lkpca_scores_equal_kernel_pca_up_to_sign(data):
+    X, _ = data
+    m = len(X)
+    ours = LowRankKernelPCA(n_components=8, rank=m, gamma=0.1, eigen_floor=1e-14)
+    scores = ours.fit_transform(X)
+    reference = KernelPCA(n_components=8, kernel="rbf", gamma=0.1).fit_transform(X)
+    signs = np.sign(np.sum(scores * reference, axis=0))
+    assert np.max(np.abs(scores * signs - reference)) < 1e-8
+    assert np.allclose(ours.transform(X), scores, atol=1e-8)
+
+
+def test_low_rank_kernel_ridge_equals_kernel_ridge_on_the_nystroem_kernel(data):
+    X, Y = data
+    ours = LowRankKernelRidge(rank=40, gamma=0.15, alpha=1e-3, random_state=1).fit(X, Y)
+    Phi = ours.features_.transform(X)
+    Xt = X[:10] + 0.05
+    Phi_t = ours.features_.transform(Xt)
+    reference = KernelRidge(alpha=1e-3, kernel="precomputed").fit(Phi @ Phi.T, Y)
+    assert np.allclose(ours.predict(Xt), reference.predict(Phi_t @ Phi.T), atol=1e-9)
+    # Lemma 1 both ways: push-through form == m x m form (eq. 13)
+    m = len(X)
+    dense = Phi_t @ Phi.T @ np.linalg.solve(Phi @ Phi.T + 1e-3 * np.eye(m), Y)
+    assert np.allclose(ours.predict(Xt), dense, atol=1e-9)
+
+
+def test_kernel_ridge_learns_a_smooth_function(data):
+    X, Y = data
+    model = LowRankKernelRidge(rank=100, gamma=0.1, alpha=1e-6).fit(X, Y)
+    assert model.score(X, Y) > 0.99
+    assert model.predict(X).shape == Y.shape
+
+
+def test_float32_targets_are_used_in_float64(data):
+    X, Y = data
+    a = LowRankKernelRidge(rank=30, gamma=0.1).fit(X, Y.astype(np.float32))
+    b = LowRankKernelRidge(rank=30, gamma=0.1).fit(
+        X, Y.astype(np.float32).astype(float)
+    )
+    assert np.array_equal(a.coef_, b.coef_)
+    assert a.coef_.dtype == np.float64
+
+
+def test_preimage_reconstructs_training_states():
+    rng = np.random.default_rng(1)
+    angles = rng.uniform(0, np.pi, size=(200, 1))
+    # a closed curve in 4D: (cos t, cos 2t, sin t, sin 2t)
+    X = np.hstack(
+        [np.cos(angles * k) for k in (1, 2)] + [np.sin(angles * k) for k in (1, 2)]
+    )
+    model = LowRankKernelPCA(
+        n_components=4,
+        rank=100,
+        gamma=0.5,
+        fit_inverse_transform=True,
+        inverse_rank=150,
+        inverse_alpha=1e-8,
+    ).fit(X)
+    reconstructed = model.inverse_transform(model.transform(X))
+    assert np.max(np.abs(reconstructed - X)) < 1e-3
+
+
+@pytest.mark.parametrize("method", ["random", "kmeans++", "greedy"])
+def test_landmark_methods(data, method):
+    X, _ = data
+    indices = select_landmarks(X, 20, method, gamma=0.2, seed=4)
+    assert len(np.unique(indices)) == 20
+    assert np.array_equal(indices, select_landmarks(X, 20, method, gamma=0.2, seed=4))
+
+
+def test_spread_landmarks_beat_random_on_repeated_states():
+    # like training trajectories: every field case starts from the same state
+    rng = np.random.default_rng(0)
+    X = np.vstack(
+        [np.repeat(rng.normal(size=(1, 6)), 100, axis=0), rng.normal(size=(40, 6))]
+    )
+    K = rbf_kernel(X, X, gamma=0.3)
+
+    def error(method):
+        Phi = NystroemFeatures(15, gamma=0.3, landmarks=method).fit(X).transform(X)
+        return np.trace(K - Phi @ Phi.T)
+
+    assert error("greedy") < 0.7 * error("random")
+    assert error("kmeans++") < 0.7 * error("random")
+
+
+def test_sklearn_conventions(data):
+    X, Y = data
+    model = LowRankKernelRidge(rank=10, gamma=0.3)
+    assert model.get_params()["rank"] == 10
+    clone(model).fit(X, Y)
+    with pytest.raises(Exception, match="not fitted"):
+        model.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (NystroemFeatures(n_components=500), "exceeds"),
+        (NystroemFeatures(n_components=0), "positive integer"),
+        (NystroemFeatures(gamma=-1.0, n_components=5), "gamma"),
+        (NystroemFeatures(n_components=5, landmarks="best"), "Unknown landmark"),
+        (LowRankKernelPCA(n_components=50, rank=20), "exceeds rank"),
+    ],
+)
+def test_bad_hyperparameters(data, estimator, match):
+    X, _ = data
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(X)
+
+
+def test_bad_data():
+    with pytest.raises(ValueError, match="2D"):
+        NystroemFeatures(n_components=2).fit(np.zeros(5))
+    with pytest.raises(ValueError, match="samples"):
+        LowRankKernelRidge(rank=2).fit(np.zeros((4, 2)), np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="alpha"):
+        LowRankKernelRidge(rank=2, alpha=0).fit(np.eye(4), np.zeros((4, 1)))

@@ -1,0 +1,344 @@
+"""Low-rank kernel estimators (seed paper, section 2.2), scikit-learn style.
+
+- :class:`NystroemFeatures`: Phi_r[x] = K[x, x_r] K[x_r]^{-1/2} (eq. 9), with
+  K[x_r]^{-1/2} from a symmetric eigendecomposition and a *relative* eigenvalue floor.
+- :class:`LowRankKernelPCA` (l-kPCA): PCA of the centred features (an r x r
+  eigenproblem), optionally with a learned pre-image map (eq. 15-16).
+- :class:`LowRankKernelRidge` (l-kRR, Lemma 1): W = (Phi^T Phi + alpha I)^{-1}
+  Phi^T Y, prediction Phi[y] W. No m x m matrix is ever formed.
+
+Memory stays O(m r + r D) for m samples of dimension D: kernel blocks and
+products with the (possibly float32) data are computed in row chunks.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .kernels import (
+    _chunk_rows,
+    check_gamma,
+    rbf_block,
+    select_landmarks,
+    squared_norms,
+)
+
+
+def _as_2d(X, name="X"):
+    if not hasattr(X, "shape") or not hasattr(X, "dtype"):
+        X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2D (samples x features), got shape {X.shape}."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no samples.")
+    if not np.issubdtype(X.dtype, np.floating):
+        X = np.asarray(X, dtype=np.float64)
+    return X
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}.")
+    return int(value)
+
+
+def median_gamma(X, max_samples=2000, seed=0):
+    """Median heuristic: 1 / median of squared pairwise distances (on a subset)."""
+    X = np.asarray(X, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if len(X) > max_samples:
+        X = X[rng.choice(len(X), max_samples, replace=False)]
+    sq = np.einsum("ij,ij->i", X, X)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0)
+    median = np.median(d2[np.triu_indices(len(X), k=1)])
+    return 1.0 / median if median > 0 else 1.0
+
+
+class NystroemFeatures(TransformerMixin, BaseEstimator):
+    """Nystroem feature map Phi_r[x] = K[x, x_r] K[x_r]^{-1/2} of an RBF kernel.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of landmarks r.
+    gamma : float, optional
+        RBF width; ``None`` means 1 / n_features (the paper's 1/(3N) for
+        magnetisations).
+    landmarks : str or array_like of int, optional
+        ``"random"`` (default, the paper), ``"kmeans++"``, ``"greedy"`` (pivoted
+        Cholesky), or explicit row indices of the training data.
+    eigen_floor : float, optional
+        Eigenvalues of K[x_r] below ``eigen_floor * max eigenvalue`` are dropped
+        (their directions carry round-off only).
+    random_state : int, optional
+        Seed of the landmark choice.
+
+    Attributes
+    ----------
+    landmark_indices_ : numpy.ndarray
+        Rows of the training data used as landmarks.
+    landmarks_ : numpy.ndarray
+        The landmarks, float64, ``(r, n_features)``.
+    normalization_ : numpy.ndarray
+        K[x_r]^{-1/2} (pseudo-inverse square root), ``(r, r)``.
+    eigenvalues_ : numpy.ndarray
+        Eigenvalues of K[x_r], descending.
+    rank_ : int
+        Number of eigenvalues kept.
+    gamma_ : float
+        The width used.
+    """
+
+    def __init__(
+        self,
+        n_components=100,
+        gamma=None,
+        landmarks="random",
+        eigen_floor=1e-10,
+        random_state=0,
+    ):
+        self.n_components = n_components
+        self.gamma = gamma
+        self.landmarks = landmarks
+        self.eigen_floor = eigen_floor
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Choose landmarks in ``X`` and compute K[x_r]^{-1/2}."""
+        X = _as_2d(X)
+        r = _check_positive_int("n_components", self.n_components)
+        if r > X.shape[0]:
+            raise ValueError(f"n_components={r} exceeds the {X.shape[0]} samples.")
+        self.gamma_ = check_gamma(
+            1.0 / X.shape[1] if self.gamma is None else self.gamma
+        )
+        if isinstance(self.landmarks, str):
+            indices = select_landmarks(
+                X, r, self.landmarks, gamma=self.gamma_, seed=self.random_state
+            )
+        else:
+            indices = np.asarray(self.landmarks, dtype=np.int64)
+            if indices.shape != (r,):
+                raise ValueError(f"Expected {r} landmark indices, got {indices.shape}.")
+        self.landmark_indices_ = indices
+        self.landmarks_ = np.asarray(X[indices], dtype=np.float64)
+        self._landmark_sq = squared_norms(self.landmarks_)
+        K = rbf_block(self.landmarks_, self.landmarks_, self.gamma_)
+        w, V = np.linalg.eigh(K)
+        w, V = w[::-1], V[:, ::-1]
+        keep = w > self.eigen_floor * w[0]
+        self.eigenvalues_ = w
+        self.rank_ = int(keep.sum())
+        self.normalization_ = (V[:, keep] / np.sqrt(w[keep])) @ V[:, keep].T
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        """Return Phi_r[X], float64, shape ``(len(X), r)``."""
+        check_is_fitted(self, "normalization_")
+        X = _as_2d(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, the map was fitted on "
+                f"{self.n_features_in_}."
+            )
+        K = rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self._landmark_sq)
+        return K @ self.normalization_
+
+
+class LowRankKernelRidge(RegressorMixin, BaseEstimator):
+    """Low-rank kernel ridge regression (l-kRR, Lemma 1), multi-output.
+
+    Parameters
+    ----------
+    rank : int
+        Nystroem rank r.
+    gamma : float or "median", optional
+        RBF width on the inputs; ``None``: 1 / n_features; ``"median"``: median
+        heuristic.
+    alpha : float
+        Ridge regularisation (> 0).
+    landmarks, eigen_floor, random_state
+        As :class:`NystroemFeatures`.
+
+    Attributes
+    ----------
+    features_ : NystroemFeatures
+        The fitted feature map.
+    coef_ : numpy.ndarray
+        W = (Phi^T Phi + alpha I)^{-1} Phi^T Y, shape ``(r, n_outputs)``.
+    """
+
+    def __init__(
+        self,
+        rank=200,
+        gamma=None,
+        alpha=1e-6,
+        landmarks="random",
+        eigen_floor=1e-10,
+        random_state=0,
+    ):
+        self.rank = rank
+        self.gamma = gamma
+        self.alpha = alpha
+        self.landmarks = landmarks
+        self.eigen_floor = eigen_floor
+        self.random_state = random_state
+
+    def fit(self, X, Y):
+        """Fit W; ``Y`` (samples x outputs) may be float32 or a memory map."""
+        X = _as_2d(X)
+        Y = _as_2d(Y, "Y") if np.ndim(Y) == 2 else _as_2d(np.asarray(Y)[:, None], "Y")
+        if len(Y) != len(X):
+            raise ValueError(f"X has {len(X)} samples, Y has {len(Y)}.")
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha > 0):
+            raise ValueError(f"alpha={self.alpha!r} must be positive.")
+        gamma = (
+            median_gamma(X, seed=self.random_state)
+            if self.gamma == "median"
+            else (self.gamma)
+        )
+        self.features_ = NystroemFeatures(
+            n_components=self.rank,
+            gamma=gamma,
+            landmarks=self.landmarks,
+            eigen_floor=self.eigen_floor,
+            random_state=self.random_state,
+        ).fit(X)
+        Phi = self.features_.transform(X)
+        A = Phi.T @ Phi
+        A[np.diag_indices_from(A)] += self.alpha
+        B = np.zeros((Phi.shape[1], Y.shape[1]))
+        step = _chunk_rows(*Y.shape)
+        for start in range(0, len(Y), step):
+            chunk = np.asarray(Y[start : start + step], dtype=np.float64)
+            B += Phi[start : start + step].T @ chunk
+        self.coef_ = scipy.linalg.solve(A, B, assume_a="pos")
+        self.n_features_in_ = X.shape[1]
+        self.n_outputs_ = Y.shape[1]
+        return self
+
+    def predict(self, X):
+        """Return Phi_r[X] W, shape ``(len(X), n_outputs)``."""
+        check_is_fitted(self, "coef_")
+        return self.features_.transform(X) @ self.coef_
+
+
+class LowRankKernelPCA(TransformerMixin, BaseEstimator):
+    """Low-rank kernel PCA (l-kPCA) with an optional learned pre-image map.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of principal components d kept (paper: 40).
+    rank : int
+        Nystroem rank r of the embedding (paper: 50).
+    gamma : float, optional
+        RBF width; ``None``: 1 / n_features (paper: 1/(3N)).
+    landmarks, eigen_floor, random_state
+        As :class:`NystroemFeatures`.
+    fit_inverse_transform : bool, optional
+        Learn the pre-image map Gamma (l-kRR from scores to data, eq. 16).
+    inverse_rank : int, optional
+        Nystroem rank of the pre-image map.
+    inverse_gamma : float or "median", optional
+        Its RBF width on the scores (its own, unlike scikit-learn's KernelPCA).
+    inverse_alpha : float, optional
+        Its ridge regularisation.
+
+    Attributes
+    ----------
+    features_ : NystroemFeatures
+    mean_ : numpy.ndarray
+        Mean feature vector, ``(r,)``.
+    components_ : numpy.ndarray
+        Principal axes in feature coordinates, ``(r, d)``.
+    eigenvalues_ : numpy.ndarray
+        Variances along them (eigenvalues of the centred low-rank Gram matrix).
+    preimage_ : LowRankKernelRidge
+        The pre-image map, if fitted.
+    """
+
+    def __init__(
+        self,
+        n_components=40,
+        rank=200,
+        gamma=None,
+        landmarks="random",
+        eigen_floor=1e-10,
+        fit_inverse_transform=False,
+        inverse_rank=600,
+        inverse_gamma="median",
+        inverse_alpha=1e-6,
+        random_state=0,
+    ):
+        self.n_components = n_components
+        self.rank = rank
+        self.gamma = gamma
+        self.landmarks = landmarks
+        self.eigen_floor = eigen_floor
+        self.fit_inverse_transform = fit_inverse_transform
+        self.inverse_rank = inverse_rank
+        self.inverse_gamma = inverse_gamma
+        self.inverse_alpha = inverse_alpha
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Fit the embedding (and the pre-image map) on ``X``."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the training scores, ``(len(X), d)``."""
+        return self._fit(X)
+
+    def _fit(self, X):
+        X = _as_2d(X)
+        d = _check_positive_int("n_components", self.n_components)
+        if d > self.rank:
+            raise ValueError(f"n_components={d} exceeds rank={self.rank}.")
+        self.features_ = NystroemFeatures(
+            n_components=self.rank,
+            gamma=self.gamma,
+            landmarks=self.landmarks,
+            eigen_floor=self.eigen_floor,
+            random_state=self.random_state,
+        ).fit(X)
+        Phi = self.features_.transform(X)
+        self.mean_ = Phi.mean(axis=0)
+        Phi -= self.mean_
+        w, V = np.linalg.eigh(Phi.T @ Phi)
+        order = np.argsort(w)[::-1][:d]
+        self.eigenvalues_ = np.maximum(w[order], 0.0)
+        self.components_ = V[:, order]
+        scores = Phi @ self.components_
+        self.n_features_in_ = X.shape[1]
+        if self.fit_inverse_transform:
+            self.preimage_ = LowRankKernelRidge(
+                rank=min(self.inverse_rank, len(X)),
+                gamma=self.inverse_gamma,
+                alpha=self.inverse_alpha,
+                landmarks=self.landmarks
+                if isinstance(self.landmarks, str)
+                else "random",
+                eigen_floor=self.eigen_floor,
+                random_state=self.random_state,
+            ).fit(scores, X)
+        return scores
+
+    def transform(self, X):
+        """Return the kPCA scores P_d phi(X), ``(len(X), d)``."""
+        check_is_fitted(self, "components_")
+        return (self.features_.transform(X) - self.mean_) @ self.components_
+
+    def inverse_transform(self, Z):
+        """Map scores back to data space with the learned pre-image map."""
+        check_is_fitted(self, "components_")
+        if not hasattr(self, "preimage_"):
+            raise ValueError("Fit with fit_inverse_transform=True to map scores back.")
+        return self.preimage_.predict(Z)
