@@ -1,0 +1,156 @@
+"""The kernel surrogate on real (coarse) SP4 trajectories from the embedded solver."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from ubermag_surrogate.data import FieldDomain
+from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import TrajectoryStore
+from ubermag_surrogate.models import (
+    ExtrapolationWarning,
+    KernelSurrogate,
+    SurrogateModel,
+    load,
+)
+from ubermag_surrogate.problems import sp4
+
+DOMAIN = FieldDomain((30, 40), (180, 200), name="test_domain")
+PARAMS = dict(
+    n_components=12,
+    embedding_rank=60,
+    preimage_rank=100,
+    preimage_gamma="median",
+    integrator_rank=150,
+    integrator_gamma="median",
+    integrator_target="state",
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """8 coarse SP4 cases (50 x 10 x 1 cells), 0.2 ns in 20 steps."""
+    path = tmp_path_factory.mktemp("kernel") / "train.zarr"
+    summary = generate(
+        sp4.problem(cell=(10e-9, 12.5e-9, 3e-9)),
+        DOMAIN.sample(8, method="sobol", seed=0),
+        t=2e-10,
+        n=20,
+        calculator="embedded",
+        store=path,
+        workers=2,
+        progress=False,
+        domain=DOMAIN,
+    )
+    assert summary.failed == 0
+    return TrajectoryStore(path)
+
+
+@pytest.fixture(scope="module")
+def model(store):
+    return KernelSurrogate(**PARAMS).fit(store)
+
+
+def _truth(store, samples):
+    return store.tensor(samples, field_components=()).transpose(1, 0, 2)
+
+
+def test_rollout_recovers_the_training_trajectories(store, model):
+    prediction = model.predict(store.fields)
+    truth = _truth(store, store.complete)
+    assert prediction.m.shape == truth.shape == (8, 21, 1500)
+    assert prediction.latent.shape == (8, 21, 12)
+    assert np.allclose(prediction.times, np.linspace(0, 2e-10, 21))
+    true_mean = truth.reshape(8, 21, 3, 500).mean(-1)
+    error = np.abs(prediction.mean_m() - true_mean).max(axis=(1, 2))
+    assert error.max() < 0.05, error
+    relative = np.linalg.norm(prediction.m - truth) / np.linalg.norm(truth)
+    assert relative < 0.1
+    # unit vectors, as requested by normalize=True
+    norms = np.linalg.norm(prediction.m.reshape(8, 21, 3, 500), axis=2)
+    assert np.allclose(norms, 1)
+
+
+def test_preimage_reconstructs_training_states(store, model):
+    states = store.tensor(field_components=()).reshape(-1, 1500)
+    reconstructed = model.decode(model.encode(states))
+    per_state = np.linalg.norm(reconstructed - states, axis=1) / np.linalg.norm(
+        states, axis=1
+    )
+    assert np.median(per_state) < 0.02
+
+
+def test_model_knows_what_it_was_trained_on(store, model):
+    assert model.n_steps_ == 20
+    assert model.dt_ == pytest.approx(1e-11)
+    assert model.mesh == store.mesh
+    assert model.field_domain_ == DOMAIN
+    assert model.m0_.shape == (1500,)
+    assert np.allclose(model.m0_, store.tensor(field_components=())[0, 0], atol=1e-6)
+    assert len(model.fingerprint_) == 16
+    assert isinstance(model, SurrogateModel)
+
+
+def test_save_load_predicts_bit_identically(store, model, tmp_path):
+    path = model.save(tmp_path / "model.npz")
+    loaded = load(path)
+    assert type(loaded) is KernelSurrogate
+    assert loaded.get_params() == model.get_params()
+    assert loaded.fingerprint_ == model.fingerprint_
+    fields = DOMAIN.sample(3, seed=11)
+    a, b = model.predict(fields), loaded.predict(fields)
+    assert np.array_equal(a.m, b.m)
+    assert np.array_equal(a.latent, b.latent)
+    # plain arrays only: readable with allow_pickle=False
+    with np.load(path, allow_pickle=False) as data:
+        assert all(data[k].dtype != object for k in data.files)
+
+
+def test_loading_refuses_other_files(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not an ubermag-surrogate model"):
+        load(tmp_path / "other.npz")
+
+
+def test_predict_from_a_given_initial_state(store, model):
+    m0 = store.tensor(field_components=())[5, 0]  # a later state as start
+    prediction = model.predict(store.fields[:2], m0=m0, n=5)
+    assert prediction.m.shape == (2, 6, 1500)
+    assert np.linalg.norm(prediction.m[0, 0] - m0) / np.linalg.norm(m0) < 0.05
+    field = model.to_field(prediction.m[0, -1])
+    assert field.mesh == store.mesh
+    assert np.allclose(field.norm.array, 8e5)
+
+
+def test_extrapolation_warns_and_says_by_how_much(model):
+    with pytest.warns(ExtrapolationWarning, match=r"furthest by \(5 mT"):
+        model.predict([[-0.045, 0, 0]])
+    with pytest.warns(ExtrapolationWarning, match="beyond the trained horizon"):
+        model.predict(DOMAIN.sample(1, seed=2), n=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(DOMAIN.sample(2, seed=3))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fields": [[1, 2]]}, "fields must be"),
+        ({"fields": [[np.nan, 0, 0]]}, "non-finite"),
+        ({"fields": [sp4.FIELD2], "n": 0}, "positive integer"),
+        ({"fields": [sp4.FIELD2], "m0": np.zeros(7)}, "3N"),
+    ],
+)
+def test_bad_prediction_requests(model, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        model.predict(**kwargs)
+
+
+def test_unfitted_model_refuses(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        KernelSurrogate().predict([sp4.FIELD2])
+    with pytest.raises(ValueError, match="fitted"):
+        KernelSurrogate().save(tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="TrajectoryStore"):
+        KernelSurrogate().fit(42)

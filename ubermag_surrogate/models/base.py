@@ -1,0 +1,297 @@
+"""The interface every surrogate implements, and its single-file format.
+
+A surrogate knows what it was trained on (mesh, Ms, time step, horizon, field
+domain, initial state, training-data fingerprint) and offers ``fit``, ``predict``,
+``save`` and ``load``. The Ubermag driver uses nothing else, so kernel and neural
+surrogates are interchangeable.
+
+Files are ``.npz`` archives of plain arrays plus one JSON string (``__metadata__``),
+read with ``allow_pickle=False``: loading never executes code from the file.
+"""
+
+import abc
+import dataclasses
+import hashlib
+import json
+import pathlib
+import warnings
+
+import discretisedfield as df
+import numpy as np
+
+from ..data.domains import FieldDomain
+from ..data.store import TrajectoryStore
+
+FILE_FORMAT = "ubermag-surrogate-model/1"
+_REGISTRY = {}
+
+
+class ExtrapolationWarning(UserWarning):
+    """A prediction was asked for outside what the model was trained on."""
+
+
+def register(cls):
+    """Class decorator: make a model kind loadable by its ``kind`` name."""
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+@dataclasses.dataclass
+class Prediction:
+    """Predicted trajectories.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Output times (s), ``(n+1,)``, t = 0 included.
+    fields : numpy.ndarray
+        mu0 H (T), ``(k, 3)``.
+    m : numpy.ndarray
+        Unit magnetisation, ``(k, n+1, 3N)`` in the store's layout
+        ``[m_x | m_y | m_z]``.
+    latent : numpy.ndarray
+        Reduced trajectories, ``(k, n+1, d)``.
+    """
+
+    times: np.ndarray
+    fields: np.ndarray
+    m: np.ndarray
+    latent: np.ndarray
+
+    def mean_m(self):
+        """Mean magnetisation <m> over cells, ``(k, n+1, 3)``."""
+        k, n_times, three_n = self.m.shape
+        return self.m.reshape(k, n_times, 3, three_n // 3).mean(axis=-1)
+
+
+def as_store(dataset):
+    """Return a :class:`TrajectoryStore` for a store or a path."""
+    if isinstance(dataset, TrajectoryStore):
+        return dataset
+    if isinstance(dataset, str | pathlib.Path):
+        return TrajectoryStore(dataset)
+    raise TypeError(
+        f"Expected a TrajectoryStore or the path of one, got {type(dataset).__name__}."
+    )
+
+
+def fingerprint(store, samples):
+    """Short hash identifying the training data (attributes, fields, samples)."""
+    digest = hashlib.sha256()
+    attrs = {k: v for k, v in store.attrs.items() if k not in ("errors", "created")}
+    digest.update(json.dumps(attrs, sort_keys=True, default=str).encode())
+    digest.update(np.ascontiguousarray(store.fields[samples]).tobytes())
+    digest.update(np.ascontiguousarray(samples, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class SurrogateModel(abc.ABC):
+    """Base class of surrogates of magnetisation dynamics under constant fields.
+
+    Fitted attributes common to all models (set by :meth:`_set_training_info`):
+    ``mesh_`` (dict: pmin, pmax, n, cell in m), ``Ms_`` (A/m per cell), ``times_``
+    (s), ``dt_`` (s), ``n_steps_``, ``field_domain_`` (FieldDomain or None),
+    ``m0_`` (unit initial state, 3N), ``fingerprint_``, ``training_fields_`` (T).
+    """
+
+    kind = None
+
+    @abc.abstractmethod
+    def fit(self, dataset, samples=None):
+        """Fit on a trajectory store (all complete samples, or ``samples``)."""
+
+    @abc.abstractmethod
+    def _predict(self, fields, m0, n_steps):
+        """Return (m, latent) for validated arguments."""
+
+    @abc.abstractmethod
+    def _state(self):
+        """Return (hyper-parameters, fitted arrays) to save."""
+
+    @classmethod
+    @abc.abstractmethod
+    def _from_state(cls, params, arrays):
+        """Rebuild a fitted model from :meth:`_state` output."""
+
+    # -- training information -------------------------------------------------------
+    def _set_training_info(self, store, samples):
+        attrs = store.attrs
+        self.mesh_ = attrs["mesh"]
+        self.Ms_ = np.asarray(store.group["Ms"][:], dtype=np.float64)
+        self.times_ = np.asarray(store.times, dtype=np.float64)
+        self.dt_ = float(self.times_[1] - self.times_[0])
+        self.n_steps_ = len(self.times_) - 1
+        domain = attrs.get("field_domain")
+        self.field_domain_ = FieldDomain.from_dict(domain) if domain else None
+        self.training_fields_ = np.asarray(store.fields[samples], dtype=np.float64)
+        self.fingerprint_ = fingerprint(store, samples)
+        self.problem_ = attrs.get("problem")
+
+    @property
+    def mesh(self):
+        """The ``discretisedfield.Mesh`` the model predicts on."""
+        return df.Mesh(p1=self.mesh_["pmin"], p2=self.mesh_["pmax"], n=self.mesh_["n"])
+
+    # -- prediction -----------------------------------------------------------------
+    def predict(self, fields, m0=None, n=None):
+        """Predict trajectories for constant fields.
+
+        Parameters
+        ----------
+        fields : array_like
+            mu0 H (T), ``(k, 3)`` or ``(3,)``.
+        m0 : array_like, optional
+            Initial unit magnetisation (3N, store layout) or a
+            ``discretisedfield.Field``; default: the trained initial state.
+        n : int, optional
+            Number of steps of the trained time step ``dt_`` (default: the trained
+            horizon).
+
+        Returns
+        -------
+        Prediction
+
+        Warns
+        -----
+        ExtrapolationWarning
+            For fields outside the training domain (saying by how much), or more
+            steps than the trained horizon.
+        """
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        fields = np.asarray(fields, dtype=np.float64)
+        if fields.ndim == 1:
+            fields = fields[None, :]
+        if fields.ndim != 2 or fields.shape[1] != 3 or len(fields) == 0:
+            raise ValueError(f"fields must be (k, 3) mu0 H in T, got {fields.shape}.")
+        if not np.all(np.isfinite(fields)):
+            raise ValueError("fields contain non-finite values.")
+        n = self.n_steps_ if n is None else n
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n={n!r} must be a positive integer number of steps.")
+        if n > self.n_steps_:
+            warnings.warn(
+                f"Predicting {n} steps ({n * self.dt_:.3g} s) beyond the trained "
+                f"horizon of {self.n_steps_} steps ({self.n_steps_ * self.dt_:.3g} s).",
+                ExtrapolationWarning,
+                stacklevel=2,
+            )
+        self._warn_outside_domain(fields)
+        m0 = self._check_m0(m0)
+        m, latent = self._predict(fields, m0, int(n))
+        times = np.arange(n + 1) * self.dt_
+        return Prediction(times=times, fields=fields, m=m, latent=latent)
+
+    def _warn_outside_domain(self, fields):
+        if self.field_domain_ is None:
+            return
+        outside = self.field_domain_.distance_outside(fields)
+        bad = np.flatnonzero(np.any(outside > 1e-9, axis=1))
+        if bad.size:
+            units = (
+                ("mT", "deg", "mT")
+                if self.field_domain_.kind == "polar"
+                else (
+                    "mT",
+                    "mT",
+                    "mT",
+                )
+            )
+            worst = outside[bad].max(axis=0)
+            by = ", ".join(f"{v:.3g} {u}" for v, u in zip(worst, units, strict=True))
+            warnings.warn(
+                f"{bad.size} of {len(fields)} fields lie outside the training domain "
+                f"{self.field_domain_!r}; furthest by ({by}).",
+                ExtrapolationWarning,
+                stacklevel=3,
+            )
+
+    def _check_m0(self, m0):
+        if m0 is None:
+            return None
+        if isinstance(m0, df.Field):
+            M = np.asarray(m0.array, dtype=np.float64).reshape(-1, 3)
+            norm = np.linalg.norm(M, axis=1, keepdims=True)
+            m0 = np.divide(M, norm, out=np.zeros_like(M), where=norm > 0).T.reshape(-1)
+        m0 = np.asarray(m0, dtype=np.float64).reshape(-1)
+        if m0.shape != self.m0_.shape:
+            raise ValueError(
+                f"m0 has {m0.size} values; the model's mesh needs {self.m0_.size} (3N)."
+            )
+        return m0
+
+    def to_field(self, m_flat):
+        """Return one predicted state (3N) as a ``discretisedfield.Field`` (A/m)."""
+        n_cells = self.Ms_.size
+        values = (
+            np.asarray(m_flat, dtype=np.float64).reshape(3, n_cells).T
+            * self.Ms_[:, None]
+        )
+        mesh = self.mesh
+        return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
+
+    # -- files ----------------------------------------------------------------------
+    def save(self, path):
+        """Save to one ``.npz`` file (plain arrays and JSON metadata)."""
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError("Only a fitted model can be saved.")
+        params, arrays = self._state()
+        from .. import __version__
+
+        metadata = {
+            "format": FILE_FORMAT,
+            "kind": self.kind,
+            "package_version": __version__,
+            "params": params,
+            "mesh": self.mesh_,
+            "field_domain": self.field_domain_.to_dict()
+            if self.field_domain_
+            else None,
+            "fingerprint": self.fingerprint_,
+            "problem": self.problem_,
+            "dt": self.dt_,
+            "n_steps": self.n_steps_,
+        }
+        common = {
+            "Ms": self.Ms_,
+            "times": self.times_,
+            "m0": self.m0_,
+            "training_fields": self.training_fields_,
+        }
+        overlap = set(common) & set(arrays)
+        if overlap:  # pragma: no cover - a subclass naming bug
+            raise ValueError(f"Array names {overlap} are reserved.")
+        path = pathlib.Path(path)
+        with open(path, "wb") as f:
+            np.savez(f, __metadata__=np.array(json.dumps(metadata)), **common, **arrays)
+        return path
+
+    @staticmethod
+    def load(path):
+        """Load a model saved by :meth:`save` (no code is executed from the file)."""
+        path = pathlib.Path(path)
+        with np.load(path, allow_pickle=False) as data:
+            if "__metadata__" not in data.files:
+                raise ValueError(f"{str(path)!r} is not an ubermag-surrogate model.")
+            metadata = json.loads(str(data["__metadata__"]))
+            arrays = {k: data[k] for k in data.files if k != "__metadata__"}
+        if metadata.get("format") != FILE_FORMAT:
+            raise ValueError(f"{str(path)!r} has format {metadata.get('format')!r}.")
+        kind = metadata["kind"]
+        if kind not in _REGISTRY:
+            raise ValueError(
+                f"Unknown model kind {kind!r}; known: {sorted(_REGISTRY)}."
+            )
+        model = _REGISTRY[kind]._from_state(metadata["params"], arrays)
+        model.mesh_ = metadata["mesh"]
+        domain = metadata["field_domain"]
+        model.field_domain_ = FieldDomain.from_dict(domain) if domain else None
+        model.fingerprint_ = metadata["fingerprint"]
+        model.problem_ = metadata["problem"]
+        model.dt_ = metadata["dt"]
+        model.n_steps_ = metadata["n_steps"]
+        model.Ms_ = arrays["Ms"]
+        model.times_ = arrays["times"]
+        model.m0_ = arrays["m0"]
+        model.training_fields_ = arrays["training_fields"]
+        return model

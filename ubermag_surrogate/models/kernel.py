@@ -1,0 +1,243 @@
+"""The low-rank kernel surrogate: l-kPCA embedding, l-kRR pre-image and integrator.
+
+Seed paper, section 2.2: magnetisation states are embedded by low-rank kernel PCA
+(RBF, gamma = 1/(3N)), a nu-step l-kRR map integrates the latent state in time
+under a constant field, and an l-kRR pre-image map brings latent states back to
+magnetisations. Each of the three kernel maps has its own rank, width and ridge.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..integration import FeatureSpaceIntegrator
+from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
+from ..lowrank.kernels import squared_norms
+from .base import SurrogateModel, as_store, register
+
+
+def _export_features(features, prefix):
+    return {
+        f"{prefix}.landmarks": features.landmarks_,
+        f"{prefix}.normalization": features.normalization_,
+        f"{prefix}.gamma": np.array(features.gamma_),
+    }
+
+
+def _import_features(arrays, prefix):
+    features = NystroemFeatures(n_components=len(arrays[f"{prefix}.landmarks"]))
+    features.landmarks_ = arrays[f"{prefix}.landmarks"]
+    features.normalization_ = arrays[f"{prefix}.normalization"]
+    features.gamma_ = float(arrays[f"{prefix}.gamma"])
+    features._landmark_sq = squared_norms(features.landmarks_)
+    features.n_features_in_ = features.landmarks_.shape[1]
+    return features
+
+
+def _import_ridge(arrays, prefix):
+    ridge = LowRankKernelRidge(rank=len(arrays[f"{prefix}.landmarks"]))
+    ridge.features_ = _import_features(arrays, prefix)
+    ridge.coef_ = arrays[f"{prefix}.coef"]
+    ridge.n_features_in_ = ridge.features_.n_features_in_
+    ridge.n_outputs_ = ridge.coef_.shape[1]
+    return ridge
+
+
+@register
+class KernelSurrogate(SurrogateModel, BaseEstimator):
+    """Low-rank kernel surrogate of magnetisation dynamics (seed paper, sec. 2.2).
+
+    Parameters
+    ----------
+    n_components : int
+        Latent dimension d (kPCA components; paper: 40).
+    embedding_rank : int
+        Nystroem rank of the kPCA embedding (paper: 50).
+    embedding_gamma : float, optional
+        RBF width on magnetisations; ``None``: 1/(3N) (paper).
+    preimage_rank : int
+        Nystroem rank of the pre-image map.
+    preimage_gamma : float or "median"
+        RBF width of the pre-image map on the latent scores.
+    preimage_alpha : float
+        Ridge of the pre-image map.
+    nu : int
+        Steps of history in the integrator (paper: 5).
+    integrator_rank : int
+        Nystroem rank of the integrator.
+    integrator_gamma : float
+        RBF width on the integrator's standardised inputs (paper: 1).
+    integrator_alpha : float
+        Ridge of the integrator.
+    integrator_target : str
+        ``"increment"`` (default) or ``"state"`` (paper).
+    field_weight : float
+        Weight of the field inputs of the integrator.
+    landmarks : str
+        Landmark choice for all three maps: ``"random"`` (paper), ``"kmeans++"``,
+        ``"greedy"``.
+    normalize : bool
+        Scale predicted cell vectors to unit length (default ``True``).
+    random_state : int
+        Seed.
+
+    Examples
+    --------
+    >>> from ubermag_surrogate.models import KernelSurrogate
+    >>> model = KernelSurrogate(n_components=40, embedding_rank=200)
+    >>> model.get_params()["nu"]
+    5
+    """
+
+    kind = "kernel"
+
+    def __init__(
+        self,
+        n_components=40,
+        embedding_rank=200,
+        embedding_gamma=None,
+        preimage_rank=600,
+        preimage_gamma="median",
+        preimage_alpha=1e-8,
+        nu=5,
+        integrator_rank=1000,
+        integrator_gamma=1.0,
+        integrator_alpha=1e-8,
+        integrator_target="increment",
+        field_weight=1.0,
+        landmarks="random",
+        normalize=True,
+        random_state=0,
+    ):
+        self.n_components = n_components
+        self.embedding_rank = embedding_rank
+        self.embedding_gamma = embedding_gamma
+        self.preimage_rank = preimage_rank
+        self.preimage_gamma = preimage_gamma
+        self.preimage_alpha = preimage_alpha
+        self.nu = nu
+        self.integrator_rank = integrator_rank
+        self.integrator_gamma = integrator_gamma
+        self.integrator_alpha = integrator_alpha
+        self.integrator_target = integrator_target
+        self.field_weight = field_weight
+        self.landmarks = landmarks
+        self.normalize = normalize
+        self.random_state = random_state
+
+    def fit(self, dataset, samples=None):
+        """Fit on the complete samples of a store (or the given ``samples``).
+
+        Parameters
+        ----------
+        dataset : TrajectoryStore or str or pathlib.Path
+            Training data.
+        samples : array_like of int, optional
+            Which samples (field cases) to train on; split train/validation by
+            sample, never by time step.
+        """
+        store = as_store(dataset)
+        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
+        if len(samples) < 2:
+            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
+        n_times, n_fields, three_n = states.shape
+        X = states.reshape(-1, three_n)  # rows: time-major, a view
+        gamma = (
+            self.embedding_gamma if self.embedding_gamma is not None else 1 / three_n
+        )
+        self.embedding_ = LowRankKernelPCA(
+            n_components=self.n_components,
+            rank=self.embedding_rank,
+            gamma=gamma,
+            landmarks=self.landmarks,
+            fit_inverse_transform=True,
+            inverse_rank=self.preimage_rank,
+            inverse_gamma=self.preimage_gamma,
+            inverse_alpha=self.preimage_alpha,
+            random_state=self.random_state,
+        )
+        scores = self.embedding_.fit_transform(X)
+        latent = scores.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
+        fields = store.fields[samples]
+        self.integrator_ = FeatureSpaceIntegrator(
+            nu=self.nu,
+            rank=self.integrator_rank,
+            gamma=self.integrator_gamma,
+            alpha=self.integrator_alpha,
+            target=self.integrator_target,
+            field_weight=self.field_weight,
+            landmarks=self.landmarks,
+            random_state=self.random_state,
+        ).fit(latent, fields)
+        self.m0_ = np.asarray(states[0].mean(axis=0), dtype=np.float64)
+        self.c0_ = latent[:, 0].mean(axis=0)
+        self._set_training_info(store, samples)
+        return self
+
+    def encode(self, m):
+        """Return the latent coordinates of unit magnetisations ``(k, 3N)``."""
+        return self.embedding_.transform(np.atleast_2d(m))
+
+    def decode(self, latent):
+        """Return the unit magnetisations ``(k, 3N)`` of latent states ``(k, d)``."""
+        m = self.embedding_.inverse_transform(np.atleast_2d(latent))
+        if self.normalize:
+            k, three_n = m.shape
+            cells = m.reshape(k, 3, three_n // 3)
+            norm = np.linalg.norm(cells, axis=1, keepdims=True)
+            magnetic = (self.Ms_ > 0)[None, None, :]
+            np.divide(cells, norm, out=cells, where=(norm > 0) & magnetic)
+            cells *= magnetic
+        return m
+
+    def _predict(self, fields, m0, n_steps):
+        c0 = self.c0_ if m0 is None else self.encode(m0)[0]
+        latent = self.integrator_.rollout(c0, fields, n_steps)
+        k, n_times, d = latent.shape
+        m = self.decode(latent.reshape(-1, d)).reshape(k, n_times, -1)
+        return m, latent
+
+    def _state(self):
+        emb, inv, step = self.embedding_, self.embedding_.preimage_, self.integrator_
+        arrays = {
+            **_export_features(emb.features_, "embedding"),
+            "embedding.mean": emb.mean_,
+            "embedding.components": emb.components_,
+            "embedding.eigenvalues": emb.eigenvalues_,
+            **_export_features(inv.features_, "preimage"),
+            "preimage.coef": inv.coef_,
+            **_export_features(step.krr_.features_, "integrator"),
+            "integrator.coef": step.krr_.coef_,
+            "integrator.field_columns": step.field_columns_,
+            "integrator.field_mean": step.field_mean_,
+            "integrator.field_scale": step.field_scale_,
+            "integrator.latent_scale": np.array(step.latent_scale_),
+            "c0": self.c0_,
+        }
+        return self.get_params(), arrays
+
+    @classmethod
+    def _from_state(cls, params, arrays):
+        model = cls(**params)
+        emb = LowRankKernelPCA(
+            n_components=model.n_components, rank=len(arrays["embedding.landmarks"])
+        )
+        emb.features_ = _import_features(arrays, "embedding")
+        emb.mean_ = arrays["embedding.mean"]
+        emb.components_ = arrays["embedding.components"]
+        emb.eigenvalues_ = arrays["embedding.eigenvalues"]
+        emb.n_features_in_ = emb.features_.n_features_in_
+        emb.preimage_ = _import_ridge(arrays, "preimage")
+        model.embedding_ = emb
+        step = FeatureSpaceIntegrator(
+            nu=model.nu, target=model.integrator_target, field_weight=model.field_weight
+        )
+        step.krr_ = _import_ridge(arrays, "integrator")
+        step.field_columns_ = arrays["integrator.field_columns"]
+        step.field_mean_ = arrays["integrator.field_mean"]
+        step.field_scale_ = arrays["integrator.field_scale"]
+        step.latent_scale_ = float(arrays["integrator.latent_scale"])
+        step.n_latent_ = emb.components_.shape[1]
+        model.integrator_ = step
+        model.c0_ = arrays["c0"]
+        return model
