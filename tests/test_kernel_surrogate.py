@@ -154,3 +154,33 @@ def test_unfitted_model_refuses(tmp_path):
         KernelSurrogate().save(tmp_path / "x.npz")
     with pytest.raises(TypeError, match="TrajectoryStore"):
         KernelSurrogate().fit(42)
+
+
+def test_hyperparameter_selection_picks_by_validation_error(store):
+    from ubermag_surrogate.models import select_hyperparameters, split_samples
+
+    train, validation = split_samples(store, 0.25, seed=1)
+    assert len(validation) == 2 and len(train) == 6
+    assert not set(train) & set(validation)
+    result = select_hyperparameters(
+        KernelSurrogate(**PARAMS),
+        store,
+        {"integrator_alpha": [1e-8, 10.0], "n_components": [4, 12]},
+        validation_fraction=0.25,
+        seed=1,
+        verbose=False,
+    )
+    assert len(result.table) == 4
+    # a huge ridge flattens the dynamics: it must lose
+    assert result.best_params["integrator_alpha"] == 1e-8
+    errors = {tuple(r["params"].items()): r["error"] for r in result.table}
+    assert result.best_error == min(errors.values())
+    assert result.model.fingerprint_  # refitted on all samples
+    assert "error" in str(result)
+
+
+def test_selection_refuses_unknown_parameters(store):
+    from ubermag_surrogate.models import select_hyperparameters
+
+    with pytest.raises(ValueError, match="Unknown parameters"):
+        select_hyperparameters(KernelSurrogate(), store, {"depth": [1]})

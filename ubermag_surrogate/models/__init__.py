@@ -4,6 +4,10 @@ from .base import ExtrapolationWarning as ExtrapolationWarning
 from .base import Prediction as Prediction
 from .base import SurrogateModel as SurrogateModel
 from .kernel import KernelSurrogate as KernelSurrogate
+from .selection import SelectionResult as SelectionResult
+from .selection import mean_m_errors as mean_m_errors
+from .selection import select_hyperparameters as select_hyperparameters
+from .selection import split_samples as split_samples
 
 load = SurrogateModel.load
 
@@ -11,6 +15,10 @@ __all__ = [
     "ExtrapolationWarning",
     "KernelSurrogate",
     "Prediction",
+    "SelectionResult",
     "SurrogateModel",
     "load",
+    "mean_m_errors",
+    "select_hyperparameters",
+    "split_samples",
 ]
