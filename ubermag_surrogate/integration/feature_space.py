@@ -86,6 +86,26 @@ class FeatureSpaceIntegrator(BaseEstimator):
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} must be one of {TARGETS}.")
 
+    def set_scaling(self, latent, fields):
+        """Set the input standardisation from training trajectories and fields.
+
+        Field components that do not vary in training (e.g. Bz = 0 for in-plane
+        domains) are left out of the inputs.
+        """
+        self._check()
+        std = fields.std(axis=0)
+        varying = std > 1e-12 * max(np.abs(fields).max(), 1e-30)
+        self.field_columns_ = np.flatnonzero(varying)
+        self.field_mean_ = fields[:, self.field_columns_].mean(axis=0)
+        self.field_scale_ = std[self.field_columns_]
+        self.latent_scale_ = float(latent.std()) or 1.0
+        return self
+
+    def field_inputs(self, fields):
+        """Return standardised, weighted field inputs ``(k, n_field_inputs)``."""
+        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
+        return (fields - self.field_mean_) / self.field_scale_ * self.field_weight
+
     def windows(self, latent, fields):
         """Training inputs and targets from latent trajectories.
 
@@ -110,7 +130,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
         )
         history = sliding_window_view(padded, self.nu, axis=1)[:, : n_times - 1]
         history = history.transpose(0, 1, 3, 2).reshape(n_fields, n_times - 1, -1)
-        h = np.repeat(self._field_inputs(fields)[:, None, :], n_times - 1, axis=1)
+        h = np.repeat(self.field_inputs(fields)[:, None, :], n_times - 1, axis=1)
         inputs = np.concatenate([h, history], axis=2).reshape(
             -1, h.shape[2] + self.nu * d
         )
@@ -119,10 +139,6 @@ class FeatureSpaceIntegrator(BaseEstimator):
         else:
             targets = scaled[:, 1:]
         return inputs, targets.reshape(-1, d)
-
-    def _field_inputs(self, fields):
-        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
-        return (fields - self.field_mean_) / self.field_scale_ * self.field_weight
 
     def fit(self, latent, fields):
         """Fit the step map on latent trajectories ``(n_fields, s+1, d)``."""
@@ -137,13 +153,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
             raise ValueError(
                 f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
             )
-        std = fields.std(axis=0)
-        self.field_columns_ = np.flatnonzero(
-            std > 1e-12 * max(np.abs(fields).max(), 1e-30)
-        )
-        self.field_mean_ = fields[:, self.field_columns_].mean(axis=0)
-        self.field_scale_ = std[self.field_columns_]
-        self.latent_scale_ = float(latent.std()) or 1.0
+        self.set_scaling(latent, fields)
         inputs, targets = self.windows(latent, fields)
         self.krr_ = LowRankKernelRidge(
             rank=min(self.rank, len(inputs)),
@@ -176,7 +186,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
         fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
         k, d = len(fields), self.n_latent_
         c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
-        h = self._field_inputs(fields)
+        h = self.field_inputs(fields)
         history = np.repeat((c0 / self.latent_scale_)[:, None, :], self.nu, axis=1)
         out = np.empty((k, n_steps + 1, d))
         out[:, 0] = c0

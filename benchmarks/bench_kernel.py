@@ -1,0 +1,229 @@
+"""Accuracy and speed of the kernel surrogate on SP4, beside a scikit-learn pipeline.
+
+Trains on each domain's training store (paper: 300 fields, 1 ns, s = 100) and
+tests on its held-out store (20 fields). Make the data first (about 50 minutes on
+2 cores, resumable)::
+
+    for d in sp4_field2 sp4_field1; do
+      ubermag-surrogate generate --domain $d --n-samples 300 --seed 0 \
+          --out data/${d}_train.zarr
+      ubermag-surrogate generate --domain $d --n-samples 20 --seed 1 \
+          --out data/${d}_test.zarr
+    done
+    python benchmarks/bench_kernel.py --data data
+
+Reports per domain: relative trajectory error ||M_pred - M_true||_F / ||M_true||_F
+(mean, max over test fields), max over time of |<m>_pred - <m>_true| (mean, max),
+the encode-decode floor, training time and peak traced memory, prediction time of
+one trajectory and of a batch of 300. The scikit-learn pipeline (Nystroem + PCA
+embedding, exact KernelRidge pre-image and integrator on capped subsamples, since
+their m x m matrices do not fit otherwise) runs on the same data for comparison.
+Prints a table and writes JSON (default ``benchmarks/results/kernel.json``).
+"""
+
+import argparse
+import json
+import pathlib
+import platform
+import time
+import tracemalloc
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.kernel_approximation import Nystroem
+from sklearn.kernel_ridge import KernelRidge
+
+from ubermag_surrogate import __version__
+from ubermag_surrogate.data.store import TrajectoryStore
+from ubermag_surrogate.integration import FeatureSpaceIntegrator
+from ubermag_surrogate.lowrank.estimators import median_gamma
+from ubermag_surrogate.models import KernelSurrogate
+
+HERE = pathlib.Path(__file__).parent
+DEFAULT_PARAMS = {
+    "n_components": 40,
+    "embedding_rank": 200,
+    "preimage_rank": 600,
+    "preimage_gamma": "median",
+    "integrator_rank": 1000,
+    "integrator_gamma": "median",
+    "integrator_target": "state",
+}
+
+
+def _metrics(pred_m, truth):
+    """Error metrics for predicted and true unit trajectories (k, s+1, 3N)."""
+    k, n_times, three_n = truth.shape
+    rel = np.linalg.norm(pred_m - truth, axis=(1, 2)) / np.linalg.norm(
+        truth, axis=(1, 2)
+    )
+    pm = pred_m.reshape(k, n_times, 3, three_n // 3).mean(-1)
+    tm = truth.reshape(k, n_times, 3, three_n // 3).mean(-1)
+    mean_err = np.abs(pm - tm).max(axis=(1, 2))
+    return {
+        "relative_error_mean": float(rel.mean()),
+        "relative_error_max": float(rel.max()),
+        "mean_m_error_mean": float(mean_err.mean()),
+        "mean_m_error_max": float(mean_err.max()),
+        "mean_m_error_per_field": mean_err.tolist(),
+    }
+
+
+def _time_predictions(predict, domain_fields, repeat=20):
+    one = domain_fields[:1]
+    predict(one)
+    singles = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        predict(one)
+        singles.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    predict(domain_fields)
+    return min(singles), time.perf_counter() - start
+
+
+def bench_ours(train, test, params):
+    tracemalloc.start()
+    start = time.perf_counter()
+    model = KernelSurrogate(**params).fit(train)
+    fit_s = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    truth = test.tensor(field_components=()).transpose(1, 0, 2)
+    result = _metrics(model.predict(test.fields).m, truth)
+    states = truth.reshape(-1, truth.shape[-1])
+    floor = model.decode(model.encode(states)).reshape(truth.shape)
+    result["encode_decode_floor_mean_m"] = _metrics(floor, truth)["mean_m_error_mean"]
+    batch = np.repeat(train.fields, -(-300 // len(train.fields)), axis=0)[:300]
+    one_s, batch_s = _time_predictions(lambda f: model.predict(f).m, batch)
+    result.update(
+        fit_s=fit_s,
+        fit_peak_traced_gb=peak / 2**30,
+        predict_one_s=one_s,
+        predict_300_s=batch_s,
+        predict_300_mean_m_only_s=_time_predictions(
+            lambda f: model.integrator_.rollout(model.c0_, f, model.n_steps_), batch, 3
+        )[1],
+    )
+    return result
+
+
+def bench_sklearn(train, test, params, cap=8000, seed=0):
+    """Nystroem + PCA embedding; exact KernelRidge pre-image and integrator."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    states = train.tensor(field_components=())
+    n_times, n_fields, three_n = states.shape
+    X = states.reshape(-1, three_n)
+    nystroem = Nystroem(
+        gamma=1 / three_n, n_components=params["embedding_rank"], random_state=seed
+    )
+    pca = PCA(n_components=params["n_components"], random_state=seed)
+    scores = pca.fit_transform(nystroem.fit_transform(X))
+    rows = rng.choice(len(X), size=min(cap, len(X)), replace=False)
+    pre = KernelRidge(alpha=1e-8, kernel="rbf", gamma=median_gamma(scores[rows]))
+    pre.fit(scores[rows], np.asarray(X[rows], dtype=np.float64))
+    latent = scores.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
+    # the same inputs as ours: only the regression differs
+    helper = FeatureSpaceIntegrator(nu=params.get("nu", 5), target="state")
+    helper.set_scaling(latent, train.fields)
+    inputs, targets = helper.windows(latent, train.fields)
+    rows = rng.choice(len(inputs), size=min(cap, len(inputs)), replace=False)
+    step = KernelRidge(alpha=1e-8, kernel="rbf", gamma=median_gamma(inputs[rows]))
+    step.fit(inputs[rows], targets[rows])
+    fit_s = time.perf_counter() - start
+
+    def predict(test_fields):
+        k = len(test_fields)
+        c0 = latent[:, 0].mean(axis=0) / helper.latent_scale_
+        h = helper.field_inputs(test_fields)
+        history = np.repeat(
+            np.broadcast_to(c0, (k, len(c0)))[:, None], helper.nu, axis=1
+        )
+        out = [np.broadcast_to(c0, (k, len(c0)))]
+        for _ in range(n_times - 1):
+            new = step.predict(np.concatenate([h, history.reshape(k, -1)], axis=1))
+            history = np.concatenate([history[:, 1:], new[:, None]], axis=1)
+            out.append(new)
+        z = np.stack(out, axis=1) * helper.latent_scale_
+        m = pre.predict(z.reshape(-1, z.shape[-1])).reshape(k, n_times, three_n)
+        cells = m.reshape(k, n_times, 3, -1)
+        cells /= np.linalg.norm(cells, axis=2, keepdims=True)
+        return m
+
+    truth = test.tensor(field_components=()).transpose(1, 0, 2)
+    result = _metrics(predict(test.fields), truth)
+    batch = np.repeat(train.fields, -(-300 // len(train.fields)), axis=0)[:300]
+    one_s, batch_s = _time_predictions(predict, batch, repeat=3)
+    result.update(fit_s=fit_s, predict_one_s=one_s, predict_300_s=batch_s, cap=cap)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data", help="folder with the stores")
+    parser.add_argument("--domains", default="sp4_field2,sp4_field1")
+    parser.add_argument("--params", default="{}", help="JSON overrides of the model")
+    parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results" / "kernel.json"))
+    args = parser.parse_args()
+    params = {**DEFAULT_PARAMS, **json.loads(args.params)}
+    records = []
+    for domain in args.domains.split(","):
+        train = TrajectoryStore(pathlib.Path(args.data, f"{domain}_train.zarr"))
+        test = TrajectoryStore(pathlib.Path(args.data, f"{domain}_test.zarr"))
+        record = {
+            "domain": domain,
+            "n_train": len(train.complete),
+            "n_test": len(test.complete),
+            "ours": bench_ours(train, test, params),
+        }
+        if not args.no_sklearn:
+            record["sklearn"] = bench_sklearn(train, test, params)
+        records.append(record)
+
+    print(f"kernel surrogate, params {params}")
+    header = (
+        f"{'domain':11} {'method':8} {'<m> err mean':>12} {'max':>7} {'rel err':>8} "
+        f"{'fit (s)':>8} {'1 traj (ms)':>11} {'300 (s)':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in records:
+        for method in ("ours", "sklearn"):
+            if method not in r:
+                continue
+            x = r[method]
+            print(
+                f"{r['domain']:11} {method:8} {x['mean_m_error_mean']:12.4f} "
+                f"{x['mean_m_error_max']:7.4f} {x['relative_error_mean']:8.4f} "
+                f"{x['fit_s']:8.1f} {x['predict_one_s'] * 1e3:11.1f} "
+                f"{x['predict_300_s']:8.2f}"
+            )
+        print(
+            f"{'':11} floor {r['ours']['encode_decode_floor_mean_m']:.4f}, peak traced "
+            f"{r['ours']['fit_peak_traced_gb']:.2f} GB, <m>-only batch "
+            f"{r['ours']['predict_300_mean_m_only_s']:.3f} s"
+        )
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "kernel",
+                "params": params,
+                "machine": {
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                },
+                "ubermag_surrogate_version": __version__,
+                "records": records,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
