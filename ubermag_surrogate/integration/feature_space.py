@@ -7,8 +7,9 @@ padded with it in training, and a prediction needs only c^0 and the field.
 
 Beyond the paper (both switchable): the map can predict the increment
 ``c^{i+1} - c^i`` (``target="increment"``) instead of the next state (its one-step
-error is smaller on SP4, its rollouts drift more); inputs are standardised (fields per component, latent states by one
-global scale so the kPCA ordering of variances is kept) before the RBF kernel.
+error is smaller on SP4, its rollouts drift more); inputs are standardised (fields
+per component, latent states by one global scale so the kPCA ordering of variances
+is kept) before the RBF kernel.
 """
 
 import numbers
