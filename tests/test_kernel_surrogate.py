@@ -184,3 +184,20 @@ def test_selection_refuses_unknown_parameters(store):
 
     with pytest.raises(ValueError, match="Unknown parameters"):
         select_hyperparameters(KernelSurrogate(), store, {"depth": [1]})
+
+
+def test_time_and_outputs_like_a_time_driver(model):
+    field = DOMAIN.sample(1, seed=4)
+    full = model.predict(field)
+    assert full.m.shape[1] == 21
+    every_other = model.predict(field, t=2e-10, n=10)
+    assert np.allclose(every_other.times, np.linspace(0, 2e-10, 11))
+    assert np.array_equal(every_other.m, full.m[:, ::2])
+    shorter = model.predict(field, t=5e-11)
+    assert np.allclose(shorter.times, np.linspace(0, 5e-11, 6))
+    with pytest.raises(ValueError, match="not a whole multiple"):
+        model.predict(field, t=1e-10, n=7)
+    with pytest.raises(ValueError, match="positive time"):
+        model.predict(field, t=-1e-9)
+    with pytest.raises(TypeError, match="time in seconds"):
+        model.predict(field, t="1 ns")

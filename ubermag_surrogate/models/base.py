@@ -133,7 +133,7 @@ class SurrogateModel(abc.ABC):
         return df.Mesh(p1=self.mesh_["pmin"], p2=self.mesh_["pmax"], n=self.mesh_["n"])
 
     # -- prediction -----------------------------------------------------------------
-    def predict(self, fields, m0=None, n=None):
+    def predict(self, fields, m0=None, t=None, n=None):
         """Predict trajectories for constant fields.
 
         Parameters
@@ -143,9 +143,12 @@ class SurrogateModel(abc.ABC):
         m0 : array_like, optional
             Initial unit magnetisation (3N, store layout) or a
             ``discretisedfield.Field``; default: the trained initial state.
+        t : float, optional
+            Simulated time (s), as ``TimeDriver.drive``; outputs at ``i t / n``.
+            ``t / n`` must be a whole multiple of the trained step ``dt_``.
         n : int, optional
-            Number of steps of the trained time step ``dt_`` (default: the trained
-            horizon).
+            Number of outputs (default: ``t / dt_``, or the trained horizon when
+            ``t`` is not given either).
 
         Returns
         -------
@@ -166,21 +169,45 @@ class SurrogateModel(abc.ABC):
             raise ValueError(f"fields must be (k, 3) mu0 H in T, got {fields.shape}.")
         if not np.all(np.isfinite(fields)):
             raise ValueError("fields contain non-finite values.")
-        n = self.n_steps_ if n is None else n
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n={n!r} must be a positive integer number of steps.")
-        if n > self.n_steps_:
+        n, stride = self._steps(t, n)
+        total = n * stride
+        if total > self.n_steps_:
             warnings.warn(
-                f"Predicting {n} steps ({n * self.dt_:.3g} s) beyond the trained "
-                f"horizon of {self.n_steps_} steps ({self.n_steps_ * self.dt_:.3g} s).",
+                f"Predicting {total * self.dt_:.3g} s ({total} steps) beyond the "
+                f"trained horizon of {self.n_steps_ * self.dt_:.3g} s "
+                f"({self.n_steps_} steps).",
                 ExtrapolationWarning,
                 stacklevel=2,
             )
         self._warn_outside_domain(fields)
         m0 = self._check_m0(m0)
-        m, latent = self._predict(fields, m0, int(n))
-        times = np.arange(n + 1) * self.dt_
-        return Prediction(times=times, fields=fields, m=m, latent=latent)
+        m, latent = self._predict(fields, m0, total)
+        times = np.arange(n + 1) * stride * self.dt_
+        return Prediction(
+            times=times, fields=fields, m=m[:, ::stride], latent=latent[:, ::stride]
+        )
+
+    def _steps(self, t, n):
+        """Return (number of outputs, trained steps per output) for t and n."""
+        if n is not None and (
+            isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1
+        ):
+            raise ValueError(f"n={n!r} must be a positive integer number of outputs.")
+        if t is None:
+            return (self.n_steps_ if n is None else int(n)), 1
+        if isinstance(t, bool) or not isinstance(t, int | float | np.floating):
+            raise TypeError(f"t must be a time in seconds, not {t!r}.")
+        if not (t > 0 and np.isfinite(t)):
+            raise ValueError(f"t={t!r} must be a positive time in seconds.")
+        if n is None:
+            n = max(1, round(t / self.dt_))
+        stride = (t / n) / self.dt_
+        if abs(stride - round(stride)) > 1e-6 * max(stride, 1) or round(stride) < 1:
+            raise ValueError(
+                f"The output step t/n = {t / n:.6g} s is not a whole multiple of the "
+                f"trained step dt = {self.dt_:.6g} s."
+            )
+        return int(n), int(round(stride))
 
     def _warn_outside_domain(self, fields):
         if self.field_domain_ is None:
