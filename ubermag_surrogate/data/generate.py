@@ -307,7 +307,8 @@ def generate(
             bar.close()
         if own_scratch and not keep:
             shutil.rmtree(scratch, ignore_errors=True)
-    errors = {i: e for i, e in data.errors.items() if i in set(todo)}
+    attempted = set(todo)
+    errors = {i: e for i, e in data.errors.items() if i in attempted}
     summary = GenerationSummary(
         store=str(data.path),
         requested=len(fields),
