@@ -221,12 +221,27 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         self.coef_ = scipy.linalg.solve(A, B, assume_a="pos")
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
+        self.set_landmark_coef()
+        return self
+
+    def set_landmark_coef(self):
+        """Precompute K[x_r]^{-1/2} W so prediction is one product K[x, x_r] @ it.
+
+        Phi_r[x] W = K[x, x_r] (K[x_r]^{-1/2} W): an r x n_outputs matrix instead of
+        an r x r product per prediction (the rollout's hot path).
+        """
+        self.landmark_coef_ = self.features_.normalization_ @ self.coef_
         return self
 
     def predict(self, X):
         """Return Phi_r[X] W, shape ``(len(X), n_outputs)``."""
         check_is_fitted(self, "coef_")
-        return self.features_.transform(X) @ self.coef_
+        X = _as_2d(X)
+        features = self.features_
+        K = rbf_block(
+            X, features.landmarks_, features.gamma_, Y_sq=features._landmark_sq
+        )
+        return K @ self.landmark_coef_
 
 
 class LowRankKernelPCA(TransformerMixin, BaseEstimator):

@@ -39,7 +39,7 @@ def _import_ridge(arrays, prefix):
     ridge.coef_ = arrays[f"{prefix}.coef"]
     ridge.n_features_in_ = ridge.features_.n_features_in_
     ridge.n_outputs_ = ridge.coef_.shape[1]
-    return ridge
+    return ridge.set_landmark_coef()
 
 
 @register
