@@ -138,8 +138,8 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
-        """Return Phi_r[X], float64, shape ``(len(X), r)``."""
+    def landmark_kernel(self, X):
+        """Return K[X, x_r], float64, shape ``(len(X), r)``."""
         check_is_fitted(self, "normalization_")
         X = _as_2d(X)
         if X.shape[1] != self.n_features_in_:
@@ -147,8 +147,11 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} features, the map was fitted on "
                 f"{self.n_features_in_}."
             )
-        K = rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self._landmark_sq)
-        return K @ self.normalization_
+        return rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self._landmark_sq)
+
+    def transform(self, X):
+        """Return Phi_r[X], float64, shape ``(len(X), r)``."""
+        return self.landmark_kernel(X) @ self.normalization_
 
 
 class LowRankKernelRidge(RegressorMixin, BaseEstimator):
@@ -236,12 +239,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Return Phi_r[X] W, shape ``(len(X), n_outputs)``."""
         check_is_fitted(self, "coef_")
-        X = _as_2d(X)
-        features = self.features_
-        K = rbf_block(
-            X, features.landmarks_, features.gamma_, Y_sq=features._landmark_sq
-        )
-        return K @ self.landmark_coef_
+        return self.features_.landmark_kernel(X) @ self.landmark_coef_
 
 
 class LowRankKernelPCA(TransformerMixin, BaseEstimator):
