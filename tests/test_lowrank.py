@@ -175,3 +175,10 @@ def test_bad_data():
         LowRankKernelRidge(rank=2).fit(np.zeros((4, 2)), np.zeros((3, 1)))
     with pytest.raises(ValueError, match="alpha"):
         LowRankKernelRidge(rank=2, alpha=0).fit(np.eye(4), np.zeros((4, 1)))
+
+
+def test_predicting_with_other_features_is_refused(data):
+    X, Y = data
+    model = LowRankKernelRidge(rank=10, gamma=0.3).fit(X, Y)
+    with pytest.raises(ValueError, match="X has 5 features, the map was fitted on 6"):
+        model.predict(X[:, :5])
