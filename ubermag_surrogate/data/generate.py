@@ -23,6 +23,7 @@ import numpy as np
 
 from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
+from .layout import to_components
 from .store import COMPLETE, TrajectoryStore
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
@@ -52,12 +53,6 @@ class GenerationSummary:
         for index, message in list(self.errors.items())[:5]:
             text += f"\n  sample {index} failed: {message.splitlines()[-1][:200]}"
         return text
-
-
-def _orientation(array):
-    """Return the unit vectors of M (A/m), shape (..., 3); zero in empty cells."""
-    norm = np.linalg.norm(array, axis=-1, keepdims=True)
-    return np.divide(array, norm, out=np.zeros_like(array), where=norm > 0)
 
 
 def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
@@ -106,9 +101,9 @@ def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
             raise RuntimeError(f"drive has {drive.n} outputs, expected {n}")
         n_cells = int(np.prod(m0.shape[:-1]))
         m = np.empty((n + 1, 3, n_cells), dtype=np.float32)
-        m[0] = _orientation(m0).reshape(n_cells, 3).T
+        m[0] = to_components(m0)
         for i, snapshot in enumerate(drive, start=1):
-            m[i] = _orientation(snapshot.array).reshape(n_cells, 3).T
+            m[i] = to_components(snapshot.array)
         return {
             "index": index,
             "m": m,

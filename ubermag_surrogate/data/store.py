@@ -36,6 +36,8 @@ import discretisedfield as df
 import numpy as np
 import zarr
 
+from .layout import to_field
+
 FORMAT = "ubermag-surrogate-trajectories/1"
 PENDING, COMPLETE, FAILED = 0, 1, -1
 
@@ -327,8 +329,6 @@ class TrajectoryStore:
 
     def field(self, sample, time_index):
         """Magnetisation M (A/m) of one snapshot as a ``discretisedfield.Field``."""
-        mesh = self.mesh
-        m = self.trajectory(sample)[time_index].astype(np.float64)  # (3, N)
-        Ms = self.group["Ms"][:]
-        values = (m * Ms).T.reshape((*mesh.n, 3))
-        return df.Field(mesh, nvdim=3, value=values)
+        return to_field(
+            self.trajectory(sample)[time_index], self.mesh, self.group["Ms"][:]
+        )

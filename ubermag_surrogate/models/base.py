@@ -20,6 +20,7 @@ import discretisedfield as df
 import numpy as np
 
 from ..data.domains import FieldDomain
+from ..data.layout import to_components, to_field
 from ..data.store import TrajectoryStore
 
 FILE_FORMAT = "ubermag-surrogate-model/1"
@@ -237,9 +238,7 @@ class SurrogateModel(abc.ABC):
         if m0 is None:
             return None
         if isinstance(m0, df.Field):
-            M = np.asarray(m0.array, dtype=np.float64).reshape(-1, 3)
-            norm = np.linalg.norm(M, axis=1, keepdims=True)
-            m0 = np.divide(M, norm, out=np.zeros_like(M), where=norm > 0).T.reshape(-1)
+            m0 = to_components(m0.array).reshape(-1)
         m0 = np.asarray(m0, dtype=np.float64).reshape(-1)
         if m0.shape != self.m0_.shape:
             raise ValueError(
@@ -249,13 +248,7 @@ class SurrogateModel(abc.ABC):
 
     def to_field(self, m_flat):
         """Return one predicted state (3N) as a ``discretisedfield.Field`` (A/m)."""
-        n_cells = self.Ms_.size
-        values = (
-            np.asarray(m_flat, dtype=np.float64).reshape(3, n_cells).T
-            * self.Ms_[:, None]
-        )
-        mesh = self.mesh
-        return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
+        return to_field(m_flat, self.mesh, self.Ms_)
 
     # -- files ----------------------------------------------------------------------
     def save(self, path):

@@ -1,0 +1,38 @@
+"""The magnetisation layout of the data tensor and the models.
+
+A state is stored as unit vectors in components-first order, shape ``(3, N)``
+(flattened: ``[m_x (N) | m_y (N) | m_z (N)]``), cells in ``discretisedfield``'s
+array order. Empty cells (Ms = 0) hold zero vectors.
+"""
+
+import discretisedfield as df
+import numpy as np
+
+
+def unit_vectors(M):
+    """Return M (A/m), shape ``(..., 3)``, as unit vectors; zero where M = 0."""
+    M = np.asarray(M, dtype=np.float64)
+    norm = np.linalg.norm(M, axis=-1, keepdims=True)
+    return np.divide(M, norm, out=np.zeros_like(M), where=norm > 0)
+
+
+def to_components(M):
+    """Return a field array M (A/m), shape ``(nx, ny, nz, 3)``, as unit ``(3, N)``."""
+    return unit_vectors(M).reshape(-1, 3).T
+
+
+def to_field(m, mesh, Ms):
+    """Return unit magnetisation ``(3, N)`` or ``(3N,)`` as a Field of M (A/m).
+
+    Parameters
+    ----------
+    m : array_like
+        Unit vectors in the layout above.
+    mesh : discretisedfield.Mesh
+        Mesh with N cells.
+    Ms : numpy.ndarray
+        Saturation magnetisation (A/m) per cell, ``(N,)``.
+    """
+    Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
+    values = np.asarray(m, dtype=np.float64).reshape(3, Ms.size).T * Ms[:, None]
+    return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
