@@ -36,3 +36,24 @@ def to_field(m, mesh, Ms):
     Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
     values = np.asarray(m, dtype=np.float64).reshape(3, Ms.size).T * Ms[:, None]
     return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
+
+
+def rms_difference(m, m_ref):
+    """Root-mean-square of |m - m_ref| over the magnetic cells of ``m_ref``.
+
+    Parameters
+    ----------
+    m, m_ref : array_like
+        Unit magnetisations in the layout above, ``(3N,)`` or ``(3, N)``.
+
+    Returns
+    -------
+    float
+        0 for identical states, 2 for opposite ones.
+    """
+    m_ref = np.asarray(m_ref, dtype=np.float64).reshape(3, -1)
+    delta = np.asarray(m, dtype=np.float64).reshape(3, -1) - m_ref
+    magnetic = np.linalg.norm(m_ref, axis=0) > 0
+    if not magnetic.any():
+        return 0.0
+    return float(np.sqrt((delta[:, magnetic] ** 2).sum(axis=0).mean()))

@@ -3,6 +3,7 @@
 from .base import ExtrapolationWarning as ExtrapolationWarning
 from .base import Prediction as Prediction
 from .base import SurrogateModel as SurrogateModel
+from .base import model_class as model_class
 from .kernel import KernelSurrogate as KernelSurrogate
 from .selection import SelectionResult as SelectionResult
 from .selection import mean_m_errors as mean_m_errors
@@ -19,6 +20,7 @@ __all__ = [
     "SurrogateModel",
     "load",
     "mean_m_errors",
+    "model_class",
     "select_hyperparameters",
     "split_samples",
 ]

@@ -17,11 +17,13 @@ import pathlib
 import warnings
 
 import discretisedfield as df
+import micromagneticmodel as mm
 import numpy as np
 
 from ..data.domains import FieldDomain
 from ..data.layout import to_components, to_field
 from ..data.store import TrajectoryStore
+from ..material import build
 
 FILE_FORMAT = "ubermag-surrogate-model/1"
 _REGISTRY = {}
@@ -35,6 +37,19 @@ def register(cls):
     """Class decorator: make a model kind loadable by its ``kind`` name."""
     _REGISTRY[cls.kind] = cls
     return cls
+
+
+def model_class(kind):
+    """Return the model class registered under ``kind`` (e.g. ``"kernel"``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind (the message lists the known ones).
+    """
+    if kind not in _REGISTRY:
+        raise ValueError(f"Unknown model kind {kind!r}; known: {sorted(_REGISTRY)}.")
+    return _REGISTRY[kind]
 
 
 @dataclasses.dataclass
@@ -92,7 +107,9 @@ class SurrogateModel(abc.ABC):
     Fitted attributes common to all models (set by :meth:`_set_training_info`):
     ``mesh_`` (dict: pmin, pmax, n, cell in m), ``Ms_`` (A/m per cell), ``times_``
     (s), ``dt_`` (s), ``n_steps_``, ``field_domain_`` (FieldDomain or None),
-    ``m0_`` (unit initial state, 3N), ``fingerprint_``, ``training_fields_`` (T).
+    ``m0_`` (unit initial state, 3N), ``fingerprint_``, ``training_fields_`` (T),
+    ``material_`` (dict: the training system's ``energy`` without the swept Zeeman
+    field and its ``dynamics``, as Ubermag representation strings), ``problem_``.
     """
 
     kind = None
@@ -127,11 +144,39 @@ class SurrogateModel(abc.ABC):
         self.training_fields_ = np.asarray(store.fields[samples], dtype=np.float64)
         self.fingerprint_ = fingerprint(store, samples)
         self.problem_ = attrs.get("problem")
+        material = attrs.get("material") or {}
+        self.material_ = {k: material.get(k, "") for k in ("energy", "dynamics")}
 
     @property
     def mesh(self):
         """The ``discretisedfield.Mesh`` the model predicts on."""
         return df.Mesh(p1=self.mesh_["pmin"], p2=self.mesh_["pmax"], n=self.mesh_["n"])
+
+    def system(self, name=None):
+        """Return the system the model was trained on, in its initial state.
+
+        Mesh, Ms, energy (without the swept Zeeman field) and dynamics as in the
+        training data; ``m`` is the trained initial state (e.g. SP4's s-state). Add a
+        ``Zeeman`` term and drive it with a ``SurrogateDriver``.
+
+        Parameters
+        ----------
+        name : str, optional
+            System name (default: the training problem's name).
+
+        Returns
+        -------
+        micromagneticmodel.System
+        """
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        if not self.material_.get("dynamics"):
+            raise ValueError("The model file does not record the training material.")
+        system = mm.System(name=name or self.problem_ or "system")
+        system.energy = mm.Energy(terms=build(self.material_["energy"]))
+        system.dynamics = mm.Dynamics(terms=build(self.material_["dynamics"]))
+        system.m = self.to_field(self.m0_)
+        return system
 
     # -- prediction -----------------------------------------------------------------
     def predict(self, fields, m0=None, t=None, n=None):
@@ -269,6 +314,7 @@ class SurrogateModel(abc.ABC):
             else None,
             "fingerprint": self.fingerprint_,
             "problem": self.problem_,
+            "material": self.material_,
             "dt": self.dt_,
             "n_steps": self.n_steps_,
         }
@@ -297,17 +343,13 @@ class SurrogateModel(abc.ABC):
             arrays = {k: data[k] for k in data.files if k != "__metadata__"}
         if metadata.get("format") != FILE_FORMAT:
             raise ValueError(f"{str(path)!r} has format {metadata.get('format')!r}.")
-        kind = metadata["kind"]
-        if kind not in _REGISTRY:
-            raise ValueError(
-                f"Unknown model kind {kind!r}; known: {sorted(_REGISTRY)}."
-            )
-        model = _REGISTRY[kind]._from_state(metadata["params"], arrays)
+        model = model_class(metadata["kind"])._from_state(metadata["params"], arrays)
         model.mesh_ = metadata["mesh"]
         domain = metadata["field_domain"]
         model.field_domain_ = FieldDomain.from_dict(domain) if domain else None
         model.fingerprint_ = metadata["fingerprint"]
         model.problem_ = metadata["problem"]
+        model.material_ = metadata.get("material") or {"energy": "", "dynamics": ""}
         model.dt_ = metadata["dt"]
         model.n_steps_ = metadata["n_steps"]
         model.Ms_ = arrays["Ms"]
