@@ -3,6 +3,8 @@
 import discretisedfield as df
 import micromagneticmodel as mm
 
+from ubermag_surrogate.data import FieldDomain
+
 
 def small_system(name="small", n=(4, 3, 2), Ms=8e5, H=(2e4, 1e4, 0)):
     """A few cells of permalloy with exchange, demag and a constant field."""
@@ -24,3 +26,21 @@ def macrospin(name="macrospin", H=1e5, alpha=0.0, m=(1, 0, 0), Ms=8e5):
         system.dynamics += mm.Damping(alpha=alpha)
     system.m = df.Field(mesh, nvdim=3, value=m, norm=Ms)
     return system
+
+
+SP4_TEST_DOMAIN = FieldDomain((30, 40), (180, 200), name="test_domain")
+"""The field domain of the coarse SP4 store of the ``sp4_store`` fixture."""
+
+SP4_TEST_PARAMS = dict(
+    n_components=12,
+    embedding_rank=60,
+    preimage_rank=100,
+    preimage_gamma="median",
+    integrator_rank=150,
+    integrator_gamma="median",
+    integrator_target="state",
+)
+"""Kernel-surrogate hyper-parameters sized for that store (168 states)."""
+
+SP4_TEST_CELL = (10e-9, 12.5e-9, 3e-9)
+"""50 x 10 x 1 cells."""

@@ -4,10 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
-from ubermag_surrogate.data import FieldDomain
-from ubermag_surrogate.data.generate import generate
-from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
@@ -16,40 +14,18 @@ from ubermag_surrogate.models import (
 )
 from ubermag_surrogate.problems import sp4
 
-DOMAIN = FieldDomain((30, 40), (180, 200), name="test_domain")
-PARAMS = dict(
-    n_components=12,
-    embedding_rank=60,
-    preimage_rank=100,
-    preimage_gamma="median",
-    integrator_rank=150,
-    integrator_gamma="median",
-    integrator_target="state",
-)
+DOMAIN = SP4_TEST_DOMAIN
+PARAMS = SP4_TEST_PARAMS
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """8 coarse SP4 cases (50 x 10 x 1 cells), 0.2 ns in 20 steps."""
-    path = tmp_path_factory.mktemp("kernel") / "train.zarr"
-    summary = generate(
-        sp4.problem(cell=(10e-9, 12.5e-9, 3e-9)),
-        DOMAIN.sample(8, method="sobol", seed=0),
-        t=2e-10,
-        n=20,
-        calculator="embedded",
-        store=path,
-        workers=2,
-        progress=False,
-        domain=DOMAIN,
-    )
-    assert summary.failed == 0
-    return TrajectoryStore(path)
+def store(sp4_store):
+    return sp4_store
 
 
 @pytest.fixture(scope="module")
-def model(store):
-    return KernelSurrogate(**PARAMS).fit(store)
+def model(sp4_model):
+    return sp4_model
 
 
 def _truth(store, samples):
