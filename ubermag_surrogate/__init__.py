@@ -13,4 +13,17 @@ from .calculators import oommf_available as oommf_available
 
 __version__ = importlib.metadata.version("ubermag-surrogate")
 
-__all__ = ["calculator", "oommf_available", "__version__"]
+__all__ = ["SurrogateDriver", "calculator", "compare", "oommf_available", "__version__"]
+
+_LAZY = {
+    "SurrogateDriver": "ubermag_surrogate.driver",
+    "compare": "ubermag_surrogate.comparison",
+}
+
+
+def __getattr__(name):
+    # The driver and the comparison pull in scikit-learn, xarray and matplotlib:
+    # import them on first use only.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,364 @@
+"""SurrogateDriver as a drop-in Ubermag time driver, on a kernel model of coarse SP4."""
+
+import json
+import pathlib
+import warnings
+
+import discretisedfield as df
+import micromagneticdata as md
+import micromagneticmodel as mm
+import numpy as np
+import pytest
+import xarray as xr
+from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN
+
+from ubermag_surrogate import SurrogateDriver, embedded
+from ubermag_surrogate.models import ExtrapolationWarning, KernelSurrogate
+from ubermag_surrogate.problems import sp4
+
+T, N = 2e-10, 10
+
+
+@pytest.fixture
+def driver(sp4_model_file):
+    return SurrogateDriver(model=sp4_model_file)
+
+
+def request_system(model, field=None, name="sp4"):
+    """The model's training system with a training field: a request it knows."""
+    system = model.system(name=name)
+    field = model.training_fields_[3] if field is None else field
+    system.energy += sp4.zeeman(field)
+    return system
+
+
+def notebook(driver, system, dirname):
+    """What a user's notebook does with a time driver."""
+    driver.drive(system, t=T, n=N, dirname=dirname)
+    data = md.Data(system.name, dirname=str(dirname))
+    drive = data[-1]
+    return {
+        "drive": drive,
+        "type": type(drive),
+        "n": drive.n,
+        "x": drive.x,
+        "columns": set(drive.table.data.columns),
+        "t": drive.table.data["t"].to_numpy(),
+        "mean_m": drive.table.data[["mx", "my", "mz"]].to_numpy(),
+        "array_shape": drive[-1].array.shape,
+        "xarray_dims": drive.to_xarray().dims,
+        "xarray_shape": drive.to_xarray().shape,
+        "m0_shape": drive.m0.array.shape,
+        "info_driver": drive.info["driver"],
+        "hv": drive.hv(kdims=["x", "y"]),
+        "system_table": system.table.data[["t", "mx", "my", "mz"]].to_numpy(),
+        "system_m": system.m.array.copy(),
+        "drive_number": system.drive_number,
+    }
+
+
+def test_drop_in_for_the_embedded_time_driver(sp4_model, driver, tmp_path):
+    """The same notebook with embedded.TimeDriver and SurrogateDriver."""
+    simulated = notebook(
+        embedded.TimeDriver(), request_system(sp4_model), tmp_path / "sim"
+    )
+    predicted = notebook(driver, request_system(sp4_model), tmp_path / "sur")
+    assert predicted["type"] is simulated["type"] is md.OOMMFDrive
+    for key in (
+        "n",
+        "x",
+        "array_shape",
+        "xarray_dims",
+        "xarray_shape",
+        "m0_shape",
+        "info_driver",
+        "drive_number",
+    ):
+        assert predicted[key] == simulated[key], key
+    assert {"t", "mx", "my", "mz", "iteration"} <= predicted["columns"]
+    assert {"t", "mx", "my", "mz", "iteration"} <= simulated["columns"]
+    assert np.allclose(predicted["t"], simulated["t"], rtol=1e-12)
+    assert predicted["system_table"].shape == simulated["system_table"].shape
+    assert type(predicted["hv"]) is type(simulated["hv"])
+    # a training field: the prediction follows the simulation
+    assert np.abs(predicted["mean_m"] - simulated["mean_m"]).max() < 0.05
+    assert np.allclose(predicted["system_table"][:, 1:], predicted["mean_m"])
+    assert predicted["system_m"].shape == simulated["system_m"].shape
+    # system.m is the final predicted state, the one written as the last output
+    assert np.allclose(predicted["system_m"], predicted["drive"][-1].array)
+    norms = np.linalg.norm(predicted["system_m"], axis=-1)
+    assert np.allclose(norms, 8e5)
+
+
+def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_path):
+    system = request_system(sp4_model)
+    driver.drive(system, t=T, n=N, dirname=tmp_path, verbose=0)
+    # driving on from the predicted state appends a drive, and says that this
+    # initial state is not the trained one
+    with pytest.warns(ExtrapolationWarning, match="initial magnetisation"):
+        driver.drive(system, t=T, n=N, dirname=tmp_path, verbose=0)
+    assert system.drive_number == 2
+    folder = tmp_path / "sp4" / "drive-1"
+    info = json.loads((folder / "info.json").read_text())
+    assert info["driver"] == "TimeDriver"
+    assert info["surrogate_driver"] == "SurrogateDriver"
+    assert info["model_fingerprint"] == sp4_model.fingerprint_
+    assert info["model_file"] == str(pathlib.Path(sp4_model_file).absolute())
+    assert info["success"] is True
+    assert (info["t"], info["n"]) == (T, N)
+    request = json.loads((folder / "sp4-request.json").read_text())
+    assert np.allclose(request["field_T"], sp4_model.training_fields_[3])
+    assert len(list(folder.glob("sp4-Oxs_TimeDriver-Magnetization-*.omf"))) == N
+    assert (folder / "m0.omf").is_file()
+    with pytest.raises(FileExistsError), pytest.warns(ExtrapolationWarning):
+        driver.drive(system, t=T, n=N, dirname=tmp_path, append=False)
+
+
+def test_save_false_returns_the_outputs_without_files(sp4_model, driver, tmp_path):
+    on_disk = request_system(sp4_model)
+    driver.drive(on_disk, t=T, n=N, dirname=tmp_path / "disk", verbose=0)
+    expected = md.Data("sp4", dirname=str(tmp_path / "disk"))[-1].to_xarray()
+
+    in_memory = request_system(sp4_model)
+    darray = driver.drive(in_memory, t=T, n=N, save=False, verbose=0)
+    assert not (tmp_path / "sp4").exists()
+    assert isinstance(darray, xr.DataArray)
+    assert darray.dims == expected.dims
+    assert np.allclose(darray["t"], expected["t"])
+    assert np.allclose(darray.values, expected.values, rtol=0, atol=1e-6)
+    assert in_memory.table.data.equals(on_disk.table.data)
+    assert np.array_equal(in_memory.m.array, on_disk.m.array)
+    assert in_memory.drive_number == 0
+
+
+def test_zeeman_given_as_a_uniform_field_or_several_terms(sp4_model, driver):
+    B = sp4_model.training_fields_[2]
+    reference = request_system(sp4_model, B)
+    driver.drive(reference, t=T, n=N, save=False, verbose=0)
+
+    as_field = sp4_model.system()
+    H = df.Field(as_field.m.mesh, nvdim=3, value=tuple(B / mm.consts.mu0))
+    as_field.energy += mm.Zeeman(H=H)
+    driver.drive(as_field, t=T, n=N, save=False, verbose=0)
+    assert np.allclose(as_field.m.array, reference.m.array, rtol=0, atol=1e-9)
+
+    two_terms = sp4_model.system()
+    two_terms.energy += mm.Zeeman(H=tuple(0.5 * B / mm.consts.mu0), name="z1")
+    two_terms.energy += mm.Zeeman(H=tuple(0.5 * B / mm.consts.mu0), name="z2")
+    driver.drive(two_terms, t=T, n=N, save=False, verbose=0)
+    assert np.allclose(two_terms.m.array, reference.m.array, rtol=0, atol=1e-9)
+
+
+def test_a_request_inside_what_was_trained_does_not_warn(sp4_model, driver):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        driver.drive(request_system(sp4_model), t=T, n=N, save=False, verbose=0)
+
+
+def _other_material(system, energy=None, dynamics=None):
+    other = mm.System(name="sp4")
+    other.energy = energy or system.energy
+    other.dynamics = dynamics or system.dynamics
+    other.m = system.m
+    return other
+
+
+REFUSALS = {
+    "mesh": (
+        lambda s: _coarse_other_cell(s),
+        "mesh .*50 x 10 x 1 cells",
+    ),
+    "Ms": (
+        lambda s: _with_m(s, df.Field(s.m.mesh, nvdim=3, value=(1, 0, 0), norm=7e5)),
+        "saturation magnetisation differs",
+    ),
+    "exchange": (
+        lambda s: _other_material(
+            s, mm.Exchange(A=1.5e-11) + mm.Demag() + s.energy.zeeman
+        ),
+        r"Exchange: A = 1.5e-11, the model was trained with 1.3e-11",
+    ),
+    "extra term": (
+        lambda s: _other_material(
+            s,
+            s.energy + mm.UniaxialAnisotropy(K=1e4, u=(0, 0, 1)),
+        ),
+        "UniaxialAnisotropy was not in the training system",
+    ),
+    "missing demag": (
+        lambda s: _other_material(s, mm.Exchange(A=1.3e-11) + s.energy.zeeman),
+        "Demag is missing",
+    ),
+    "damping": (
+        lambda s: _other_material(
+            s, dynamics=mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.5)
+        ),
+        "Damping: alpha = 0.5",
+    ),
+    "no zeeman": (
+        lambda s: _other_material(s, mm.Exchange(A=1.3e-11) + mm.Demag()),
+        "no Zeeman term",
+    ),
+    "time-dependent zeeman": (
+        lambda s: _other_material(
+            s,
+            mm.Exchange(A=1.3e-11)
+            + mm.Demag()
+            + mm.Zeeman(H=(-2.8e4, 0, 0), wave="sin", f=1e9, t0=0),
+        ),
+        "time-dependent",
+    ),
+    "non-uniform zeeman": (
+        lambda s: _other_material(
+            s,
+            mm.Exchange(A=1.3e-11)
+            + mm.Demag()
+            + mm.Zeeman(
+                H=df.Field(
+                    s.m.mesh, nvdim=3, value=lambda p: (-2.8e4 + p[0] * 1e10, 0, 0)
+                )
+            ),
+        ),
+        "varies in space",
+    ),
+    "temperature": (lambda s: _hot(s), "temperature"),
+}
+
+
+def _with_m(system, m):
+    system.m = m
+    return system
+
+
+def _coarse_other_cell(system):
+    other = sp4.system(cell=(5e-9, 12.5e-9, 3e-9))
+    other.energy += system.energy.zeeman
+    return other
+
+
+def _hot(system):
+    hot = mm.System(name="sp4", T=300)
+    hot.energy, hot.dynamics, hot.m = system.energy, system.dynamics, system.m
+    return hot
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_refuses_what_the_model_cannot_answer(case, sp4_model, driver, tmp_path):
+    build, match = REFUSALS[case]
+    system = build(request_system(sp4_model))
+    with pytest.raises(ValueError, match=match):
+        driver.drive(system, t=T, n=N, dirname=tmp_path)
+    assert not (tmp_path / system.name).exists()  # refused before any folder
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"t": 1e-10, "n": 7}, ValueError, "not a whole multiple"),
+        ({"t": T}, TypeError, "needs n"),
+        ({"n": N}, TypeError, "needs t"),
+        ({"t": T, "n": N, "n_threads": 2}, TypeError, "unexpected argument"),
+        ({"t": -1e-9, "n": N}, ValueError, "positive time"),
+        ({"t": T, "n": 0}, ValueError, "must be positive"),
+        ({"t": T, "n": 2.5}, TypeError, "integer number of outputs"),
+        ({"t": T, "n": N, "runner": "oommf"}, ValueError, "no external program"),
+        ({"t": T, "n": N, "ovf_format": "vtk"}, ValueError, "ovf_format"),
+    ],
+)
+def test_bad_drive_arguments(kwargs, error, match, sp4_model, driver, tmp_path):
+    with pytest.raises(error, match=match):
+        driver.drive(request_system(sp4_model), dirname=tmp_path, **kwargs)
+    assert not (tmp_path / "sp4").exists()
+
+
+def test_bad_models(sp4_model, tmp_path):
+    with pytest.raises(TypeError, match="needs a model"):
+        SurrogateDriver()
+    with pytest.raises(TypeError, match="SurrogateModel"):
+        SurrogateDriver(model=42)
+    with pytest.raises(ValueError, match="not fitted"):
+        SurrogateDriver(model=KernelSurrogate())
+    with pytest.raises(FileNotFoundError):
+        SurrogateDriver(model=tmp_path / "missing.npz")
+    with pytest.raises(AttributeError, match="Invalid attribute"):
+        SurrogateDriver(model=sp4_model, evolver="rk4")
+
+
+def test_schedule_is_not_available(driver, sp4_model):
+    with pytest.raises(NotImplementedError, match="call drive"):
+        driver.schedule(request_system(sp4_model), "sbatch", "header")
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("field", "outside the training domain"),
+        ("horizon", "beyond the trained horizon"),
+        ("initial state", "initial magnetisation differs"),
+    ],
+)
+def test_warns_for_extrapolation(change, match, sp4_model, driver, tmp_path):
+    system = request_system(
+        sp4_model, np.array([-0.045, 0, 0]) if change == "field" else None
+    )
+    t, n = (4e-10, 40) if change == "horizon" else (T, N)
+    if change == "initial state":
+        system.m = df.Field(system.m.mesh, nvdim=3, value=(0, 1, 0), norm=8e5)
+    with pytest.warns(ExtrapolationWarning, match=match) as record:
+        driver.drive(system, t=t, n=n, dirname=tmp_path, verbose=0)
+    assert record[0].filename == __file__  # points at the user's call
+    assert md.Data("sp4", dirname=str(tmp_path))[-1].n == n
+
+
+def test_sweep_many_fields_at_once(sp4_model, driver):
+    fields = SP4_TEST_DOMAIN.sample(5, seed=3)
+    system = sp4_model.system()
+    result = driver.sweep(system, B=fields, t=T, n=N)
+    assert isinstance(result, xr.Dataset)
+    assert result["mx"].dims == ("field", "t")
+    assert result["mx"].shape == (5, N + 1)
+    assert np.allclose(result["Bx"], fields[:, 0])
+    assert np.allclose(result["B"] * 1e3, np.linalg.norm(fields, axis=1) * 1e3)
+    assert np.all((result["angle"] >= 180) & (result["angle"] <= 200))
+    assert system.drive_number == 0 and "zeeman" not in [t.name for t in system.energy]
+    # one of them driven alone gives the same curve
+    single = request_system(sp4_model, fields[4])
+    driver.drive(single, t=T, n=N, save=False, verbose=0)
+    curve = np.stack([result[c][4, 1:] for c in ("mx", "my", "mz")], axis=1)
+    assert np.allclose(curve, single.table.data[["mx", "my", "mz"]], atol=1e-9)
+    # H (A/m) is the same request as B = mu0 H (T)
+    by_H = driver.sweep(system, H=fields / mm.consts.mu0, t=T, n=N)
+    assert np.allclose(by_H["mx"], result["mx"])
+    with_states = driver.sweep(system, B=fields[:2], t=T, n=N, states=True)
+    assert with_states["m"].shape == (2, N + 1, 50, 10, 1, 3)
+    assert with_states["m"].dtype == np.float32
+    norms = np.linalg.norm(with_states["m"].values, axis=-1)
+    assert np.allclose(norms, 1, atol=1e-5)
+
+
+def test_sweep_bad_input(sp4_model, driver):
+    system = sp4_model.system()
+    with pytest.raises(TypeError, match="not both"):
+        driver.sweep(system, t=T, n=N)
+    with pytest.raises(TypeError, match="not both"):
+        driver.sweep(system, H=[[1, 0, 0]], B=[[1, 0, 0]], t=T, n=N)
+    with pytest.raises(ValueError, match=r"shape \(k, 3\)"):
+        driver.sweep(system, B=[[1, 0]], t=T, n=N)
+    with pytest.warns(ExtrapolationWarning, match="outside the training domain"):
+        driver.sweep(system, B=[[-0.045, 0, 0]], t=T, n=N)
+
+
+def test_model_system_is_the_training_system(sp4_model, sp4_store):
+    system = sp4_model.system(name="again")
+    assert system.name == "again"
+    assert system.m.mesh == sp4_store.mesh
+    assert repr(system.energy) == "Exchange(A=1.3e-11) + Demag()"
+    assert repr(system.dynamics) == (
+        "Precession(gamma0=221100.0) + Damping(alpha=0.02)"
+    )
+    m0 = sp4_store.tensor(field_components=())[0, 0]
+    assert np.allclose(
+        system.m.orientation.array.reshape(-1, 3).T.ravel(), m0, atol=1e-6
+    )
+    assert sp4_model.mesh_["n"] == [50, 10, 1]
+    assert tuple(sp4_model.mesh_["cell"]) == pytest.approx(SP4_TEST_CELL)

@@ -1,0 +1,207 @@
+"""What a system asks of a surrogate, checked against what the model was trained on.
+
+A ``SurrogateDriver`` reads the constant external field from ``system.energy``,
+and refuses, with a message that says what differs, any system the model cannot
+answer: another mesh, another Ms, other energy or dynamics terms, a temperature, a
+time-dependent or non-uniform field. An initial state far from the trained one is
+allowed but warned about.
+"""
+
+import dataclasses
+import warnings
+
+import discretisedfield as df
+import micromagneticmodel as mm
+import numpy as np
+
+from ..data.layout import rms_difference, to_components
+from ..material import UnreadableTermsError, describe, differences
+from ..models.base import ExtrapolationWarning
+
+# Zeeman attributes that make the field time-dependent (oommfc's Zeeman options).
+_TIME_DEPENDENCE = ("wave", "f", "t0", "func", "dt", "tcl_strings")
+
+
+@dataclasses.dataclass
+class DriveRequest:
+    """A prediction request read from a system.
+
+    Attributes
+    ----------
+    field : numpy.ndarray
+        mu0 H (T), ``(3,)``.
+    m0 : numpy.ndarray
+        Unit initial magnetisation in the store layout, ``(3N,)``.
+    """
+
+    field: np.ndarray
+    m0: np.ndarray
+
+
+def _uniform_value(H, label):
+    """Return the value of a uniform field given as a ``Field``."""
+    if H.nvdim != 3:
+        raise ValueError(f"{label}: H must be a vector field (nvdim=3), not {H.nvdim}.")
+    values = H.array.reshape(-1, 3)
+    if not np.allclose(values, values[0], rtol=1e-9, atol=0):
+        raise ValueError(
+            f"{label}: H varies in space; the surrogate was trained on uniform fields."
+        )
+    return values[0]
+
+
+def zeeman_field(system):
+    """Return the constant, uniform external field H (A/m) of a system, ``(3,)``.
+
+    Several Zeeman terms add up.
+
+    Raises
+    ------
+    ValueError
+        Without a Zeeman term, or with a time-dependent or non-uniform one.
+    """
+    terms = [t for t in system.energy if isinstance(t, mm.Zeeman)]
+    if not terms:
+        raise ValueError(
+            "The system has no Zeeman term: a surrogate predicts the response to a "
+            "constant external field; add one, e.g. "
+            "system.energy += mm.Zeeman(H=(Hx, Hy, Hz)) with H in A/m."
+        )
+    total = np.zeros(3)
+    for term in terms:
+        label = f"Zeeman term {term.name!r}"
+        timed = [k for k in _TIME_DEPENDENCE if k in vars(term)]
+        if timed:
+            raise ValueError(
+                f"{label} is time-dependent ({', '.join(timed)}); the surrogate was "
+                "trained on constant fields."
+            )
+        H = term.H
+        if isinstance(H, df.Field):
+            value = _uniform_value(H, label)
+        elif isinstance(H, dict):
+            values = np.array([np.asarray(v, dtype=float) for v in H.values()])
+            if values.ndim != 2 or values.shape[1] != 3:
+                raise ValueError(f"{label}: H per subregion must be 3-vectors.")
+            if not np.allclose(values, values[0], rtol=1e-9, atol=0):
+                raise ValueError(
+                    f"{label}: H differs between subregions; the surrogate was "
+                    "trained on uniform fields."
+                )
+            value = values[0]
+        else:
+            value = np.asarray(H, dtype=float)
+            if value.shape != (3,):
+                raise ValueError(f"{label}: H must be a 3-vector in A/m, got {H!r}.")
+        total += value
+    if not np.all(np.isfinite(total)):
+        raise ValueError(f"The external field H = {total} A/m is not finite.")
+    return total
+
+
+def _mesh_text(pmin, pmax, n):
+    return (
+        f"{' x '.join(str(int(v)) for v in n)} cells over "
+        f"{tuple(float(v) for v in pmin)} - {tuple(float(v) for v in pmax)} m"
+    )
+
+
+def check_compatible(system, model):
+    """Raise ``ValueError`` if the model cannot answer for this system.
+
+    Compares mesh, saturation magnetisation, energy terms other than Zeeman,
+    dynamics terms and temperature with what the model was trained on.
+    """
+    if not isinstance(system, mm.System):
+        raise TypeError(f"Expected a micromagneticmodel.System, not {type(system)}.")
+    if not isinstance(getattr(system, "m", None), df.Field):
+        raise ValueError("The system has no magnetisation: set system.m first.")
+    mesh = system.m.mesh
+    trained = model.mesh_
+    size = np.max(np.abs(np.subtract(trained["pmax"], trained["pmin"])))
+    if not (
+        np.array_equal(mesh.n, trained["n"])
+        and np.allclose(mesh.region.pmin, trained["pmin"], rtol=0, atol=1e-9 * size)
+        and np.allclose(mesh.region.pmax, trained["pmax"], rtol=0, atol=1e-9 * size)
+    ):
+        have = _mesh_text(mesh.region.pmin, mesh.region.pmax, mesh.n)
+        want = _mesh_text(trained["pmin"], trained["pmax"], trained["n"])
+        raise ValueError(f"The system's mesh ({have}) is not the model's ({want}).")
+    Ms = system.m.norm.array.reshape(-1)
+    if not np.allclose(Ms, model.Ms_, rtol=1e-6, atol=1e-6 * np.max(model.Ms_)):
+        worst = np.max(np.abs(Ms - model.Ms_))
+        raise ValueError(
+            f"The system's saturation magnetisation differs from the model's by up "
+            f"to {worst:.4g} A/m (trained with Ms in [{model.Ms_.min():.6g}, "
+            f"{model.Ms_.max():.6g}] A/m)."
+        )
+    if system.T:
+        raise ValueError(
+            f"The system has a temperature T = {system.T} K; the model was trained "
+            "without thermal fluctuations."
+        )
+    if len(system.dynamics) == 0:
+        raise ValueError("The system has no dynamics (Precession, Damping).")
+    problems = []
+    for key, container, exclude in (
+        ("energy", system.energy, (mm.Zeeman,)),
+        ("dynamics", system.dynamics, ()),
+    ):
+        expected = model.material_.get(key)
+        if not expected:  # a model file without the record: nothing to compare
+            continue
+        try:
+            problems += differences(expected, describe(container, exclude))
+        except UnreadableTermsError as exc:
+            problems.append(f"{key}: cannot compare ({exc})")
+    if problems:
+        raise ValueError(
+            "The system's material differs from the model's training system: "
+            + "; ".join(problems)
+            + "."
+        )
+
+
+def initial_state(system, model, tolerance):
+    """Return the system's unit magnetisation ``(3N,)``; warn if far from the trained.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        The system (its ``m``).
+    model : SurrogateModel
+        The model (its ``m0_``).
+    tolerance : float
+        Warn when the RMS over cells of |m - m0_trained| exceeds it.
+    """
+    m0 = to_components(system.m.array).reshape(-1)
+    distance = rms_difference(m0, model.m0_)
+    if distance > tolerance:
+        warnings.warn(
+            f"The initial magnetisation differs from the state the model was trained "
+            f"from by {distance:.3g} (RMS over cells of |m - m0|, tolerance "
+            f"{tolerance:g}); predictions from other initial states are "
+            "extrapolation.",
+            ExtrapolationWarning,
+            stacklevel=3,
+        )
+    return m0
+
+
+def read_request(system, model, tolerance=0.05):
+    """Read and check a drive request: field (mu0 H in T) and initial state.
+
+    Raises
+    ------
+    ValueError
+        For a system the model cannot answer (see :func:`check_compatible`) or
+        without a constant uniform Zeeman field.
+
+    Warns
+    -----
+    ExtrapolationWarning
+        For an initial state far from the trained one.
+    """
+    check_compatible(system, model)
+    field = zeeman_field(system) * mm.consts.mu0
+    return DriveRequest(field=field, m0=initial_state(system, model, tolerance))

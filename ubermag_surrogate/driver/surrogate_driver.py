@@ -1,0 +1,421 @@
+"""``SurrogateDriver``: a drop-in Ubermag time driver that predicts instead of solving.
+
+Where a notebook has ``oommfc.TimeDriver().drive(system, t=1e-9, n=100)``,
+``SurrogateDriver(model=model).drive(system, t=1e-9, n=100)`` gives the same kind
+of result in milliseconds: ``system.m`` becomes the predicted final state,
+``system.table`` holds ``t, mx, my, mz`` as oommfc's does, and
+``<dirname>/<system.name>/drive-N/`` holds ``info.json`` (with the model's
+fingerprint), ``m0.omf``, an OOMMF-style table and one ``.omf`` file per output,
+which ``micromagneticdata.Data(system.name)[-1]`` reads as it reads an OOMMF drive.
+"""
+
+import datetime
+import json
+import pathlib
+import time
+import warnings
+
+import micromagneticmodel as mm
+import numpy as np
+import xarray as xr
+
+from .. import __version__
+from ..data.layout import to_field
+from ..models import SurrogateModel, load
+from . import drive_folder
+from .request import check_compatible, initial_state, read_request
+
+_OVF_FORMATS = ("bin8", "bin4", "txt")
+
+
+def _check_time(t, n):
+    if isinstance(t, bool) or not isinstance(t, int | float | np.floating):
+        raise TypeError(f"t must be a time in seconds, not {t!r}.")
+    if not (t > 0 and np.isfinite(t)):
+        raise ValueError(f"Cannot drive with t={t!r}: it must be a positive time (s).")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"n must be an integer number of outputs, not {n!r}.")
+    if n < 1:
+        raise ValueError(f"Cannot drive with n={n}: it must be positive.")
+
+
+def _rewarn(caught, stacklevel):
+    """Re-issue caught warnings so they point at the user's call."""
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=stacklevel + 1)
+
+
+def _states_array(m, mesh, Ms=None):
+    """Reshape flat states ``(k, 3N)`` to ``(k, nx, ny, nz, 3)`` (times Ms if given)."""
+    k = len(m)
+    array = np.moveaxis(m.reshape(k, 3, *mesh.n), 1, -1)
+    if Ms is not None:
+        array = array * Ms.reshape(*mesh.n, 1)
+    return array
+
+
+class SurrogateDriver(mm.ExternalDriver):
+    """Time driver that predicts the dynamics with a trained surrogate.
+
+    Parameters
+    ----------
+    model : SurrogateModel or str or pathlib.Path
+        A fitted surrogate (any model implementing
+        :class:`~ubermag_surrogate.models.SurrogateModel`) or the path of a saved one.
+    initial_state_tolerance : float, optional
+        Warn when the system's magnetisation differs from the state the model was
+        trained from by more than this (RMS over cells of |m - m0|, default 0.05).
+
+    Examples
+    --------
+    >>> import micromagneticmodel as mm
+    >>> from ubermag_surrogate import SurrogateDriver
+    >>> driver = SurrogateDriver(model="sp4_kernel.npz")  # doctest: +SKIP
+    >>> system.energy += mm.Zeeman(H=(-28.2e3, -5.0e3, 0))  # doctest: +SKIP
+    >>> driver.drive(system, t=1e-9, n=100)  # doctest: +SKIP
+    """
+
+    _allowed_attributes = ["model", "initial_state_tolerance"]
+    initial_state_tolerance = 0.05
+
+    def __init__(self, model=None, **kwargs):
+        if model is None:
+            raise TypeError(
+                "SurrogateDriver needs a model: a fitted surrogate or the path of a "
+                "saved one, e.g. SurrogateDriver(model='model.npz')."
+            )
+        super().__init__(model=model, **kwargs)
+        self._pending = None
+
+    @property
+    def model(self):
+        """The surrogate (a fitted :class:`SurrogateModel`)."""
+        return self._model
+
+    @model.setter
+    def model(self, value):
+        source = None
+        if isinstance(value, str | pathlib.Path):
+            source = str(pathlib.Path(value).absolute())
+            value = load(value)
+        if not isinstance(value, SurrogateModel):
+            raise TypeError(
+                f"model must be a SurrogateModel or the path of a saved one, not "
+                f"{type(value).__name__}."
+            )
+        if not hasattr(value, "fingerprint_"):
+            raise ValueError(f"The {type(value).__name__} is not fitted yet.")
+        self._model = value
+        self._source = source
+
+    def __repr__(self):
+        return (
+            f"SurrogateDriver(model={type(self.model).__name__} "
+            f"[{self.model.fingerprint_}])"
+        )
+
+    @property
+    def _x(self):
+        return "t"
+
+    # -- drive ------------------------------------------------------------------------
+    def drive(
+        self,
+        system,
+        /,
+        dirname=".",
+        append=True,
+        runner=None,
+        ovf_format="bin8",
+        verbose=1,
+        save=True,
+        **kwargs,
+    ):
+        """Predict the dynamics of ``system`` under its constant Zeeman field.
+
+        Follows ``micromagneticmodel.ExternalDriver.drive`` (as oommfc's
+        ``TimeDriver``): outputs at ``t_i = i t / n``, i = 1..n.
+
+        Parameters
+        ----------
+        system : micromagneticmodel.System
+            Mesh, Ms, energy (besides Zeeman) and dynamics as the model's training
+            system, a constant uniform Zeeman field and the initial ``m``.
+        dirname : str or pathlib.Path, optional
+            Base directory: results go to ``dirname/<system.name>/drive-<N>``.
+        append : bool, optional
+            Append drives to an existing system directory (default ``True``).
+        runner : None
+            Only ``None`` (accepted for oommfc compatibility).
+        ovf_format : str, optional
+            ``"bin8"`` (default), ``"bin4"`` or ``"txt"``.
+        verbose : int, optional
+            0: silent, 1 or 2: one line with the run time (default 1).
+        save : bool, optional
+            ``True`` (default): write the drive folder. ``False``: write nothing,
+            update ``system.m`` and ``system.table`` and return the outputs.
+        **kwargs
+            ``t`` (s) and ``n`` (number of outputs); ``t / n`` must be a whole
+            multiple of the model's time step.
+
+        Returns
+        -------
+        None or xarray.DataArray
+            With ``save=False``: M (A/m) of outputs 1..n, dims ``(t, x, y, z,
+            vdims)``, as ``micromagneticdata``'s ``drive.to_xarray()``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For bad arguments or a system the model cannot answer; raised before
+            any folder is created.
+
+        Warns
+        -----
+        ExtrapolationWarning
+            For a field outside the training domain, ``t`` beyond the trained
+            horizon, or an initial state far from the trained one.
+        """
+        if runner is not None:
+            raise ValueError(f"A SurrogateDriver runs no external program; {runner=}.")
+        if ovf_format not in _OVF_FORMATS:
+            raise ValueError(f"{ovf_format=} must be one of {_OVF_FORMATS}.")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"{verbose=} must be 0, 1 or 2.")
+        if not isinstance(dirname, str | pathlib.Path):
+            raise TypeError(
+                f"dirname must be str or Path, not {type(dirname).__name__}."
+            )
+        self.drive_kwargs_setup(kwargs)
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            request = read_request(system, self.model, self.initial_state_tolerance)
+            prediction = self.model.predict(
+                request.field, m0=request.m0, t=kwargs["t"], n=kwargs["n"]
+            )
+        predict_s = time.perf_counter() - start
+        _rewarn(caught, stacklevel=2)
+        values = drive_folder.table_values(
+            prediction.times,
+            prediction.mean_m()[0],
+            round((prediction.times[1] - prediction.times[0]) / self.model.dt_),
+        )
+        states = prediction.m[0, 1:]
+        if not save:
+            system.m = to_field(states[-1], system.m.mesh, self.model.Ms_)
+            system.table = drive_folder.table(values)
+            if verbose:
+                print(f"{self._label()} predicted in {predict_s * 1e3:.1f} ms.")
+            return self._to_xarray(system, states, prediction.times[1:])
+        self._pending = {
+            "request": request,
+            "values": values,
+            "states": states,
+            "predict_s": predict_s,
+            "ovf_format": ovf_format,
+        }
+        try:
+            super().drive(
+                system,
+                dirname=dirname,
+                append=append,
+                runner=runner,
+                ovf_format=ovf_format,
+                verbose=verbose,
+                **kwargs,
+            )
+        finally:
+            self._pending = None
+        return None
+
+    def _label(self):
+        return f"ubermag-surrogate ({self.model.kind} model {self.model.fingerprint_})"
+
+    def _to_xarray(self, system, states, times):
+        reference = system.m.to_xarray()
+        array = _states_array(states, system.m.mesh, self.model.Ms_)
+        coords = dict(reference.coords)
+        coords["t"] = times
+        darray = xr.DataArray(array, coords=coords, dims=["t", *reference.dims])
+        darray["t"].attrs["units"] = "s"
+        darray.name = reference.name
+        return darray.assign_attrs(
+            **reference.attrs, driver="SurrogateDriver", model=self.model.fingerprint_
+        )
+
+    # -- ExternalDriver's steps ----------------------------------------------------
+    def drive_kwargs_setup(self, drive_kwargs):
+        """Check the drive arguments: ``t`` (s) and ``n`` are needed, nothing else."""
+        missing = [k for k in ("t", "n") if k not in drive_kwargs]
+        if missing:
+            raise TypeError(
+                f"SurrogateDriver.drive() needs {' and '.join(missing)}: the time t "
+                "(s) and the number of outputs n."
+            )
+        unknown = sorted(set(drive_kwargs) - {"t", "n"})
+        if unknown:
+            raise TypeError(
+                f"SurrogateDriver.drive() got unexpected argument(s) {unknown}; it "
+                "accepts t and n."
+            )
+        _check_time(drive_kwargs["t"], drive_kwargs["n"])
+
+    def schedule_kwargs_setup(self, schedule_kwargs):
+        """Surrogate predictions take milliseconds: there is nothing to schedule."""
+        raise NotImplementedError(
+            "SurrogateDriver predicts in milliseconds; call drive() instead."
+        )
+
+    def schedule(self, *args, **kwargs):
+        """Not available; see :meth:`schedule_kwargs_setup`."""
+        self.schedule_kwargs_setup(kwargs)
+
+    def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
+        raise NotImplementedError
+
+    def _check_system(self, system):
+        check_compatible(system, self.model)
+
+    def _write_input_files(self, system, ovf_format="bin8", **kwargs):
+        system.m.to_file("m0.omf", representation=ovf_format)
+        request = self._pending["request"]
+        record = {
+            "field_T": request.field.tolist(),
+            "H_A_per_m": (request.field / mm.consts.mu0).tolist(),
+            "t": kwargs["t"],
+            "n": kwargs["n"],
+            "model": self._model_info(),
+        }
+        pathlib.Path(f"{system.name}-request.json").write_text(
+            json.dumps(record, indent=2), encoding="utf-8"
+        )
+
+    def _model_info(self):
+        return {
+            "kind": self.model.kind,
+            "fingerprint": self.model.fingerprint_,
+            "file": self._source,
+            "trained_dt": self.model.dt_,
+            "trained_steps": self.model.n_steps_,
+            "field_domain": self.model.field_domain_.to_dict()
+            if self.model.field_domain_
+            else None,
+        }
+
+    def _write_info_json(self, system, start_time, **kwargs):
+        # micromagneticdata takes the independent variable from "driver": a
+        # surrogate drive is a time drive, so it says "TimeDriver" and names itself
+        # in "surrogate_driver".
+        super()._write_info_json(
+            system,
+            start_time,
+            **kwargs,
+            driver="TimeDriver",
+            surrogate_driver=type(self).__name__,
+            calculator="ubermag-surrogate",
+            calculator_version=__version__,
+            model_kind=self.model.kind,
+            model_fingerprint=self.model.fingerprint_,
+            model_file=self._source,
+        )
+
+    def _call(self, system, runner=None, verbose=1, **kwargs):
+        pending = self._pending
+        start = time.perf_counter()
+        if verbose >= 1:
+            now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M")
+            print(f"Running {self._label()}[{now}]... ", end="", flush=True)
+        mesh = system.m.mesh
+        fields = (to_field(m, mesh, self.model.Ms_) for m in pending["states"])
+        iterations = pending["values"][:, 0]
+        drive_folder.write_snapshots(
+            system.name, fields, iterations, pending["ovf_format"]
+        )
+        drive_folder.write_table(f"{system.name}.odt", pending["values"])
+        if verbose >= 1:
+            total = pending["predict_s"] + time.perf_counter() - start
+            print(f"({total:.2f} s)")
+
+    def _read_data(self, system):
+        import ubermagtable as ut
+
+        system.m = to_field(self._pending["states"][-1], system.m.mesh, self.model.Ms_)
+        system.table = ut.Table.fromfile(f"{system.name}.odt", x="t")
+
+    # -- many fields at once ---------------------------------------------------------
+    def sweep(self, system, *, H=None, B=None, t, n, states=False):
+        """Predict the response of ``system`` to many constant fields at once.
+
+        The system's own Zeeman term (if any) is ignored; ``system`` is not changed.
+
+        Parameters
+        ----------
+        system : micromagneticmodel.System
+            Mesh, material and initial ``m``, as for :meth:`drive`.
+        H : array_like, optional
+            External fields H (A/m), ``(k, 3)``.
+        B : array_like, optional
+            Or flux densities mu0 H (T), ``(k, 3)``; give ``H`` or ``B``.
+        t : float
+            Time (s).
+        n : int
+            Number of outputs.
+        states : bool, optional
+            Also return the unit magnetisation of every output (float32; 300 fields
+            x 101 outputs x 7500 values is 0.9 GB).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``mx, my, mz`` (mean unit magnetisation) over ``(field, t)`` with t = 0
+            included; coordinates ``Bx, By, Bz`` (T), ``B`` (|mu0 H|, T) and
+            ``angle`` (in-plane, deg) along ``field``; with ``states=True`` also
+            ``m`` over ``(field, t, x, y, z, vdims)``.
+        """
+        if (H is None) == (B is None):
+            raise TypeError("Give the fields as H (A/m) or as B = mu0 H (T), not both.")
+        fields = np.asarray(B if H is None else H, dtype=np.float64)
+        if fields.ndim == 1:
+            fields = fields[None]
+        if fields.ndim != 2 or fields.shape[1] != 3 or not len(fields):
+            raise ValueError(f"Fields must have shape (k, 3), got {fields.shape}.")
+        if H is not None:
+            fields = fields * mm.consts.mu0
+        _check_time(t, n)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            check_compatible(system, self.model)
+            m0 = initial_state(system, self.model, self.initial_state_tolerance)
+            prediction = self.model.predict(fields, m0=m0, t=t, n=n)
+        _rewarn(caught, stacklevel=2)
+        mean = prediction.mean_m()
+        dims = ("field", "t")
+        data = {c: (dims, mean[..., i]) for i, c in enumerate(("mx", "my", "mz"))}
+        coords = {
+            "t": ("t", prediction.times, {"units": "s"}),
+            "Bx": ("field", fields[:, 0], {"units": "T"}),
+            "By": ("field", fields[:, 1], {"units": "T"}),
+            "Bz": ("field", fields[:, 2], {"units": "T"}),
+            "B": ("field", np.linalg.norm(fields, axis=1), {"units": "T"}),
+            "angle": (
+                "field",
+                np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0])) % 360,
+                {"units": "deg"},
+            ),
+        }
+        if states:
+            mesh = system.m.mesh
+            k, n_times, _ = prediction.m.shape
+            array = _states_array(
+                prediction.m.reshape(k * n_times, -1).astype(np.float32), mesh
+            ).reshape(k, n_times, *mesh.n, 3)
+            reference = system.m.to_xarray()
+            for dim in reference.dims:
+                coords[dim] = (dim, reference.coords[dim].values)
+            data["m"] = ((*dims, *reference.dims), array)
+        return xr.Dataset(
+            data,
+            coords=coords,
+            attrs={"model": self.model.fingerprint_, "model_kind": self.model.kind},
+        )
