@@ -1,0 +1,84 @@
+"""Surrogate against the embedded calculator from the same state, with figures."""
+
+import json
+
+import numpy as np
+import pytest
+
+import ubermag_surrogate as us
+from ubermag_surrogate.comparison import Comparison
+from ubermag_surrogate.problems import sp4
+
+T, N = 2e-10, 10
+
+
+@pytest.fixture(scope="module")
+def comparison(sp4_model_file, sp4_model, tmp_path_factory):
+    system = sp4_model.system(name="film")
+    system.energy += sp4.zeeman(sp4_model.training_fields_[5])
+    out = tmp_path_factory.mktemp("comparison")
+    result = us.compare(
+        system, sp4_model_file, t=T, n=N, calculator="embedded", dirname=out
+    )
+    return result, system, out
+
+
+def test_both_runs_start_from_the_same_state(comparison):
+    result, system, out = comparison
+    assert isinstance(result, Comparison)
+    assert result.simulated.shape == result.predicted.shape == (N + 1, 3, 500)
+    assert np.array_equal(result.simulated[0], result.predicted[0])
+    assert np.allclose(result.times, np.linspace(0, T, N + 1))
+    assert (out / "film_surrogate" / "drive-0" / "info.json").is_file()
+    assert (out / "film_simulation" / "drive-0" / "info.json").is_file()
+    assert result.drives["simulation"].name == "drive-0"
+    # the request system itself is left as it was
+    assert system.drive_number == 0
+    assert not (out / "film").exists()
+
+
+def test_errors_and_timings(comparison):
+    result, _, _ = comparison
+    # a training field: the surrogate follows the simulation closely
+    assert 0 < result.relative_error < 0.1
+    assert 0 < result.max_mean_m_error < 0.05
+    assert result.step_errors.shape == (N + 1,)
+    assert result.step_errors[0] == 0
+    expected = np.linalg.norm(
+        (result.predicted[1:] - result.simulated[1:]).ravel()
+    ) / np.linalg.norm(result.simulated[1:].ravel())
+    assert result.relative_error == pytest.approx(expected)
+    assert result.mean_m_errors.max() == result.max_mean_m_error
+    # the simulation starts a solver process: seconds; the surrogate: milliseconds
+    assert result.simulation_s > 1
+    assert result.predict_s < result.surrogate_s < result.simulation_s
+    assert result.speed_up == pytest.approx(result.simulation_s / result.surrogate_s)
+    text = result.summary()
+    assert "relative trajectory error" in text and "speed-up" in text
+    assert result.calculator == "embedded"
+
+
+def test_report_and_figures_on_disk(comparison, tmp_path):
+    result, _, _ = comparison
+    written = result.save(tmp_path / "report", formats=("png", "pdf"))
+    names = sorted(p.name for p in written)
+    assert names == [
+        "comparison.json",
+        "mean_m.pdf",
+        "mean_m.png",
+        "snapshots.pdf",
+        "snapshots.png",
+    ]
+    for path in written[1:]:  # figures
+        assert path.stat().st_size > 5_000, path
+    report = json.loads((tmp_path / "report" / "comparison.json").read_text())
+    assert report["relative_error"] == pytest.approx(result.relative_error)
+    assert len(report["step_errors"]) == N + 1
+    assert np.array(report["mean_m_simulated"]).shape == (N + 1, 3)
+
+
+def test_compare_refuses_what_the_driver_refuses(sp4_model, tmp_path):
+    system = sp4_model.system(name="film")  # no Zeeman term
+    with pytest.raises(ValueError, match="no Zeeman term"):
+        us.compare(system, sp4_model, t=T, n=N, calculator="embedded", dirname=tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,140 @@
+"""Figures of a comparison, after the seed paper's Fig. 2-5.
+
+- :func:`plot_mean_m`: <m_x>, <m_y>, <m_z> against time, simulation solid and
+  prediction dashed.
+- :func:`plot_snapshots`: the film at four times, simulated beside predicted
+  (colour m_x, arrows the in-plane direction) and the error |m_pred - m_sim| per
+  cell.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+_COLOURS = {"x": "tab:blue", "y": "tab:orange", "z": "tab:green"}
+
+
+def plot_mean_m(comparison, ax=None):
+    """Mean magnetisation against time: simulation solid, prediction dashed.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        The results.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    with plt.style.context("default"):
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+        else:
+            fig = ax.figure
+        t_ns = comparison.times * 1e9
+        sim, pred = comparison.mean_simulated, comparison.mean_predicted
+        for i, c in enumerate("xyz"):
+            ax.plot(t_ns, sim[:, i], "-", color=_COLOURS[c], lw=2, label=f"<m{c}>")
+            ax.plot(t_ns, pred[:, i], "--", color=_COLOURS[c], lw=1.5)
+        ax.plot([], [], "k-", lw=2, label=f"simulation ({comparison.calculator})")
+        ax.plot([], [], "k--", lw=1.5, label="surrogate")
+        b = comparison.field * 1e3
+        ax.set_title(
+            f"$\\mu_0 H$ = ({b[0]:.1f}, {b[1]:.1f}, {b[2]:.1f}) mT: max "
+            f"|<m> error| = {comparison.max_mean_m_error:.3f}",
+            fontsize=10,
+        )
+        ax.set_xlabel("t (ns)")
+        ax.set_ylabel("mean magnetisation")
+        ax.set_ylim(-1.05, 1.05)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def _in_plane(states, mesh):
+    """(m_x, m_y) averaged over z, arrays (nx, ny), from states (3, N)."""
+    cells = states.reshape(3, *mesh.n)
+    return cells[0].mean(axis=-1), cells[1].mean(axis=-1)
+
+
+def plot_snapshots(comparison, indices=None):
+    """Plot the film at four times: simulation, prediction and error map.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        The results.
+    indices : sequence of int, optional
+        Outputs to show (default: four evenly spaced after t = 0).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(comparison.times) - 1
+    if indices is None:
+        indices = sorted({max(1, round(n * q)) for q in (0.25, 0.5, 0.75, 1.0)})
+    mesh = comparison.mesh
+    extent = (
+        mesh.region.pmin[0] * 1e9,
+        mesh.region.pmax[0] * 1e9,
+        mesh.region.pmin[1] * 1e9,
+        mesh.region.pmax[1] * 1e9,
+    )
+    errors = np.linalg.norm(comparison.predicted - comparison.simulated, axis=1)
+    vmax = max(float(errors[list(indices)].max()), 1e-3)
+    aspect = (extent[3] - extent[2]) / (extent[1] - extent[0])
+    step = max(1, int(mesh.n[0] // 20))
+    xs = np.linspace(extent[0], extent[1], mesh.n[0] * 2 + 1)[1::2][::step]
+    ys = np.linspace(extent[2], extent[3], mesh.n[1] * 2 + 1)[1::2][::step]
+    with plt.style.context("default"):
+        fig, axes = plt.subplots(
+            len(indices),
+            3,
+            figsize=(13, 1.2 + len(indices) * 13 / 3 * aspect * 1.3),
+            squeeze=False,
+            layout="constrained",
+            sharex=True,
+            sharey=True,
+        )
+        for row, i in zip(axes, indices, strict=True):
+            t_ps = comparison.times[i] * 1e12
+            for ax, states, label in (
+                (row[0], comparison.simulated[i], "simulation"),
+                (row[1], comparison.predicted[i], "surrogate"),
+            ):
+                mx, my = _in_plane(states, mesh)
+                image = ax.imshow(
+                    mx.T, origin="lower", extent=extent, cmap="RdBu_r", vmin=-1, vmax=1
+                )
+                ax.quiver(
+                    xs,
+                    ys,
+                    mx[::step, ::step].T,
+                    my[::step, ::step].T,
+                    pivot="middle",
+                    scale=25,
+                    width=0.004,
+                )
+                ax.set_title(f"{label}, t = {t_ps:.0f} ps", fontsize=9)
+            error = errors[i].reshape(*mesh.n).mean(axis=-1)
+            error_image = row[2].imshow(
+                error.T, origin="lower", extent=extent, cmap="magma", vmin=0, vmax=vmax
+            )
+            row[2].set_title(
+                f"|m_pred - m_sim|, t = {t_ps:.0f} ps (max {error.max():.2f})",
+                fontsize=9,
+            )
+        for ax in axes[-1]:
+            ax.set_xlabel("x (nm)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("y (nm)")
+        fig.colorbar(
+            image, ax=axes[:, :2], location="bottom", shrink=0.5, label="$m_x$"
+        )
+        fig.colorbar(
+            error_image, ax=axes[:, 2], location="bottom", shrink=0.9, label="|error|"
+        )
+    return fig

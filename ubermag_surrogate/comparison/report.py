@@ -1,0 +1,266 @@
+"""Surrogate against full simulation from the same state: errors, timings, figures.
+
+:func:`compare` drives two copies of a system, one with a ``SurrogateDriver`` and
+one with a full calculator (oommfc when OOMMF is found, else the embedded
+calculator), reads both drives back with ``micromagneticdata`` and returns a
+:class:`Comparison`: relative trajectory error, per-output errors, the largest
+error of the mean magnetisation, wall times and the speed-up, and the figures of
+the seed paper (Fig. 2-5).
+"""
+
+import dataclasses
+import json
+import pathlib
+import time
+import warnings
+
+import discretisedfield as df
+import micromagneticdata as md
+import micromagneticmodel as mm
+import numpy as np
+
+from ..calculators import calculator as choose_calculator
+from ..data.layout import to_components
+from ..driver import SurrogateDriver, zeeman_field
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Surrogate prediction beside the full simulation of the same request.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Output times (s), ``(n+1,)``, t = 0 (the common initial state) first.
+    simulated, predicted : numpy.ndarray
+        Unit magnetisations ``(n+1, 3, N)``.
+    mesh : discretisedfield.Mesh
+        The mesh (for the figures).
+    field : numpy.ndarray
+        mu0 H (T).
+    simulation_s : float
+        Wall time of the full simulation's drive (s).
+    surrogate_s : float
+        Wall time of the surrogate's drive, files included (s).
+    predict_s : float
+        Wall time of the prediction alone, best of three (s).
+    calculator : str
+        Which full calculator ran.
+    drives : dict
+        Paths of the two drive folders.
+    """
+
+    times: np.ndarray
+    simulated: np.ndarray
+    predicted: np.ndarray
+    mesh: df.Mesh
+    field: np.ndarray
+    simulation_s: float
+    surrogate_s: float
+    predict_s: float
+    calculator: str
+    drives: dict
+
+    @property
+    def mean_simulated(self):
+        """<m> of the simulation, ``(n+1, 3)`` (over magnetic cells)."""
+        return _mean(self.simulated)
+
+    @property
+    def mean_predicted(self):
+        """<m> of the prediction, ``(n+1, 3)``."""
+        return _mean(self.predicted)
+
+    @property
+    def step_errors(self):
+        """Relative error of each output, ||m_pred - m_sim|| / ||m_sim||, ``(n+1,)``."""
+        k = len(self.times)
+        diff = np.linalg.norm((self.predicted - self.simulated).reshape(k, -1), axis=1)
+        return diff / np.linalg.norm(self.simulated.reshape(k, -1), axis=1)
+
+    @property
+    def relative_error(self):
+        """||M_pred - M_sim||_F / ||M_sim||_F over outputs 1..n."""
+        return float(
+            np.linalg.norm(self.predicted[1:] - self.simulated[1:])
+            / np.linalg.norm(self.simulated[1:])
+        )
+
+    @property
+    def mean_m_errors(self):
+        """|<m>_pred - <m>_sim| per output and component, ``(n+1, 3)``."""
+        return np.abs(self.mean_predicted - self.mean_simulated)
+
+    @property
+    def max_mean_m_error(self):
+        """Largest |<m>_pred - <m>_sim| over outputs and components."""
+        return float(self.mean_m_errors.max())
+
+    @property
+    def speed_up(self):
+        """Full simulation time over surrogate drive time (files included)."""
+        return self.simulation_s / self.surrogate_s
+
+    def to_dict(self):
+        """Return the scalar results and per-output errors (JSON-serialisable)."""
+        return {
+            "field_T": self.field.tolist(),
+            "t_s": float(self.times[-1]),
+            "n": len(self.times) - 1,
+            "calculator": self.calculator,
+            "relative_error": self.relative_error,
+            "max_mean_m_error": self.max_mean_m_error,
+            "simulation_s": self.simulation_s,
+            "surrogate_drive_s": self.surrogate_s,
+            "predict_s": self.predict_s,
+            "speed_up_drive": self.speed_up,
+            "speed_up_prediction": self.simulation_s / self.predict_s,
+            "times_s": self.times.tolist(),
+            "step_errors": self.step_errors.tolist(),
+            "mean_m_simulated": self.mean_simulated.tolist(),
+            "mean_m_predicted": self.mean_predicted.tolist(),
+            "drives": {k: str(v) for k, v in self.drives.items()},
+        }
+
+    def summary(self):
+        """Return a few lines of text: errors and timings."""
+        b = self.field * 1e3
+        rows = [
+            ("field mu0 H (mT)", f"({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f})"),
+            ("outputs", f"{len(self.times) - 1} over {self.times[-1]:.3g} s"),
+            ("relative trajectory error", f"{self.relative_error:.4f}"),
+            ("max |<m>_pred - <m>_sim|", f"{self.max_mean_m_error:.4f}"),
+            ("largest per-output error", f"{self.step_errors.max():.4f}"),
+            (f"simulation ({self.calculator})", f"{self.simulation_s:.2f} s"),
+            ("surrogate drive (files too)", f"{self.surrogate_s * 1e3:.1f} ms"),
+            ("surrogate prediction", f"{self.predict_s * 1e3:.1f} ms"),
+            (
+                "speed-up (drive / prediction)",
+                f"{self.speed_up:.0f}x / {self.simulation_s / self.predict_s:.0f}x",
+            ),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def __str__(self):
+        return self.summary()
+
+    def save(self, out, formats=("png",)):
+        """Write ``comparison.json`` and the figures to the folder ``out``.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
+        """
+        import matplotlib.pyplot as plt
+
+        from .figures import plot_mean_m, plot_snapshots
+
+        out = pathlib.Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / "comparison.json"]
+        written[0].write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        for name, plot in (("mean_m", plot_mean_m), ("snapshots", plot_snapshots)):
+            fig = plot(self)
+            for fmt in formats:
+                path = out / f"{name}.{fmt}"
+                fig.savefig(path, dpi=150)
+                written.append(path)
+            plt.close(fig)
+        return written
+
+
+def _mean(states):
+    magnetic = np.linalg.norm(states[0], axis=0) > 0
+    return states[..., magnetic].mean(axis=-1)
+
+
+def _copy(system, name):
+    """Return a system like ``system`` (same terms, a copy of m), renamed."""
+    copy = mm.System(name=name, T=system.T)
+    copy.energy = system.energy
+    copy.dynamics = system.dynamics
+    copy.m = df.Field(
+        system.m.mesh, nvdim=3, value=system.m.array.copy(), valid=system.m.valid
+    )
+    return copy
+
+
+def _read_drive(name, dirname, m0):
+    """Return unit magnetisations of the last drive's outputs, m0 first."""
+    drive = md.Data(name, dirname=str(dirname))[-1]
+    states = [m0] + [to_components(field.array) for field in drive]
+    return np.stack(states), drive.drive_path
+
+
+def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
+    """Run the surrogate and the full simulation from the same state and compare.
+
+    ``system`` itself is not changed: two copies are driven, named
+    ``<name>_surrogate`` and ``<name>_simulation``, and their drive folders are
+    written under ``dirname``.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        The request, as for ``SurrogateDriver.drive`` (with its Zeeman field).
+    model : SurrogateModel or str or pathlib.Path
+        The surrogate, or the path of a saved one.
+    t : float
+        Time (s).
+    n : int
+        Number of outputs.
+    calculator : str or module, optional
+        ``"auto"`` (oommfc if OOMMF is found, else embedded), ``"oommf"``,
+        ``"embedded"``, or a calculator module with a ``TimeDriver``.
+    dirname : str or pathlib.Path, optional
+        Base directory of the drive folders.
+    verbose : int, optional
+        Passed to both drivers.
+
+    Returns
+    -------
+    Comparison
+    """
+    driver = SurrogateDriver(model=model)
+    if isinstance(calculator, str):
+        calculator = choose_calculator(calculator, verbose=bool(verbose))
+    dirname = pathlib.Path(dirname)
+    m0 = to_components(system.m.array)
+
+    surrogate = _copy(system, f"{system.name}_surrogate")
+    start = time.perf_counter()
+    driver.drive(surrogate, t=t, n=n, dirname=dirname, verbose=verbose)
+    surrogate_s = time.perf_counter() - start
+
+    field = zeeman_field(system) * mm.consts.mu0
+    predict_s = np.inf  # the prediction alone, without files: best of three
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the drive above has warned already
+        for _ in range(3):
+            start = time.perf_counter()
+            driver.model.predict(field, m0=m0.reshape(-1), t=t, n=n)
+            predict_s = min(predict_s, time.perf_counter() - start)
+
+    simulation = _copy(system, f"{system.name}_simulation")
+    start = time.perf_counter()
+    calculator.TimeDriver().drive(
+        simulation, t=t, n=n, dirname=str(dirname), verbose=verbose
+    )
+    simulation_s = time.perf_counter() - start
+
+    predicted, surrogate_path = _read_drive(surrogate.name, dirname, m0)
+    simulated, simulation_path = _read_drive(simulation.name, dirname, m0)
+    return Comparison(
+        times=np.linspace(0, t, n + 1),
+        simulated=simulated,
+        predicted=predicted,
+        mesh=system.m.mesh,
+        field=field,
+        simulation_s=simulation_s,
+        surrogate_s=surrogate_s,
+        predict_s=predict_s,
+        calculator=getattr(calculator, "__name__", "?").rsplit(".", 1)[-1],
+        drives={"surrogate": surrogate_path, "simulation": simulation_path},
+    )
