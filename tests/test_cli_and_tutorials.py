@@ -6,45 +6,165 @@ import runpy
 import subprocess
 import sys
 
+import micromagneticdata as md
+import numpy as np
 import pytest
+from helpers import SP4_TEST_PARAMS
 
 import ubermag_surrogate as us
 from ubermag_surrogate.cli import main
+from ubermag_surrogate.models import load
+from ubermag_surrogate.problems import sp4
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_writes_drives_summary_and_figure(tmp_path, capsys):
+def test_quickstart_runs_the_pipeline_into_one_folder(tmp_path, capsys):
     out = tmp_path / "qs"
-    code = main(
-        [
-            "quickstart",
-            "--out",
-            str(out),
-            "--calculator",
-            "embedded",
-            "--cell",
-            "10,12.5,3",
-            "--t",
-            "2e-10",
-            "--steps",
-            "10",
-        ]
-    )
-    assert code == 0
+    argv = [
+        "quickstart",
+        "--out",
+        str(out),
+        "--calculator",
+        "embedded",
+        "--cell",
+        "10,12.5,3",
+        "--n-samples",
+        "6",
+        "--t",
+        "2e-10",
+        "--steps",
+        "20",
+    ]
+    assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert str(out) in printed
+    assert f"Results: {out}" in printed
+    assert "relative trajectory error" in printed
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["calculator"] == "ubermag_surrogate.embedded"
+    assert summary["calculator"] == "embedded"
     assert summary["mesh_n"] == [50, 10, 1]
     assert summary["s_state_mean_m"][0] > 0.9
-    for label in ("field1", "field2"):
-        run = summary["runs"][label]
-        assert (out / run["drive"] / "info.json").is_file()
-        assert len(list((out / run["drive"]).glob("sp4-Oxs_TimeDriver-*.omf"))) == 10
-        # both fields push <mx> towards -1: it has fallen within 0.2 ns
-        assert run["final_mean_m"][0] < summary["s_state_mean_m"][0] - 0.1
-    assert (out / "sp4_mean_m.png").stat().st_size > 10_000
+    assert summary["training"]["n_fields"] == 6
+    assert summary["field2"]["field_T"] == pytest.approx(list(sp4.FIELD2))
+    assert 0 < summary["field2"]["relative_error"] < 1
+    assert summary["field2"]["speed_up_drive"] > 1
+    for name in ("mean_m.png", "snapshots.png", "comparison.json"):
+        assert (out / "comparison" / name).stat().st_size > 1_000
+    assert load(out / "sp4_kernel.npz").fingerprint_ == summary["model"]["fingerprint"]
+    for system in ("sp4_surrogate", "sp4_simulation"):
+        assert md.Data(system, dirname=str(out))[-1].n == 20
+    # a second run reuses the stored simulations
+    assert main(argv) == 0
+    again = json.loads((out / "summary.json").read_text())
+    assert again["training"]["simulated_now"] == 0
+
+
+def test_train_predict_compare(sp4_store, tmp_path, capsys):
+    model_path = tmp_path / "model.npz"
+    params = json.dumps(SP4_TEST_PARAMS)
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(sp4_store.path),
+                "--params",
+                params,
+                "--out",
+                str(model_path),
+            ]
+        )
+        == 0
+    )
+    assert "written to" in capsys.readouterr().out
+    model = load(model_path)
+    assert model.n_components == SP4_TEST_PARAMS["n_components"]
+
+    out = tmp_path / "runs"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model_path),
+                "--field",
+                "36mT@190deg",
+                "--t",
+                "1e-10",
+                "--steps",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "<m> at the end" in printed
+    drive = md.Data("sp4", dirname=str(out))[-1]
+    assert drive.n == 10
+    assert drive.info["model_fingerprint"] == model.fingerprint_
+    request = json.loads((drive.drive_path / "sp4-request.json").read_text())
+    expected = 36e-3 * np.array([np.cos(np.deg2rad(190)), np.sin(np.deg2rad(190)), 0])
+    assert np.allclose(request["field_T"], expected)
+
+    assert (
+        main(
+            [
+                "compare",
+                "--model",
+                str(model_path),
+                "--field",
+                "-35,-6,0",
+                "--t",
+                "1e-10",
+                "--steps",
+                "10",
+                "--out",
+                str(out),
+                "--calculator",
+                "embedded",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "speed-up" in printed
+    report = json.loads((out / "sp4_comparison" / "comparison.json").read_text())
+    assert report["field_T"] == pytest.approx([-0.035, -0.006, 0])
+    assert (out / "sp4_comparison" / "snapshots.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--data", "{store}", "--model", "forest", "--out", "m.npz"],
+            "Unknown model kind 'forest'",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                "{store}",
+                "--params",
+                '{"depth": 3}',
+                "--out",
+                "m.npz",
+            ],
+            "Unknown kernel model parameters ['depth']",
+        ),
+        (["train", "--data", "nowhere.zarr", "--out", "m.npz"], "No trajectory store"),
+        (
+            ["predict", "--model", "nowhere.npz", "--field", "36mT@190deg"],
+            "nowhere.npz",
+        ),
+    ],
+)
+def test_commands_fail_with_a_message(argv, message, sp4_store, capsys):
+    argv = [a.replace("{store}", str(sp4_store.path)) for a in argv]
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
 
 
 def test_console_script_is_installed():
@@ -65,6 +185,17 @@ def test_console_script_is_installed():
         (["generate", "--out", "x.zarr", "--domain", "mars"], "invalid choice"),
         (["generate", "--n-samples", "3"], "required: --out"),
         (["quickstart", "--calculator", "mumax"], "invalid choice"),
+        (["predict", "--model", "m.npz", "--field", "36mT"], "is not a field"),
+        (["predict", "--model", "m.npz", "--field", "1,2"], "is not a field"),
+        (["compare", "--field", "36mT@190deg"], "required: --model"),
+        (
+            ["train", "--data", "x.zarr", "--out", "m.npz", "--params", "{bad"],
+            "is not JSON",
+        ),
+        (
+            ["train", "--data", "x.zarr", "--out", "m.npz", "--params", "[1]"],
+            "not a JSON object",
+        ),
     ],
 )
 def test_bad_arguments_exit_with_a_message(argv, message, capsys):
@@ -94,3 +225,15 @@ def test_embedded_calculator_tutorial_runs(tmp_path, monkeypatch):
     assert 100e-12 < namespace["crossing"] < 200e-12
     assert (tmp_path / "sp4_tutorial_mean_m.png").is_file()
     assert (tmp_path / "sp4_tutorial_final_state.png").is_file()
+
+
+def test_surrogate_driver_tutorial_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SP4_CELL_NM", "10,12.5,3")
+    monkeypatch.setenv("SP4_N_FIELDS", "6")
+    monkeypatch.setenv("SP4_T", "2e-10")
+    monkeypatch.setattr(sys, "argv", ["02_surrogate_driver.py"])
+    namespace = runpy.run_path(str(ROOT / "tutorials" / "02_surrogate_driver.py"))
+    assert namespace["drive"].n == 20
+    assert namespace["curves"]["mx"].shape == (10, 21)
+    assert namespace["comparison"].relative_error < 1
+    assert (tmp_path / "sp4_tutorial_comparison" / "snapshots.png").is_file()

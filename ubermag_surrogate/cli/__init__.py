@@ -3,215 +3,120 @@
 Commands
 --------
 quickstart
-    SP4 on this machine: relax the s-state and apply SP4 fields 1 and 2 with the
-    chosen calculator (OOMMF through oommfc if found, else the embedded one), then
-    write the drives, a summary and a figure of the mean magnetisation to one folder.
+    The whole pipeline on SP4 on this machine: s-state, a small training set in the
+    seed paper's field domain, the kernel surrogate, and SP4 field 2 predicted and
+    compared with the full simulation (OOMMF through oommfc if found, else the
+    embedded calculator); everything is written to one folder.
 generate
     Training data: sample fields from a named domain, simulate each, and store the
     trajectories in a Zarr store (resumable: rerunning skips completed samples;
     a larger --n-samples with the same seed appends for uniform and Sobol sampling).
     Exits with 1 if any simulation failed (the others are stored).
+train
+    Fit a surrogate of a named kind (``kernel``) on a store; save it to one file.
+predict
+    Drive the model's training system under one field with a ``SurrogateDriver``:
+    a drive folder that ``micromagneticdata`` reads like an OOMMF drive.
+compare
+    Surrogate against full simulation for one field: errors, timings, figures.
 """
 
 import argparse
-import json
-import pathlib
 import sys
-import time
+
+from . import commands, quickstart
+from .arguments import cell_nm, field, json_object, positive_float, positive_int
+
+_CALCULATORS = ("auto", "oommf", "embedded")
 
 
-def _quickstart(args):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from . import calculator
-    from .problems import sp4
-
-    out = pathlib.Path(args.out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
-    calc = calculator(args.calculator)
-    cell = tuple(c * 1e-9 for c in args.cell)
-    system = sp4.system(name="sp4", cell=cell)
-    print(f"SP4 mesh: {system.m.mesh.n.tolist()} cells; writing to {out}")
-
-    start = time.perf_counter()
-    calc.MinDriver().drive(system, dirname=str(out), verbose=1)
-    relax_s = time.perf_counter() - start
-    s_state = system.m.orientation.mean().tolist()
-    summary = {
-        "calculator": calc.__name__,
-        "mesh_n": system.m.mesh.n.tolist(),
-        "s_state_mean_m": s_state,
-        "relax_wall_s": relax_s,
-        "runs": {},
-    }
-    m_relaxed = system.m.array.copy()
-    plt.style.use("default")  # Ubermag packages install their own style on import
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, (label, field) in zip(
-        axes, [("field1", sp4.FIELD1), ("field2", sp4.FIELD2)], strict=True
-    ):
-        system.m.array = m_relaxed
-        system.energy = sp4.system(cell=cell).energy + sp4.zeeman(field)
-        start = time.perf_counter()
-        calc.TimeDriver().drive(
-            system, t=args.t, n=args.steps, dirname=str(out), verbose=1
-        )
-        wall = time.perf_counter() - start
-        data = system.table.data
-        crossing = sp4.first_zero_crossing(data["t"], data["mx"])
-        summary["runs"][label] = {
-            "mu0_H_T": list(field),
-            "drive": f"sp4/drive-{system.drive_number - 1}",
-            "wall_s": wall,
-            "first_mx_zero_crossing_s": crossing,
-            "final_mean_m": data[["mx", "my", "mz"]].iloc[-1].tolist(),
-        }
-        for comp in ("mx", "my", "mz"):
-            ax.plot(data["t"] * 1e9, data[comp], label=f"<{comp}>")
-        ax.set_title(
-            f"SP4 {label}: $\\mu_0 H$ = ({field[0] * 1e3:g}, {field[1] * 1e3:g}) mT",
-            fontsize=11,
-        )
-        ax.grid(alpha=0.3)
-        ax.set_xlabel("t (ns)")
-    axes[0].set_ylabel("mean magnetisation")
-    axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(out / "sp4_mean_m.png", dpi=120)
-    plt.close(fig)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-
-    print(f"\ns-state <m> = ({s_state[0]:.5f}, {s_state[1]:.5f}, {s_state[2]:.5f})")
-    print(f"{'run':8} {'wall (s)':>9} {'<mx>=0 at (ps)':>15} {'<m> at end':>30}")
-    for label, run in summary["runs"].items():
-        m = ", ".join(f"{v:.5f}" for v in run["final_mean_m"])
-        crossing = run["first_mx_zero_crossing_s"] * 1e12
-        print(f"{label:8} {run['wall_s']:9.1f} {crossing:15.1f} {'(' + m + ')':>30}")
-    print(f"\nResults: {out}")
-    return 0
+def _add_time(parser, steps_help="outputs"):
+    parser.add_argument("--t", type=positive_float, default=1e-9, help="time (s)")
+    parser.add_argument("--steps", type=positive_int, default=100, help=steps_help)
 
 
-def _generate(args):
-    from .data import DOMAINS
-    from .data.generate import generate
-    from .problems import PROBLEMS
-
-    problem = PROBLEMS[args.problem](cell=tuple(c * 1e-9 for c in args.cell))
-    domain = DOMAINS[args.domain]
-    fields = domain.sample(args.n_samples, method=args.sampling, seed=args.seed)
-    client = None
-    if args.scheduler:
-        from distributed import Client
-
-        client = Client(args.scheduler)
-    try:
-        summary = generate(
-            problem,
-            fields,
-            t=args.t,
-            n=args.steps,
-            calculator=args.calculator,
-            store=args.out,
-            workers=args.workers,
-            client=client,
-            scratch=args.scratch,
-            keep=args.keep,
-            domain=domain,
-            sampling={"method": args.sampling, "seed": args.seed, "n": args.n_samples},
-        )
-    finally:
-        if client is not None:
-            client.close()
-    print(summary)
-    return 1 if summary.failed else 0
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
-
-
-def _cell_nm(text):
-    try:
-        cell = tuple(float(c) for c in text.split(","))
-    except ValueError:
-        cell = ()
-    if len(cell) != 3 or not all(c > 0 for c in cell):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not three positive numbers in nm, e.g. 5,5,3"
-        )
-    return cell
+def _add_field_request(parser):
+    parser.add_argument("--model", required=True, help="saved model (.npz)")
+    parser.add_argument(
+        "--field",
+        type=field,
+        required=True,
+        help="mu0 H: 36mT@190deg (in-plane) or -35.5,-6.3,0 (mT)",
+    )
+    _add_time(parser)
+    parser.add_argument("--name", default="sp4", help="system name (drive folders)")
+    parser.add_argument("--out", default=".", help="base folder of the drives")
 
 
 def build_parser():
     """Return the ``argparse`` parser of the ``ubermag-surrogate`` command."""
+    from ..data.domains import DOMAINS, METHODS
+    from ..problems import PROBLEMS
+
     parser = argparse.ArgumentParser(
         prog="ubermag-surrogate",
         description="Machine-learned surrogates of micromagnetic dynamics for Ubermag.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
     quick = sub.add_parser(
         "quickstart",
-        help="run SP4 (s-state, fields 1 and 2) and write results to one folder",
+        help="SP4: training data, kernel surrogate, field 2 against simulation",
     )
     quick.add_argument("--out", default="quickstart-output", help="output folder")
+    quick.add_argument("--calculator", choices=_CALCULATORS, default="auto")
     quick.add_argument(
-        "--calculator",
-        choices=("auto", "oommf", "embedded"),
-        default="auto",
-        help="full simulator (default: OOMMF if oommfc finds it, else embedded)",
+        "--n-samples", type=positive_int, default=40, help="training fields"
     )
-    quick.add_argument("--t", type=_positive_float, default=1e-9, help="time (s)")
-    quick.add_argument("--steps", type=_positive_int, default=100, help="outputs")
+    quick.add_argument("--workers", type=positive_int, help="simulations at a time")
+    _add_time(quick)
     quick.add_argument(
-        "--cell",
-        type=_cell_nm,
-        default="5,5,3",
-        help="cell size in nm, e.g. 5,5,3 (default)",
+        "--cell", type=cell_nm, default="5,5,3", help="cell in nm (default 5,5,3)"
     )
-    quick.set_defaults(func=_quickstart)
-
-    from .data.domains import DOMAINS, METHODS
-    from .problems import PROBLEMS
+    quick.set_defaults(func=quickstart.run)
 
     gen = sub.add_parser(
         "generate", help="simulate sampled field cases into a training-data store"
     )
     gen.add_argument("--problem", choices=sorted(PROBLEMS), default="sp4")
     gen.add_argument("--domain", choices=sorted(DOMAINS), default="sp4_field2")
-    gen.add_argument("--n-samples", type=_positive_int, default=300)
+    gen.add_argument("--n-samples", type=positive_int, default=300)
     gen.add_argument("--sampling", choices=METHODS, default="uniform")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--t", type=_positive_float, default=1e-9, help="time (s)")
-    gen.add_argument("--steps", type=_positive_int, default=100, help="outputs s")
-    gen.add_argument("--cell", type=_cell_nm, default="5,5,3", help="cell in nm")
+    _add_time(gen, steps_help="outputs s")
+    gen.add_argument("--cell", type=cell_nm, default="5,5,3", help="cell in nm")
     gen.add_argument("--out", required=True, help="Zarr store to create or extend")
-    gen.add_argument("--workers", type=_positive_int, help="local processes")
+    gen.add_argument("--workers", type=positive_int, help="local processes")
     gen.add_argument("--scheduler", help="Dask scheduler address (instead of local)")
-    gen.add_argument(
-        "--calculator", choices=("auto", "oommf", "embedded"), default="auto"
-    )
+    gen.add_argument("--calculator", choices=_CALCULATORS, default="auto")
     gen.add_argument("--scratch", help="folder for simulation folders (default: tmp)")
     gen.add_argument("--keep", action="store_true", help="keep simulation folders")
-    gen.set_defaults(func=_generate)
+    gen.set_defaults(func=commands.generate)
+
+    train = sub.add_parser("train", help="fit a surrogate on a store and save it")
+    train.add_argument("--data", required=True, help="training-data store (.zarr)")
+    train.add_argument("--model", default="kernel", help="model kind (kernel)")
+    train.add_argument(
+        "--params",
+        type=json_object,
+        default="{}",
+        help="hyper-parameters as JSON, e.g. '{\"n_components\": 40}'",
+    )
+    train.add_argument("--out", required=True, help="model file to write (.npz)")
+    train.set_defaults(func=commands.train)
+
+    predict = sub.add_parser(
+        "predict", help="drive the model's system under one field (drive folder)"
+    )
+    _add_field_request(predict)
+    predict.set_defaults(func=commands.predict)
+
+    comp = sub.add_parser(
+        "compare", help="surrogate against full simulation for one field"
+    )
+    _add_field_request(comp)
+    comp.add_argument("--calculator", choices=_CALCULATORS, default="auto")
+    comp.set_defaults(func=commands.compare)
     return parser
 
 

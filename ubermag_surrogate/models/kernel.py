@@ -8,6 +8,7 @@ magnetisations. Each of the three kernel maps has its own rank, width and ridge.
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from tqdm.auto import tqdm
 
 from ..integration import FeatureSpaceIntegrator
 from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
@@ -52,7 +53,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         Latent dimension d (kPCA components; paper: 40, default 60: same mean
         error on SP4 domain 2, lower worst case).
     embedding_rank : int
-        Nystroem rank of the kPCA embedding (paper: 50).
+        Nystroem rank of the kPCA embedding (paper: 50). Each map's rank is capped
+        at its number of training rows.
     embedding_gamma : float, optional
         RBF width on magnetisations; ``None``: 1/(3N) (paper).
     preimage_rank : int
@@ -83,6 +85,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int
         Seed.
+    verbose : int
+        1: a progress bar over the fitting stages; 0: silent (default).
 
     Examples
     --------
@@ -111,6 +115,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         landmarks="random",
         normalize=True,
         random_state=0,
+        verbose=0,
     ):
         self.n_components = n_components
         self.embedding_rank = embedding_rank
@@ -127,6 +132,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         self.landmarks = landmarks
         self.normalize = normalize
         self.random_state = random_state
+        self.verbose = verbose
 
     def fit(self, dataset, samples=None):
         """Fit on the complete samples of a store (or the given ``samples``).
@@ -143,15 +149,21 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         samples = store.complete if samples is None else np.asarray(samples, dtype=int)
         if len(samples) < 2:
             raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        stages = tqdm(
+            total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
+        )
+        stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
         X = states.reshape(-1, three_n)  # rows: time-major, a view
         gamma = (
             self.embedding_gamma if self.embedding_gamma is not None else 1 / three_n
         )
+        stages.update()
+        stages.set_postfix_str(f"l-kPCA embedding and pre-image of {len(X)} states")
         self.embedding_ = LowRankKernelPCA(
             n_components=self.n_components,
-            rank=self.embedding_rank,
+            rank=min(self.embedding_rank, len(X)),
             gamma=gamma,
             landmarks=self.landmarks,
             fit_inverse_transform=True,
@@ -163,6 +175,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         scores = self.embedding_.fit_transform(X)
         latent = scores.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
         fields = store.fields[samples]
+        stages.update()
+        stages.set_postfix_str("feature-space integrator")
         self.integrator_ = FeatureSpaceIntegrator(
             nu=self.nu,
             rank=self.integrator_rank,
@@ -173,6 +187,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             landmarks=self.landmarks,
             random_state=self.random_state,
         ).fit(latent, fields)
+        stages.update()
+        stages.close()
         self.m0_ = np.asarray(states[0].mean(axis=0), dtype=np.float64)
         self.c0_ = latent[:, 0].mean(axis=0)
         self._set_training_info(store, samples)

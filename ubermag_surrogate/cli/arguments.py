@@ -1,0 +1,81 @@
+"""Argument types of the command line: each turns a bad value into a clear message."""
+
+import argparse
+import json
+import re
+
+import numpy as np
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_POLAR = re.compile(rf"^\s*({_NUMBER})\s*mT\s*@\s*({_NUMBER})\s*deg\s*$")
+_CARTESIAN = re.compile(
+    rf"^\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})\s*(?:mT)?\s*$"
+)
+
+
+def positive_int(text):
+    """Parse a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def positive_float(text):
+    """Parse a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def cell_nm(text):
+    """Parse a cell size ``"dx,dy,dz"`` in nm (returned in nm)."""
+    try:
+        cell = tuple(float(c) for c in text.split(","))
+    except ValueError:
+        cell = ()
+    if len(cell) != 3 or not all(c > 0 for c in cell):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not three positive numbers in nm, e.g. 5,5,3"
+        )
+    return cell
+
+
+def field(text):
+    """Parse a field mu0 H: ``"36mT@190deg"`` (in-plane) or ``"-35.5,-6.3,0mT"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        mu0 H (T), ``(3,)``.
+    """
+    polar = _POLAR.match(text)
+    if polar:
+        magnitude, angle = (float(v) for v in polar.groups())
+        phi = np.deg2rad(angle)
+        return np.array([np.cos(phi), np.sin(phi), 0.0]) * magnitude * 1e-3
+    cartesian = _CARTESIAN.match(text)
+    if cartesian:
+        return np.array([float(v) for v in cartesian.groups()]) * 1e-3
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a field: write the in-plane magnitude and angle as "
+        "36mT@190deg, or the components in mT as -35.5,-6.3,0"
+    )
+
+
+def json_object(text):
+    """Parse a JSON object (model hyper-parameters)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object {{...}}")
+    return value

@@ -1,0 +1,124 @@
+"""The commands ``generate``, ``train``, ``predict`` and ``compare``."""
+
+import pathlib
+import time
+
+import micromagneticmodel as mm
+
+
+def generate(args):
+    """Simulate sampled field cases into a training-data store."""
+    from ..data import DOMAINS
+    from ..data.generate import generate as run
+    from ..problems import PROBLEMS
+
+    problem = PROBLEMS[args.problem](cell=tuple(c * 1e-9 for c in args.cell))
+    domain = DOMAINS[args.domain]
+    fields = domain.sample(args.n_samples, method=args.sampling, seed=args.seed)
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        summary = run(
+            problem,
+            fields,
+            t=args.t,
+            n=args.steps,
+            calculator=args.calculator,
+            store=args.out,
+            workers=args.workers,
+            client=client,
+            scratch=args.scratch,
+            keep=args.keep,
+            domain=domain,
+            sampling={"method": args.sampling, "seed": args.seed, "n": args.n_samples},
+        )
+    finally:
+        if client is not None:
+            client.close()
+    print(summary)
+    return 1 if summary.failed else 0
+
+
+def train(args):
+    """Fit a surrogate of the named kind on a store and save it to one file."""
+    from ..data.store import TrajectoryStore
+    from ..models import model_class
+
+    store = TrajectoryStore(args.data)
+    cls = model_class(args.model)
+    params = dict(args.params)
+    if "verbose" in cls().get_params():
+        params.setdefault("verbose", 1)
+    try:
+        model = cls(**params)
+    except TypeError:
+        unknown = sorted(set(params) - set(cls().get_params()))
+        raise ValueError(
+            f"Unknown {args.model} model parameters {unknown}; known: "
+            f"{sorted(cls().get_params())}."
+        ) from None
+    samples = store.complete
+    print(
+        f"Training a {args.model} surrogate on {len(samples)} trajectories of {store}"
+    )
+    start = time.perf_counter()
+    model.fit(store)
+    fit_s = time.perf_counter() - start
+    path = model.save(args.out)
+    print(
+        f"Fitted in {fit_s:.1f} s; model {model.fingerprint_} "
+        f"({path.stat().st_size / 2**20:.1f} MiB) written to {path.absolute()}"
+    )
+    return 0
+
+
+def _system(model, field, name):
+    system = model.system(name=name)
+    system.energy += mm.Zeeman(H=tuple(float(v) for v in field / mm.consts.mu0))
+    return system
+
+
+def predict(args):
+    """Drive the model's system under one field with a SurrogateDriver."""
+    from ..driver import SurrogateDriver
+
+    driver = SurrogateDriver(model=args.model)
+    system = _system(driver.model, args.field, args.name)
+    out = pathlib.Path(args.out).absolute()
+    driver.drive(system, t=args.t, n=args.steps, dirname=out)
+    drive = out / system.name / f"drive-{system.drive_number - 1}"
+    final = system.table.data[["mx", "my", "mz"]].iloc[-1].to_numpy()
+    b = args.field * 1e3
+    print(
+        f"mu0 H = ({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT, t = {args.t:.3g} s, "
+        f"{args.steps} outputs; <m> at the end = "
+        f"({final[0]:.5f}, {final[1]:.5f}, {final[2]:.5f})"
+    )
+    print(f"Drive (read it with micromagneticdata.Data({system.name!r})): {drive}")
+    return 0
+
+
+def compare(args):
+    """Surrogate against full simulation for one field; report and figures."""
+    from ..comparison import compare as run
+    from ..models import load
+
+    model = load(args.model)
+    system = _system(model, args.field, args.name)
+    out = pathlib.Path(args.out).absolute()
+    comparison = run(
+        system,
+        args.model,
+        t=args.t,
+        n=args.steps,
+        calculator=args.calculator,
+        dirname=out,
+    )
+    written = comparison.save(out / f"{args.name}_comparison")
+    print()
+    print(comparison.summary())
+    print(f"\nReport and figures: {written[0].parent}")
+    return 0
