@@ -182,3 +182,32 @@ def test_predicting_with_other_features_is_refused(data):
     model = LowRankKernelRidge(rank=10, gamma=0.3).fit(X, Y)
     with pytest.raises(ValueError, match="X has 5 features, the map was fitted on 6"):
         model.predict(X[:, :5])
+
+
+def test_output_rank_keeps_the_principal_directions_of_the_predictions():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 4))
+    Y = np.column_stack([np.sin(X @ rng.normal(size=4)) for _ in range(12)])
+    full = LowRankKernelRidge(rank=60, gamma=0.3, alpha=1e-6).fit(X, Y)
+    P = full.predict(X)
+    _, singular, Vt = np.linalg.svd(P, full_matrices=False)
+    for q in (3, 7):
+        reduced = LowRankKernelRidge(rank=60, gamma=0.3, alpha=1e-6, output_rank=q)
+        reduced.fit(X, Y)
+        assert reduced.coef_.shape == (60, q)
+        assert reduced.output_basis_.shape == (q, 12)
+        # the best rank-q approximation of the training predictions (Eckart-Young)
+        best = P @ Vt[:q].T @ Vt[:q]
+        assert np.allclose(reduced.predict(X), best, atol=1e-8)
+        energy = (singular[:q] ** 2).sum() / (singular**2).sum()
+        assert reduced.output_energy_ == pytest.approx(energy)
+        X_new = rng.normal(size=(5, 4))
+        assert np.allclose(
+            reduced.predict(X_new), full.predict(X_new) @ Vt[:q].T @ Vt[:q], atol=1e-8
+        )
+    # a rank that keeps every output changes nothing
+    same = LowRankKernelRidge(rank=60, gamma=0.3, alpha=1e-6, output_rank=12)
+    assert same.fit(X, Y).output_basis_ is None
+    assert np.allclose(same.predict(X), P)
+    with pytest.raises(ValueError, match="output_rank must be a positive integer"):
+        LowRankKernelRidge(rank=60, output_rank=0).fit(X, Y)

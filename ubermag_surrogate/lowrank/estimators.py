@@ -84,6 +84,8 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
         Rows of the training data used as landmarks.
     landmarks_ : numpy.ndarray
         The landmarks, float64, ``(r, n_features)``.
+    landmark_sq_norms_ : numpy.ndarray
+        Their squared norms, ``(r,)``.
     normalization_ : numpy.ndarray
         K[x_r]^{-1/2} (pseudo-inverse square root), ``(r, r)``.
     eigenvalues_ : numpy.ndarray
@@ -127,7 +129,7 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                 raise ValueError(f"Expected {r} landmark indices, got {indices.shape}.")
         self.landmark_indices_ = indices
         self.landmarks_ = np.asarray(X[indices], dtype=np.float64)
-        self._landmark_sq = squared_norms(self.landmarks_)
+        self.landmark_sq_norms_ = squared_norms(self.landmarks_)
         K = rbf_block(self.landmarks_, self.landmarks_, self.gamma_)
         w, V = np.linalg.eigh(K)
         w, V = w[::-1], V[:, ::-1]
@@ -147,7 +149,7 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} features, the map was fitted on "
                 f"{self.n_features_in_}."
             )
-        return rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self._landmark_sq)
+        return rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self.landmark_sq_norms_)
 
     def transform(self, X):
         """Return Phi_r[X], float64, shape ``(len(X), r)``."""
@@ -168,13 +170,28 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         Ridge regularisation (> 0).
     landmarks, eigen_floor, random_state
         As :class:`NystroemFeatures`.
+    output_rank : int, optional
+        Keep only this many principal directions of the fitted training outputs
+        Phi W (reduced-rank prediction: the best rank-``output_rank`` approximation
+        of the training predictions). Prediction then costs ``r output_rank +
+        output_rank n_outputs`` per sample instead of ``r n_outputs``. ``None``
+        (default): all.
 
     Attributes
     ----------
     features_ : NystroemFeatures
         The fitted feature map.
     coef_ : numpy.ndarray
-        W = (Phi^T Phi + alpha I)^{-1} Phi^T Y, shape ``(r, n_outputs)``.
+        W = (Phi^T Phi + alpha I)^{-1} Phi^T Y, shape ``(r, n_outputs)``; with
+        ``output_rank``, W V in the reduced output coordinates, ``(r, output_rank)``.
+    output_basis_ : numpy.ndarray or None
+        V^T, ``(output_rank, n_outputs)``: orthonormal rows, the principal
+        directions of the training predictions (``None`` without ``output_rank``).
+    output_energy_ : float
+        Fraction of the training predictions' squared norm that V keeps (1.0
+        without ``output_rank``).
+    landmark_coef_ : numpy.ndarray
+        K[x_r]^{-1/2} coef_: prediction is K[x, x_r] landmark_coef_ (@ V^T).
     """
 
     def __init__(
@@ -185,6 +202,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         landmarks="random",
         eigen_floor=1e-10,
         random_state=0,
+        output_rank=None,
     ):
         self.rank = rank
         self.gamma = gamma
@@ -192,6 +210,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         self.landmarks = landmarks
         self.eigen_floor = eigen_floor
         self.random_state = random_state
+        self.output_rank = output_rank
 
     def fit(self, X, Y):
         """Fit W; ``Y`` (samples x outputs) may be float32 or a memory map."""
@@ -222,10 +241,30 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
             chunk = np.asarray(Y[start : start + step], dtype=np.float64)
             B += Phi[start : start + step].T @ chunk
         self.coef_ = scipy.linalg.solve(A, B, assume_a="pos")
+        self.output_basis_, self.output_energy_ = None, 1.0
+        if self.output_rank is not None:
+            q = _check_positive_int("output_rank", self.output_rank)
+            if q < Y.shape[1]:
+                A[np.diag_indices_from(A)] -= self.alpha  # Phi^T Phi
+                self._reduce_outputs(A, q)
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
         self.set_landmark_coef()
         return self
+
+    def _reduce_outputs(self, gram, q):
+        """Project W onto the top-q principal directions of the training outputs.
+
+        The training predictions P = Phi W satisfy P^T P = W^T (Phi^T Phi) W =
+        M^T M with M = S^{1/2} U^T W (Phi^T Phi = U S U^T): the right singular
+        vectors of the r x n_outputs matrix M are those of P, without forming P.
+        """
+        w, U = np.linalg.eigh(gram)
+        M = (U * np.sqrt(np.maximum(w, 0.0))).T @ self.coef_
+        _, singular, Vt = np.linalg.svd(M, full_matrices=False)
+        self.output_basis_ = Vt[:q].copy()
+        self.output_energy_ = float((singular[:q] ** 2).sum() / (singular**2).sum())
+        self.coef_ = self.coef_ @ self.output_basis_.T
 
     def set_landmark_coef(self):
         """Precompute K[x_r]^{-1/2} W so prediction is one product K[x, x_r] @ it.
@@ -239,7 +278,10 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Return Phi_r[X] W, shape ``(len(X), n_outputs)``."""
         check_is_fitted(self, "coef_")
-        return self.features_.landmark_kernel(X) @ self.landmark_coef_
+        reduced = self.features_.landmark_kernel(X) @ self.landmark_coef_
+        if getattr(self, "output_basis_", None) is None:
+            return reduced
+        return reduced @ self.output_basis_
 
 
 class LowRankKernelPCA(TransformerMixin, BaseEstimator):
@@ -263,6 +305,9 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
         Its RBF width on the scores (its own, unlike scikit-learn's KernelPCA).
     inverse_alpha : float, optional
         Its ridge regularisation.
+    inverse_output_rank : int, optional
+        Its ``output_rank`` (see :class:`LowRankKernelRidge`): reduced-rank
+        pre-images, cheaper to predict; ``None`` (default): full rank.
 
     Attributes
     ----------
@@ -288,6 +333,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
         inverse_rank=600,
         inverse_gamma="median",
         inverse_alpha=1e-6,
+        inverse_output_rank=None,
         random_state=0,
     ):
         self.n_components = n_components
@@ -299,6 +345,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
         self.inverse_rank = inverse_rank
         self.inverse_gamma = inverse_gamma
         self.inverse_alpha = inverse_alpha
+        self.inverse_output_rank = inverse_output_rank
         self.random_state = random_state
 
     def fit(self, X, y=None):
@@ -341,6 +388,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
                 else "random",
                 eigen_floor=self.eigen_floor,
                 random_state=self.random_state,
+                output_rank=self.inverse_output_rank,
             ).fit(scores, X)
         return scores
 
