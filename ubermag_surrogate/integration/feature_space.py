@@ -5,11 +5,18 @@ inputs) to ``c^{i+1}``. Before the field is applied the film sits in its initial
 state, so the history for t < 0 is the initial latent state repeated: windows are
 padded with it in training, and a prediction needs only c^0 and the field.
 
-Beyond the paper (both switchable): the map can predict the increment
-``c^{i+1} - c^i`` (``target="increment"``) instead of the next state (its one-step
-error is smaller on SP4, its rollouts drift more); inputs are standardised (fields
-per component, latent states by one global scale so the kPCA ordering of variances
-is kept) before the RBF kernel.
+Beyond the paper (each switchable):
+
+- *Time segments* (``n_segments``): the trained horizon is cut into segments of
+  consecutive steps, each with its own l-kRR map fitted on the windows of its
+  steps (plus ``segment_overlap`` steps on either side); a rollout uses the map of
+  the segment its step falls in (steps beyond the trained horizon: the last).
+  With the same total rank this multiplies the capacity at the same prediction
+  cost: on SP4 domain 2 (300 fields) ten segments of rank 2000 bring the held-out
+  error of <m> from 0.093 (one map of rank 3000) to 0.059 (docs/kernel-surrogate.md).
+- The map can predict the increment ``c^{i+1} - c^i`` (``target="increment"``).
+- Inputs are standardised (fields per component, latent states by one global
+  scale so the kPCA ordering of variances is kept) before the RBF kernel.
 """
 
 import numbers
@@ -24,6 +31,14 @@ from ..lowrank import LowRankKernelRidge
 TARGETS = ("increment", "state")
 
 
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}.")
+    return int(value)
+
+
 class FeatureSpaceIntegrator(BaseEstimator):
     """nu-step l-kRR integrator of latent trajectories under constant fields.
 
@@ -32,9 +47,10 @@ class FeatureSpaceIntegrator(BaseEstimator):
     nu : int
         Number of past latent states in the input (paper: 5).
     rank : int
-        Nystroem rank of the l-kRR map.
+        Nystroem rank of each segment's l-kRR map.
     gamma : float or "median"
-        RBF width on the standardised inputs (paper: 1; default: median heuristic).
+        RBF width on the standardised inputs (paper: 1; default: median heuristic,
+        per segment).
     alpha : float
         Ridge regularisation.
     target : str
@@ -42,31 +58,41 @@ class FeatureSpaceIntegrator(BaseEstimator):
     field_weight : float
         Factor on the standardised field inputs (their weight in the kernel
         distance relative to the latent history).
+    n_segments : int
+        Number of time segments, each with its own map (1: the paper's single map).
+    segment_overlap : int
+        Steps of the neighbouring segments each map is also trained on.
     landmarks : str
-        Landmark choice of the l-kRR map (see ``NystroemFeatures``).
+        Landmark choice of the l-kRR maps (see ``NystroemFeatures``).
     random_state : int
         Seed.
 
     Attributes
     ----------
-    krr_ : LowRankKernelRidge
-        The fitted map.
+    segments_ : list of LowRankKernelRidge
+        The fitted maps, one per time segment.
+    segment_starts_ : numpy.ndarray
+        First step (window index) of each segment.
     field_mean_, field_scale_ : numpy.ndarray
         Standardisation of the field components that vary in training.
     field_columns_ : numpy.ndarray
         Indices of those components.
     latent_scale_ : float
         Standard deviation of the latent coordinates (one global scale).
+    n_latent_ : int
+        Latent dimension d.
     """
 
     def __init__(
         self,
         nu=5,
-        rank=1000,
+        rank=2000,
         gamma="median",
         alpha=1e-4,
         target="state",
         field_weight=1.0,
+        n_segments=1,
+        segment_overlap=5,
         landmarks="random",
         random_state=0,
     ):
@@ -76,14 +102,15 @@ class FeatureSpaceIntegrator(BaseEstimator):
         self.alpha = alpha
         self.target = target
         self.field_weight = field_weight
+        self.n_segments = n_segments
+        self.segment_overlap = segment_overlap
         self.landmarks = landmarks
         self.random_state = random_state
 
     def _check(self):
-        if isinstance(self.nu, bool) or not isinstance(self.nu, numbers.Integral):
-            raise ValueError(f"nu must be a positive integer, not {self.nu!r}.")
-        if self.nu < 1:
-            raise ValueError(f"nu must be a positive integer, not {self.nu!r}.")
+        _positive_int("nu", self.nu)
+        _positive_int("n_segments", self.n_segments)
+        _positive_int("segment_overlap", self.segment_overlap, minimum=0)
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} must be one of {TARGETS}.")
 
@@ -120,7 +147,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
         Returns
         -------
         inputs : numpy.ndarray
-            ``(n_fields * s, n_field_inputs + nu d)``.
+            ``(n_fields * s, n_field_inputs + nu d)``, field by field, step by step.
         targets : numpy.ndarray
             ``(n_fields * s, d)``, scaled like the latent inputs.
         """
@@ -142,7 +169,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
         return inputs, targets.reshape(-1, d)
 
     def fit(self, latent, fields):
-        """Fit the step map on latent trajectories ``(n_fields, s+1, d)``."""
+        """Fit the step maps on latent trajectories ``(n_fields, s+1, d)``."""
         self._check()
         latent = np.asarray(latent, dtype=np.float64)
         fields = np.asarray(fields, dtype=np.float64)
@@ -154,17 +181,39 @@ class FeatureSpaceIntegrator(BaseEstimator):
             raise ValueError(
                 f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
             )
+        n_fields, n_times, _ = latent.shape
+        n_steps = n_times - 1
+        if self.n_segments > n_steps:
+            raise ValueError(
+                f"n_segments={self.n_segments} exceeds the {n_steps} trained steps."
+            )
         self.set_scaling(latent, fields)
         inputs, targets = self.windows(latent, fields)
-        self.krr_ = LowRankKernelRidge(
-            rank=min(self.rank, len(inputs)),
-            gamma=self.gamma,
-            alpha=self.alpha,
-            landmarks=self.landmarks,
-            random_state=self.random_state,
-        ).fit(inputs, targets)
+        step = np.tile(np.arange(n_steps), n_fields)
+        edges = np.linspace(0, n_steps, self.n_segments + 1).round().astype(int)
+        self.segment_starts_ = edges[:-1]
+        self.segments_ = []
+        for start, stop in zip(edges[:-1], edges[1:], strict=True):
+            rows = np.flatnonzero(
+                (step >= start - self.segment_overlap)
+                & (step < stop + self.segment_overlap)
+            )
+            self.segments_.append(
+                LowRankKernelRidge(
+                    rank=min(self.rank, len(rows)),
+                    gamma=self.gamma,
+                    alpha=self.alpha,
+                    landmarks=self.landmarks,
+                    random_state=self.random_state,
+                ).fit(inputs[rows], targets[rows])
+            )
         self.n_latent_ = latent.shape[2]
         return self
+
+    def segment_of(self, step):
+        """Index of the segment whose map makes step ``step`` (c^step -> c^step+1)."""
+        check_is_fitted(self, "segments_")
+        return int(np.searchsorted(self.segment_starts_, step, side="right") - 1)
 
     def rollout(self, c0, fields, n_steps):
         """Integrate from latent initial states.
@@ -182,20 +231,64 @@ class FeatureSpaceIntegrator(BaseEstimator):
         -------
         numpy.ndarray
             Latent trajectories ``(k, n_steps + 1, d)``, c^0 included.
+
+        Notes
+        -----
+        Float64 throughout: rollouts amplify round-off (on SP4 domain 2, kernel
+        values in float32 move the latent trajectories by up to 0.2 and the <m>
+        error from 0.064 to 0.085).
         """
-        check_is_fitted(self, "krr_")
+        check_is_fitted(self, "segments_")
         fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
         k, d = len(fields), self.n_latent_
         c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
         h = self.field_inputs(fields)
-        history = np.repeat((c0 / self.latent_scale_)[:, None, :], self.nu, axis=1)
+        n_h = h.shape[1]
+        # The input rows [h | c^{i-nu+1} ... c^i] live in one buffer whose history
+        # shifts left by d each step. Per step and segment, with A = 2 gamma x_r and
+        # b = gamma |x_r|^2: k(x, x_r) = exp(x A^T - b - gamma |x|^2), one
+        # matrix product (the hot path: no chunking or validation per step).
+        x = np.empty((k, n_h + self.nu * d))
+        x[:, :n_h] = h
+        x[:, n_h:] = np.tile(c0 / self.latent_scale_, (1, self.nu))
+        maps = self._step_maps()
+        segment = np.searchsorted(self.segment_starts_, np.arange(n_steps), "right") - 1
         out = np.empty((k, n_steps + 1, d))
         out[:, 0] = c0
-        for i in range(1, n_steps + 1):
-            step = self.krr_.predict(
-                np.concatenate([h, history.reshape(k, -1)], axis=1)
-            )
-            new = history[:, -1] + step if self.target == "increment" else step
-            history = np.concatenate([history[:, 1:], new[:, None, :]], axis=1)
-            out[:, i] = new * self.latent_scale_
+        for i in range(n_steps):
+            A, b, gamma, coef = maps[segment[i]]
+            z = x @ A.T
+            z -= b
+            z -= gamma * np.einsum("ij,ij->i", x, x)[:, None]
+            np.exp(z, out=z)
+            new = z @ coef
+            if self.target == "increment":
+                new += x[:, -d:]
+            x[:, n_h:-d] = x[:, n_h + d :]
+            x[:, -d:] = new
+            out[:, i + 1] = new
+        out[:, 1:] *= self.latent_scale_
         return out
+
+    def _step_maps(self):
+        """Per segment (2 gamma x_r, gamma |x_r|^2, gamma, K[x_r]^{-1/2} W).
+
+        Computed once for the fitted segments and kept (a rollout of one field
+        takes a few milliseconds; these arrays take as long to build).
+        """
+        cached = self.__dict__.get("_maps")
+        if cached is not None and cached[0] is self.segments_:
+            return cached[1]
+        maps = []
+        for ridge in self.segments_:
+            gamma = ridge.features_.gamma_
+            maps.append(
+                (
+                    2 * gamma * ridge.features_.landmarks_,
+                    gamma * ridge.features_.landmark_sq_norms_,
+                    gamma,
+                    ridge.landmark_coef_,
+                )
+            )
+        self._maps = (self.segments_, maps)
+        return maps

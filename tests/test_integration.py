@@ -1,0 +1,102 @@
+"""The feature-space integrator: windows, time segments and the rollout."""
+
+import numpy as np
+import pytest
+
+from ubermag_surrogate.integration import FeatureSpaceIntegrator
+
+
+@pytest.fixture(scope="module")
+def trajectories():
+    """Damped rotations in 3 latent coordinates, frequency and decay set by h."""
+    rng = np.random.default_rng(0)
+    fields = np.column_stack([rng.uniform(-0.04, -0.03, 30), rng.uniform(0, 0.01, 30)])
+    fields = np.column_stack([fields, np.zeros(30)])
+    t = np.arange(41)[None, :]
+    omega = 0.2 + 5 * fields[:, :1]
+    decay = np.exp(-0.02 * t * (1 + 20 * fields[:, 1:2]))
+    latent = np.stack(
+        [np.cos(omega * t) * decay, np.sin(omega * t) * decay, 1 - decay], axis=2
+    )
+    return latent, fields
+
+
+def naive_rollout(integrator, c0, fields, n_steps):
+    """The rollout written plainly with each segment's public predict()."""
+    h = integrator.field_inputs(fields)
+    scale = integrator.latent_scale_
+    history = [np.broadcast_to(c0 / scale, (len(fields), len(c0)))] * integrator.nu
+    out = [np.broadcast_to(c0, (len(fields), len(c0)))]
+    for i in range(n_steps):
+        x = np.concatenate([h, *history], axis=1)
+        new = integrator.segments_[integrator.segment_of(i)].predict(x)
+        if integrator.target == "increment":
+            new = new + history[-1]
+        history = history[1:] + [new]
+        out.append(new * scale)
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize(
+    ("n_segments", "target"), [(1, "state"), (4, "state"), (3, "increment")]
+)
+def test_fast_rollout_equals_the_plain_one(trajectories, n_segments, target):
+    latent, fields = trajectories
+    integrator = FeatureSpaceIntegrator(
+        nu=3, rank=200, n_segments=n_segments, target=target, alpha=1e-6
+    ).fit(latent, fields)
+    assert len(integrator.segments_) == n_segments
+    c0 = latent[0, 0]
+    fast = integrator.rollout(c0, fields[:5], 50)  # beyond the 40 trained steps
+    assert fast.shape == (5, 51, 3)
+    assert np.allclose(fast, naive_rollout(integrator, c0, fields[:5], 50), atol=1e-12)
+
+
+def test_segments_split_the_horizon_and_each_learns_its_own_steps(trajectories):
+    latent, fields = trajectories
+    integrator = FeatureSpaceIntegrator(
+        nu=3, rank=100, n_segments=4, segment_overlap=2
+    ).fit(latent, fields)
+    assert integrator.segment_starts_.tolist() == [0, 10, 20, 30]
+    assert [integrator.segment_of(i) for i in (0, 9, 10, 29, 30, 39, 99)] == [
+        0,
+        0,
+        1,
+        2,
+        3,
+        3,
+        3,
+    ]
+    # segment 1 was fitted on the windows of steps 8..21 (10..19 and 2 each side)
+    inputs, _ = integrator.windows(latent, fields)
+    assert integrator.segments_[1].features_.landmarks_.shape == (100, 2 + 9)
+    rows = inputs.reshape(30, 40, -1)[:, 8:22].reshape(-1, inputs.shape[1])
+    landmarks = integrator.segments_[1].features_.landmarks_
+    distances = np.linalg.norm(landmarks[:, None] - rows[None], axis=2).min(axis=1)
+    assert np.allclose(distances, 0)
+
+
+def test_rollout_follows_the_training_trajectories(trajectories):
+    latent, fields = trajectories
+    for n_segments in (1, 4):
+        integrator = FeatureSpaceIntegrator(
+            nu=3, rank=400, n_segments=n_segments, alpha=1e-8
+        ).fit(latent, fields)
+        rollout = integrator.rollout(latent[0, 0], fields, 40)
+        assert np.abs(rollout - latent).max() < 0.05, n_segments
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_segments": 0}, "n_segments must be an integer >= 1"),
+        ({"n_segments": 41}, "exceeds the 40 trained steps"),
+        ({"segment_overlap": -1}, "segment_overlap must be an integer >= 0"),
+        ({"nu": 0}, "nu must be an integer >= 1"),
+        ({"target": "velocity"}, "target='velocity'"),
+    ],
+)
+def test_bad_hyperparameters(trajectories, params, match):
+    latent, fields = trajectories
+    with pytest.raises(ValueError, match=match):
+        FeatureSpaceIntegrator(**params).fit(latent, fields)
