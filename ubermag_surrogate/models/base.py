@@ -11,6 +11,7 @@ read with ``allow_pickle=False``: loading never executes code from the file.
 
 import abc
 import dataclasses
+import functools
 import hashlib
 import json
 import pathlib
@@ -54,7 +55,7 @@ def model_class(kind):
 
 @dataclasses.dataclass
 class Prediction:
-    """Predicted trajectories.
+    """Predicted trajectories: latent states now, magnetisations when asked for.
 
     Attributes
     ----------
@@ -62,22 +63,54 @@ class Prediction:
         Output times (s), ``(n+1,)``, t = 0 included.
     fields : numpy.ndarray
         mu0 H (T), ``(k, 3)``.
-    m : numpy.ndarray
-        Unit magnetisation, ``(k, n+1, 3N)`` in the store's layout
-        ``[m_x | m_y | m_z]``.
     latent : numpy.ndarray
         Reduced trajectories, ``(k, n+1, d)``.
+    decoder : callable
+        The model's ``decode``: latent states ``(j, d)`` -> unit magnetisations
+        ``(j, 3N)``.
+    magnetic : numpy.ndarray
+        Which cells have Ms > 0, ``(N,)`` (averages run over those).
+    m : numpy.ndarray
+        Unit magnetisation, ``(k, n+1, 3N)`` in the store's layout
+        ``[m_x | m_y | m_z]``, float32; decoded on first access and kept.
     """
 
     times: np.ndarray
     fields: np.ndarray
-    m: np.ndarray
     latent: np.ndarray
+    decoder: object = dataclasses.field(repr=False)
+    magnetic: np.ndarray = dataclasses.field(repr=False)
+
+    @functools.cached_property
+    def m(self):
+        """Unit magnetisation ``(k, n+1, 3N)``, float32 (decoded once)."""
+        k, n_times, d = self.latent.shape
+        return self.decoder(self.latent.reshape(-1, d)).reshape(k, n_times, -1)
+
+    def _mean(self, m):
+        cells = m.reshape(*m.shape[:-1], 3, -1)[..., self.magnetic]
+        return cells.mean(axis=-1, dtype=np.float64)
 
     def mean_m(self):
-        """Mean magnetisation <m> over cells, ``(k, n+1, 3)``."""
-        k, n_times, three_n = self.m.shape
-        return self.m.reshape(k, n_times, 3, three_n // 3).mean(axis=-1)
+        """Mean magnetisation <m> over magnetic cells, ``(k, n+1, 3)``.
+
+        Without materialising ``m`` if it has not been asked for: states are
+        decoded a chunk of trajectories at a time (for sweeps over many fields).
+        """
+        if "m" in self.__dict__:
+            return self._mean(self.m)
+        k, n_times, d = self.latent.shape
+        per_chunk = max(1, _DECODE_CHUNK // n_times)
+        out = np.empty((k, n_times, 3))
+        for start in range(0, k, per_chunk):
+            latent = self.latent[start : start + per_chunk]
+            m = self.decoder(latent.reshape(-1, d))
+            out[start : start + per_chunk] = self._mean(m).reshape(-1, n_times, 3)
+        return out
+
+
+_DECODE_CHUNK = 2048
+"""States decoded at a time when only <m> is wanted."""
 
 
 def as_store(dataset):
@@ -120,7 +153,11 @@ class SurrogateModel(abc.ABC):
 
     @abc.abstractmethod
     def _predict(self, fields, m0, n_steps):
-        """Return (m, latent) for validated arguments."""
+        """Return latent trajectories ``(k, n_steps + 1, d)`` for valid arguments."""
+
+    @abc.abstractmethod
+    def decode(self, latent):
+        """Return unit magnetisations ``(j, 3N)`` of latent states ``(j, d)``."""
 
     @abc.abstractmethod
     def _state(self):
@@ -227,10 +264,13 @@ class SurrogateModel(abc.ABC):
             )
         self._warn_outside_domain(fields)
         m0 = self._check_m0(m0)
-        m, latent = self._predict(fields, m0, total)
-        times = np.arange(n + 1) * stride * self.dt_
+        latent = self._predict(fields, m0, total)
         return Prediction(
-            times=times, fields=fields, m=m[:, ::stride], latent=latent[:, ::stride]
+            times=np.arange(n + 1) * stride * self.dt_,
+            fields=fields,
+            latent=np.ascontiguousarray(latent[:, ::stride]),
+            decoder=self.decode,
+            magnetic=self.Ms_ > 0,
         )
 
     def _steps(self, t, n):
