@@ -356,6 +356,9 @@ def test_model_system_is_the_training_system(sp4_model, sp4_store):
     assert repr(system.dynamics) == (
         "Precession(gamma0=221100.0) + Damping(alpha=0.02)"
     )
+    # |M| = Ms to float64 precision: the driver's Ms check (1e-5) accepts it
+    assert np.allclose(system.m.norm.array, 8e5, rtol=1e-12)
+    assert np.allclose(np.linalg.norm(sp4_model.m0_.reshape(3, -1), axis=0), 1)
     m0 = sp4_store.tensor(field_components=())[0, 0]
     assert np.allclose(
         system.m.orientation.array.reshape(-1, 3).T.ravel(), m0, atol=1e-6

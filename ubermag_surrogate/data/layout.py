@@ -24,6 +24,9 @@ def to_components(M):
 def to_field(m, mesh, Ms):
     """Return unit magnetisation ``(3, N)`` or ``(3N,)`` as a Field of M (A/m).
 
+    The vectors are normalised in float64 first (predictions and stored states are
+    unit vectors to float32 precision), so |M| = Ms to float64 precision.
+
     Parameters
     ----------
     m : array_like
@@ -34,7 +37,8 @@ def to_field(m, mesh, Ms):
         Saturation magnetisation (A/m) per cell, ``(N,)``.
     """
     Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
-    values = np.asarray(m, dtype=np.float64).reshape(3, Ms.size).T * Ms[:, None]
+    values = unit_vectors(np.asarray(m, dtype=np.float64).reshape(3, Ms.size).T)
+    values *= Ms[:, None]
     return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
 
 

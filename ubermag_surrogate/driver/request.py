@@ -128,7 +128,7 @@ def check_compatible(system, model):
         want = _mesh_text(trained["pmin"], trained["pmax"], trained["n"])
         raise ValueError(f"The system's mesh ({have}) is not the model's ({want}).")
     Ms = system.m.norm.array.reshape(-1)
-    if not np.allclose(Ms, model.Ms_, rtol=1e-6, atol=1e-6 * np.max(model.Ms_)):
+    if not np.allclose(Ms, model.Ms_, rtol=1e-5, atol=1e-5 * np.max(model.Ms_)):
         worst = np.max(np.abs(Ms - model.Ms_))
         raise ValueError(
             f"The system's saturation magnetisation differs from the model's by up "

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..data.layout import to_field
+from ..data.layout import to_field, unit_vectors
 from ..models import SurrogateModel, load
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
@@ -46,11 +46,13 @@ def _rewarn(caught, stacklevel):
 
 
 def _states_array(m, mesh, Ms=None):
-    """Reshape flat states ``(k, 3N)`` to ``(k, nx, ny, nz, 3)`` (times Ms if given)."""
-    k = len(m)
-    array = np.moveaxis(m.reshape(k, 3, *mesh.n), 1, -1)
+    """Reshape flat states ``(k, 3N)`` to ``(k, nx, ny, nz, 3)``.
+
+    With ``Ms``: M (A/m), normalised in float64 as ``layout.to_field`` does.
+    """
+    array = np.moveaxis(m.reshape(len(m), 3, *mesh.n), 1, -1)
     if Ms is not None:
-        array = array * Ms.reshape(*mesh.n, 1)
+        array = unit_vectors(array) * Ms.reshape(*mesh.n, 1)
     return array
 
 

@@ -67,7 +67,7 @@ class Prediction:
         Reduced trajectories, ``(k, n+1, d)``.
     decoder : callable
         The model's ``decode``: latent states ``(j, d)`` -> unit magnetisations
-        ``(j, 3N)``.
+        ``(j, 3N)``, zero in empty cells.
     magnetic : numpy.ndarray
         Which cells have Ms > 0, ``(N,)`` (averages run over those).
     m : numpy.ndarray
@@ -85,11 +85,20 @@ class Prediction:
     def m(self):
         """Unit magnetisation ``(k, n+1, 3N)``, float32 (decoded once)."""
         k, n_times, d = self.latent.shape
-        return self.decoder(self.latent.reshape(-1, d)).reshape(k, n_times, -1)
+        latent = self.latent.reshape(-1, d)
+        first = self.decoder(latent[:_DECODE_CHUNK])
+        out = np.empty((len(latent), first.shape[1]), dtype=first.dtype)
+        out[: len(first)] = first
+        for start in range(len(first), len(latent), _DECODE_CHUNK):
+            out[start : start + _DECODE_CHUNK] = self.decoder(
+                latent[start : start + _DECODE_CHUNK]
+            )
+        return out.reshape(k, n_times, -1)
 
     def _mean(self, m):
-        cells = m.reshape(*m.shape[:-1], 3, -1)[..., self.magnetic]
-        return cells.mean(axis=-1, dtype=np.float64)
+        # empty cells hold zero vectors (the layout's convention): sum them all
+        cells = m.reshape(*m.shape[:-1], 3, -1)
+        return cells.sum(axis=-1, dtype=np.float64) / max(1, self.magnetic.sum())
 
     def mean_m(self):
         """Mean magnetisation <m> over magnetic cells, ``(k, n+1, 3)``.
@@ -109,8 +118,8 @@ class Prediction:
         return out
 
 
-_DECODE_CHUNK = 2048
-"""States decoded at a time when only <m> is wanted."""
+_DECODE_CHUNK = 256
+"""States decoded at a time (their temporaries stay in cache)."""
 
 
 def as_store(dataset):
@@ -157,7 +166,10 @@ class SurrogateModel(abc.ABC):
 
     @abc.abstractmethod
     def decode(self, latent):
-        """Return unit magnetisations ``(j, 3N)`` of latent states ``(j, d)``."""
+        """Return unit magnetisations ``(j, 3N)`` of latent states ``(j, d)``.
+
+        Cells with Ms = 0 must hold zero vectors (the store's layout).
+        """
 
     @abc.abstractmethod
     def _state(self):

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
+from ..data.layout import unit_vectors
 from ..integration import FeatureSpaceIntegrator
 from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
 from ..lowrank.kernels import squared_norms
@@ -223,7 +224,10 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         ).fit(latent, fields)
         stages.update()
         stages.close()
-        self.m0_ = np.asarray(states[0].mean(axis=0), dtype=np.float64)
+        # every trajectory starts from the same state; unit length in float64
+        self.m0_ = unit_vectors(
+            states[0].mean(axis=0, dtype=np.float64).reshape(3, -1).T
+        ).T.reshape(-1)
         self.c0_ = latent[:, 0].mean(axis=0)
         self._set_training_info(store, samples)
         return self
@@ -247,13 +251,16 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             m = coords.astype(np.float32)
         else:
             m = coords.astype(np.float32) @ self._output_basis32()
-        if self.normalize:
-            k, three_n = m.shape
-            cells = m.reshape(k, 3, three_n // 3)
-            norm = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))[:, None, :]
-            magnetic = (self.Ms_ > 0)[None, None, :]
-            np.divide(cells, norm, out=cells, where=(norm > 0) & magnetic)
-            cells *= magnetic
+        k, three_n = m.shape
+        cells = m.reshape(k, 3, three_n // 3)
+        magnetic = self.Ms_ > 0
+        if self.normalize:  # one factor per cell: 1/|m| (0 in empty cells)
+            norm = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))
+            factor = np.zeros_like(norm)
+            np.divide(1.0, norm, out=factor, where=(norm > 0) & magnetic)
+            cells *= factor[:, None, :]
+        elif not magnetic.all():
+            cells *= magnetic  # empty cells hold zero vectors
         return m
 
     def _output_basis32(self):
