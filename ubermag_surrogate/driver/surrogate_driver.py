@@ -21,11 +21,10 @@ import xarray as xr
 
 from .. import __version__
 from ..data.layout import to_field, unit_vectors
+from ..driver_options import NoScheduling, check_drive_options
 from ..models import SurrogateModel, load
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
-
-_OVF_FORMATS = ("bin8", "bin4", "txt")
 
 
 def _check_time(t, n):
@@ -56,7 +55,7 @@ def _states_array(m, mesh, Ms=None):
     return array
 
 
-class SurrogateDriver(mm.ExternalDriver):
+class SurrogateDriver(NoScheduling, mm.ExternalDriver):
     """Time driver that predicts the dynamics with a trained surrogate.
 
     Parameters
@@ -79,6 +78,7 @@ class SurrogateDriver(mm.ExternalDriver):
 
     _allowed_attributes = ["model", "initial_state_tolerance"]
     initial_state_tolerance = 0.05
+    _no_scheduling = "SurrogateDriver predicts in milliseconds; call drive() instead."
 
     def __init__(self, model=None, **kwargs):
         if model is None:
@@ -178,16 +178,13 @@ class SurrogateDriver(mm.ExternalDriver):
             For a field outside the training domain, ``t`` beyond the trained
             horizon, or an initial state far from the trained one.
         """
-        if runner is not None:
-            raise ValueError(f"A SurrogateDriver runs no external program; {runner=}.")
-        if ovf_format not in _OVF_FORMATS:
-            raise ValueError(f"{ovf_format=} must be one of {_OVF_FORMATS}.")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"{verbose=} must be 0, 1 or 2.")
-        if not isinstance(dirname, str | pathlib.Path):
-            raise TypeError(
-                f"dirname must be str or Path, not {type(dirname).__name__}."
-            )
+        check_drive_options(
+            runner,
+            ovf_format,
+            verbose,
+            dirname,
+            no_runner="A SurrogateDriver runs no external program",
+        )
         self.drive_kwargs_setup(kwargs)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
@@ -262,19 +259,6 @@ class SurrogateDriver(mm.ExternalDriver):
                 "accepts t and n."
             )
         _check_time(drive_kwargs["t"], drive_kwargs["n"])
-
-    def schedule_kwargs_setup(self, schedule_kwargs):
-        """Surrogate predictions take milliseconds: there is nothing to schedule."""
-        raise NotImplementedError(
-            "SurrogateDriver predicts in milliseconds; call drive() instead."
-        )
-
-    def schedule(self, *args, **kwargs):
-        """Not available; see :meth:`schedule_kwargs_setup`."""
-        self.schedule_kwargs_setup(kwargs)
-
-    def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
-        raise NotImplementedError
 
     def _check_system(self, system):
         check_compatible(system, self.model)

@@ -23,10 +23,10 @@ import micromagneticmodel as mm
 import numpy as np
 import ubermagtable as ut
 
+from ..driver_options import NoScheduling, check_drive_options
 from .system_input import check_system, write_input
 
 _SOLVER = pathlib.Path(__file__).with_name("_solver.py")
-_OVF_FORMATS = ("bin8", "bin4", "txt")
 _DEVICES = ("cpu", "cuda", "auto")
 # oommfc drive options, accepted only with their default (no-op) values.
 _OOMMF_ONLY = {"fixed_subregions": None, "output_step": False, "compute": None}
@@ -63,7 +63,7 @@ def _table_rows(path):
         return 0
 
 
-class Driver(mm.ExternalDriver):
+class Driver(NoScheduling, mm.ExternalDriver):
     """Base class of the embedded drivers.
 
     Parameters
@@ -75,6 +75,10 @@ class Driver(mm.ExternalDriver):
 
     device = "cpu"
     _adapter = "ubermag_surrogate"
+    _no_scheduling = (
+        "The embedded calculator cannot schedule jobs; use drive(), or oommfc "
+        "with OOMMF on a cluster."
+    )
 
     def drive(
         self,
@@ -112,18 +116,13 @@ class Driver(mm.ExternalDriver):
         TypeError, ValueError, RuntimeError
             For bad arguments or unsupported systems, before any folder is created.
         """
-        if runner is not None:
-            raise ValueError(
-                f"The embedded calculator has no alternative runners; got {runner=}."
-            )
-        if ovf_format not in _OVF_FORMATS:
-            raise ValueError(f"{ovf_format=} must be one of {_OVF_FORMATS}.")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"{verbose=} must be 0, 1 or 2.")
-        if not isinstance(dirname, str | pathlib.Path):
-            raise TypeError(
-                f"dirname must be str or Path, not {type(dirname).__name__}."
-            )
+        check_drive_options(
+            runner,
+            ovf_format,
+            verbose,
+            dirname,
+            no_runner="The embedded calculator has no alternative runners",
+        )
         if self.device not in _DEVICES:
             raise ValueError(f"device={self.device!r} must be one of {_DEVICES}.")
         super().drive(
@@ -162,20 +161,6 @@ class Driver(mm.ExternalDriver):
         n_threads = drive_kwargs.setdefault("n_threads", None)
         if n_threads is not None:
             _check_positive_int("n_threads", n_threads)
-
-    def schedule_kwargs_setup(self, schedule_kwargs):
-        """Scheduling is not available for the embedded calculator."""
-        raise NotImplementedError(
-            "The embedded calculator cannot schedule jobs; use drive(), or oommfc "
-            "with OOMMF on a cluster."
-        )
-
-    def schedule(self, *args, **kwargs):
-        """Scheduling is not available for the embedded calculator."""
-        self.schedule_kwargs_setup(kwargs)
-
-    def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
-        raise NotImplementedError
 
     def _check_system(self, system):
         check_system(system, needs_dynamics=self._needs_dynamics)

@@ -1,0 +1,56 @@
+"""What the package's Ubermag drivers share: drive-option checks, no scheduling.
+
+Both the embedded calculator's drivers and ``SurrogateDriver`` follow
+``micromagneticmodel.ExternalDriver``; they accept its ``drive`` options with the
+same checks and have nothing to schedule on a cluster.
+"""
+
+import pathlib
+
+OVF_FORMATS = ("bin8", "bin4", "txt")
+"""The ``ovf_format`` values of ``drive``."""
+
+
+def check_drive_options(runner, ovf_format, verbose, dirname, no_runner):
+    """Check ``drive``'s options before anything is written.
+
+    Parameters
+    ----------
+    runner, ovf_format, verbose, dirname
+        As passed to ``drive``.
+    no_runner : str
+        The error message for a ``runner`` other than ``None``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad values.
+    """
+    if runner is not None:
+        raise ValueError(f"{no_runner}; got {runner=}.")
+    if ovf_format not in OVF_FORMATS:
+        raise ValueError(f"{ovf_format=} must be one of {OVF_FORMATS}.")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"{verbose=} must be 0, 1 or 2.")
+    if not isinstance(dirname, str | pathlib.Path):
+        raise TypeError(f"dirname must be str or Path, not {type(dirname).__name__}.")
+
+
+class NoScheduling:
+    """Mixin for ``ExternalDriver``s that cannot schedule jobs.
+
+    Subclasses set ``_no_scheduling`` to the message of the error.
+    """
+
+    _no_scheduling = "This driver cannot schedule jobs; use drive()."
+
+    def schedule_kwargs_setup(self, schedule_kwargs):
+        """Scheduling is not available: raise ``NotImplementedError``."""
+        raise NotImplementedError(self._no_scheduling)
+
+    def schedule(self, *args, **kwargs):
+        """Scheduling is not available: raise ``NotImplementedError``."""
+        self.schedule_kwargs_setup(kwargs)
+
+    def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
+        raise NotImplementedError(self._no_scheduling)
