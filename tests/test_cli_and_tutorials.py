@@ -114,8 +114,7 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
                 "compare",
                 "--model",
                 str(model_path),
-                "--field",
-                "-35,-6,0",
+                "--field=-35,-6,0",  # a leading minus needs the = form
                 "--t",
                 "1e-10",
                 "--steps",

@@ -41,7 +41,7 @@ def _add_field_request(parser):
         "--field",
         type=field,
         required=True,
-        help="mu0 H: 36mT@190deg (in-plane) or -35.5,-6.3,0 (mT)",
+        help="mu0 H: 36mT@190deg (in-plane) or --field=-35.5,-6.3,0 (mT)",
     )
     _add_time(parser)
     parser.add_argument("--name", default="sp4", help="system name (drive folders)")
