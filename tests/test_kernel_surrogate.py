@@ -81,6 +81,14 @@ def test_save_load_predicts_bit_identically(store, model, tmp_path):
     # plain arrays only: readable with allow_pickle=False
     with np.load(path, allow_pickle=False) as data:
         assert all(data[k].dtype != object for k in data.files)
+        # the maps are kept for prediction: K[x_r]^{-1/2} W, not the r x r K^{-1/2}
+        assert "integrator.0.landmark_coef" in data.files
+        assert "integrator.0.normalization" not in data.files
+    with pytest.raises(ValueError, match="loaded for prediction only"):
+        loaded.integrator_.segments_[0].features_.transform(np.zeros((1, 62)))
+    # the embedding still encodes after loading
+    states = store.tensor(field_components=())[3]
+    assert np.array_equal(loaded.encode(states), model.encode(states))
 
 
 def test_loading_refuses_other_files(tmp_path):

@@ -153,7 +153,13 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Return Phi_r[X], float64, shape ``(len(X), r)``."""
-        return self.landmark_kernel(X) @ self.normalization_
+        K = self.landmark_kernel(X)
+        if self.normalization_ is None:
+            raise ValueError(
+                "This feature map was loaded for prediction only (a model file keeps "
+                "K[x_r]^{-1/2} W, not K[x_r]^{-1/2}); refit it to transform."
+            )
+        return K @ self.normalization_
 
 
 class LowRankKernelRidge(RegressorMixin, BaseEstimator):

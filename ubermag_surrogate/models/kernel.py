@@ -17,18 +17,20 @@ from ..lowrank.kernels import squared_norms
 from .base import SurrogateModel, as_store, register
 
 
-def _export_features(features, prefix):
-    return {
+def _export_features(features, prefix, normalization=True):
+    arrays = {
         f"{prefix}.landmarks": features.landmarks_,
-        f"{prefix}.normalization": features.normalization_,
         f"{prefix}.gamma": np.array(features.gamma_),
     }
+    if normalization:
+        arrays[f"{prefix}.normalization"] = features.normalization_
+    return arrays
 
 
 def _import_features(arrays, prefix):
     features = NystroemFeatures(n_components=len(arrays[f"{prefix}.landmarks"]))
     features.landmarks_ = arrays[f"{prefix}.landmarks"]
-    features.normalization_ = arrays[f"{prefix}.normalization"]
+    features.normalization_ = arrays.get(f"{prefix}.normalization")
     features.gamma_ = float(arrays[f"{prefix}.gamma"])
     features.landmark_sq_norms_ = squared_norms(features.landmarks_)
     features.n_features_in_ = features.landmarks_.shape[1]
@@ -36,8 +38,14 @@ def _import_features(arrays, prefix):
 
 
 def _export_ridge(ridge, prefix):
-    arrays = _export_features(ridge.features_, prefix)
+    """Return the arrays of an l-kRR map for prediction: landmarks, K[x_r]^{-1/2} W.
+
+    The r x r normalisation K[x_r]^{-1/2} is not kept (for the integrator's ten
+    maps of rank 2000 it would be 320 MB of the file).
+    """
+    arrays = _export_features(ridge.features_, prefix, normalization=False)
     arrays[f"{prefix}.coef"] = ridge.coef_
+    arrays[f"{prefix}.landmark_coef"] = ridge.landmark_coef_
     if ridge.output_basis_ is not None:
         arrays[f"{prefix}.output_basis"] = ridge.output_basis_
     return arrays
@@ -47,6 +55,7 @@ def _import_ridge(arrays, prefix):
     ridge = LowRankKernelRidge(rank=len(arrays[f"{prefix}.landmarks"]))
     ridge.features_ = _import_features(arrays, prefix)
     ridge.coef_ = arrays[f"{prefix}.coef"]
+    ridge.landmark_coef_ = arrays[f"{prefix}.landmark_coef"]
     ridge.output_basis_ = arrays.get(f"{prefix}.output_basis")
     ridge.n_features_in_ = ridge.features_.n_features_in_
     ridge.n_outputs_ = (
@@ -54,7 +63,7 @@ def _import_ridge(arrays, prefix):
         if ridge.output_basis_ is None
         else ridge.output_basis_.shape[1]
     )
-    return ridge.set_landmark_coef()
+    return ridge
 
 
 @register
