@@ -32,6 +32,17 @@ def request_system(model, field=None, name="sp4"):
     return system
 
 
+def _plots(mpl):
+    """Run a discretisedfield ``mpl`` plot; return the number of axes drawn."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    mpl()
+    n_axes = len(plt.gcf().axes)
+    plt.close("all")
+    return n_axes
+
+
 def notebook(driver, system, dirname):
     """What a user's notebook does with a time driver."""
     driver.drive(system, t=T, n=N, dirname=dirname)
@@ -51,6 +62,8 @@ def notebook(driver, system, dirname):
         "m0_shape": drive.m0.array.shape,
         "info_driver": drive.info["driver"],
         "hv": drive.hv(kdims=["x", "y"]),
+        "table_mpl": type(drive.table.mpl(y=["mx", "my", "mz"])),
+        "field_mpl": _plots(drive[-1].orientation.sel("z").mpl),
         "system_table": system.table.data[["t", "mx", "my", "mz"]].to_numpy(),
         "system_m": system.m.array.copy(),
         "drive_number": system.drive_number,
@@ -73,6 +86,8 @@ def test_drop_in_for_the_embedded_time_driver(sp4_model, driver, tmp_path):
         "m0_shape",
         "info_driver",
         "drive_number",
+        "table_mpl",
+        "field_mpl",
     ):
         assert predicted[key] == simulated[key], key
     assert {"t", "mx", "my", "mz", "iteration"} <= predicted["columns"]
@@ -80,6 +95,7 @@ def test_drop_in_for_the_embedded_time_driver(sp4_model, driver, tmp_path):
     assert np.allclose(predicted["t"], simulated["t"], rtol=1e-12)
     assert predicted["system_table"].shape == simulated["system_table"].shape
     assert type(predicted["hv"]) is type(simulated["hv"])
+    assert predicted["field_mpl"] >= 1
     # a training field: the prediction follows the simulation
     assert np.abs(predicted["mean_m"] - simulated["mean_m"]).max() < 0.05
     assert np.allclose(predicted["system_table"][:, 1:], predicted["mean_m"])
