@@ -12,7 +12,7 @@ import numpy as np
 def unit_vectors(M):
     """Return M (A/m), shape ``(..., 3)``, as unit vectors; zero where M = 0."""
     M = np.asarray(M, dtype=np.float64)
-    norm = np.linalg.norm(M, axis=-1, keepdims=True)
+    norm = np.sqrt(np.einsum("...i,...i->...", M, M))[..., None]
     return np.divide(M, norm, out=np.zeros_like(M), where=norm > 0)
 
 
