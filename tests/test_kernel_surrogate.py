@@ -95,6 +95,21 @@ def test_loading_refuses_other_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.arange(3))
     with pytest.raises(ValueError, match="not an ubermag-surrogate model"):
         load(tmp_path / "other.npz")
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    with pytest.raises(ValueError, match=r"not an ubermag-surrogate model \(not an"):
+        load(tmp_path / "notes.txt")
+    np.save(tmp_path / "array.npy", np.arange(3))
+    with pytest.raises(ValueError, match="a single array"):
+        load(tmp_path / "array.npy")
+
+
+def test_loading_a_file_missing_arrays_says_so(model, tmp_path):
+    path = model.save(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "c0"}
+    np.savez(tmp_path / "damaged.npz", **arrays)
+    with pytest.raises(ValueError, match="lacks the array 'c0'.*refit the model"):
+        load(tmp_path / "damaged.npz")
 
 
 def test_predict_from_a_given_initial_state(store, model):
@@ -105,6 +120,16 @@ def test_predict_from_a_given_initial_state(store, model):
     field = model.to_field(prediction.m[0, -1])
     assert field.mesh == store.mesh
     assert np.allclose(field.norm.array, 8e5)
+
+
+def test_initial_state_of_any_length_is_normalised(store, model):
+    fields = store.fields[:2]
+    m0 = store.tensor(field_components=())[0, 0].astype(np.float64)
+    reference = model.predict(fields, m0=m0, n=5).latent
+    as_magnetisation = model.predict(fields, m0=8e5 * m0, n=5).latent  # A/m
+    as_field = model.predict(fields, m0=model.to_field(m0), n=5).latent
+    np.testing.assert_allclose(as_magnetisation, reference, atol=1e-9)
+    np.testing.assert_allclose(as_field, reference, atol=1e-9)
 
 
 def test_extrapolation_warns_and_says_by_how_much(model):
@@ -124,6 +149,9 @@ def test_extrapolation_warns_and_says_by_how_much(model):
         ({"fields": [[np.nan, 0, 0]]}, "non-finite"),
         ({"fields": [sp4.FIELD2], "n": 0}, "positive integer"),
         ({"fields": [sp4.FIELD2], "m0": np.zeros(7)}, "3N"),
+        ({"fields": [sp4.FIELD2], "m0": np.zeros(1500)}, "zero vectors"),
+        ({"fields": [sp4.FIELD2], "m0": np.full(1500, np.nan)}, "non-finite"),
+        ({"fields": [["a", "b", "c"]]}, "array of numbers"),
     ],
 )
 def test_bad_prediction_requests(model, kwargs, match):

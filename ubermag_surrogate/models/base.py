@@ -22,12 +22,20 @@ import micromagneticmodel as mm
 import numpy as np
 
 from ..data.domains import FieldDomain
-from ..data.layout import to_components, to_field
+from ..data.layout import to_field, unit_vectors
 from ..data.store import TrajectoryStore
 from ..material import build
 
 FILE_FORMAT = "ubermag-surrogate-model/1"
 _REGISTRY = {}
+
+
+def _as_float_array(values, name):
+    """``values`` as a float64 array, or a ValueError naming the argument."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of numbers: {error}") from None
 
 
 class ExtrapolationWarning(UserWarning):
@@ -257,7 +265,7 @@ class SurrogateModel(abc.ABC):
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
-        fields = np.asarray(fields, dtype=np.float64)
+        fields = _as_float_array(fields, "fields")
         if fields.ndim == 1:
             fields = fields[None, :]
         if fields.ndim != 2 or fields.shape[1] != 3 or len(fields) == 0:
@@ -335,13 +343,27 @@ class SurrogateModel(abc.ABC):
         if m0 is None:
             return None
         if isinstance(m0, df.Field):
-            m0 = to_components(m0.array).reshape(-1)
-        m0 = np.asarray(m0, dtype=np.float64).reshape(-1)
-        if m0.shape != self.m0_.shape:
-            raise ValueError(
-                f"m0 has {m0.size} values; the model's mesh needs {self.m0_.size} (3N)."
-            )
-        return m0
+            if m0.nvdim != 3 or m0.mesh.n.prod() * 3 != self.m0_.size:
+                raise ValueError(
+                    f"m0 is a {m0.nvdim}-component field on {m0.mesh.n.prod()} cells; "
+                    f"the model needs a 3-component field on {self.m0_.size // 3}."
+                )
+            m0 = m0.array.reshape(-1, 3).T  # store layout (3, N), A/m
+        else:
+            m0 = _as_float_array(m0, "m0")
+            if m0.size != self.m0_.size:
+                raise ValueError(
+                    f"m0 has {m0.size} values; the model's mesh needs "
+                    f"{self.m0_.size} (3N)."
+                )
+            m0 = m0.reshape(3, -1)
+        if not np.all(np.isfinite(m0)):
+            raise ValueError("m0 contains non-finite values.")
+        magnetic = self.Ms_ > 0
+        if np.any(np.einsum("cn,cn->n", m0, m0)[magnetic] == 0):
+            raise ValueError("m0 has zero vectors in cells where Ms > 0.")
+        # any length (unit vectors or M in A/m): one unit vector per magnetic cell
+        return (unit_vectors(m0.T).T * magnetic).reshape(-1)
 
     def to_field(self, m_flat):
         """Return one predicted state (3N) as a ``discretisedfield.Field`` (A/m)."""
@@ -388,14 +410,36 @@ class SurrogateModel(abc.ABC):
     def load(path):
         """Load a model saved by :meth:`save` (no code is executed from the file)."""
         path = pathlib.Path(path)
-        with np.load(path, allow_pickle=False) as data:
+        not_a_model = f"{str(path)!r} is not an ubermag-surrogate model"
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as error:
+            if not path.is_file():
+                raise
+            # numpy reads any non-.npz file as a pickle and refuses it
+            raise ValueError(f"{not_a_model} (not an .npz archive).") from error
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError(f"{not_a_model} (a single array, not an archive).")
+        with data:
             if "__metadata__" not in data.files:
-                raise ValueError(f"{str(path)!r} is not an ubermag-surrogate model.")
+                raise ValueError(f"{not_a_model} (no metadata).")
             metadata = json.loads(str(data["__metadata__"]))
             arrays = {k: data[k] for k in data.files if k != "__metadata__"}
         if metadata.get("format") != FILE_FORMAT:
             raise ValueError(f"{str(path)!r} has format {metadata.get('format')!r}.")
-        model = model_class(metadata["kind"])._from_state(metadata["params"], arrays)
+        try:
+            model = model_class(metadata["kind"])._from_state(
+                metadata["params"], arrays
+            )
+        except KeyError as error:
+            from .. import __version__
+
+            raise ValueError(
+                f"{str(path)!r} lacks the array {error} that a {metadata['kind']!r} "
+                "model needs: the file is damaged or from an incompatible version "
+                f"(written by ubermag-surrogate {metadata.get('package_version')}, "
+                f"this is {__version__}); refit the model."
+            ) from None
         model.mesh_ = metadata["mesh"]
         domain = metadata["field_domain"]
         model.field_domain_ = FieldDomain.from_dict(domain) if domain else None
