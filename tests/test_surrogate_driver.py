@@ -354,9 +354,9 @@ def test_sweep_many_fields_at_once(sp4_model, driver):
 
 def test_sweep_bad_input(sp4_model, driver):
     system = sp4_model.system()
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError, match="neither was given"):
         driver.sweep(system, t=T, n=N)
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError, match="both were given"):
         driver.sweep(system, H=[[1, 0, 0]], B=[[1, 0, 0]], t=T, n=N)
     with pytest.raises(ValueError, match=r"shape \(k, 3\)"):
         driver.sweep(system, B=[[1, 0]], t=T, n=N)

@@ -360,7 +360,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             ``m`` over ``(field, t, x, y, z, vdims)``.
         """
         if (H is None) == (B is None):
-            raise TypeError("Give the fields as H (A/m) or as B = mu0 H (T), not both.")
+            given = "both were given" if H is not None else "neither was given"
+            raise TypeError(f"Give the fields as H (A/m) or as B = mu0 H (T): {given}.")
         fields = np.asarray(B if H is None else H, dtype=np.float64)
         if fields.ndim == 1:
             fields = fields[None]
