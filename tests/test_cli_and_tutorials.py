@@ -60,7 +60,7 @@ def test_quickstart_runs_the_pipeline_into_one_folder(tmp_path, capsys):
 
 
 def test_train_predict_compare(sp4_store, tmp_path, capsys):
-    model_path = tmp_path / "model.npz"
+    model_path = tmp_path / "models" / "model.npz"  # folder made before the fit
     params = json.dumps(SP4_TEST_PARAMS)
     assert (
         main(
@@ -154,6 +154,10 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
             "Unknown kernel model parameters ['depth']",
         ),
         (["train", "--data", "nowhere.zarr", "--out", "m.npz"], "No trajectory store"),
+        (
+            ["train", "--data", "{store}", "--out", "{store}"],
+            "is a directory; name the model file",
+        ),
         (
             ["predict", "--model", "nowhere.npz", "--field", "36mT@190deg"],
             "nowhere.npz",

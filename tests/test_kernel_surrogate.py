@@ -91,6 +91,18 @@ def test_save_load_predicts_bit_identically(store, model, tmp_path):
     assert np.array_equal(loaded.encode(states), model.encode(states))
 
 
+def test_save_replaces_the_file_whole(model, tmp_path):
+    path = model.save(tmp_path / "model.npz")
+    model.save(path)  # overwrite
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    assert load(path).fingerprint_ == model.fingerprint_
+    # a failed save leaves neither a partial file nor a damaged target
+    (tmp_path / "folder.npz").mkdir()
+    with pytest.raises(OSError):
+        model.save(tmp_path / "folder.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.npz", "model.npz"]
+
+
 def test_loading_refuses_other_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.arange(3))
     with pytest.raises(ValueError, match="not an ubermag-surrogate model"):

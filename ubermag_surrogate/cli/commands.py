@@ -60,6 +60,10 @@ def train(args):
             f"Unknown {args.model} model parameters {unknown}; known: "
             f"{sorted(cls().get_params())}."
         ) from None
+    out = pathlib.Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a directory; name the model file.")
+    out.parent.mkdir(parents=True, exist_ok=True)  # before the fit, not after it
     samples = store.complete
     print(
         f"Training a {args.model} surrogate on {len(samples)} trajectories of {store}"
@@ -67,7 +71,7 @@ def train(args):
     start = time.perf_counter()
     model.fit(store)
     fit_s = time.perf_counter() - start
-    path = model.save(args.out)
+    path = model.save(out)
     print(
         f"Fitted in {fit_s:.1f} s; model {model.fingerprint_} "
         f"({path.stat().st_size / 2**20:.1f} MiB) written to {path.absolute()}"

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import pathlib
 import warnings
 
@@ -402,8 +403,17 @@ class SurrogateModel(abc.ABC):
         if overlap:  # pragma: no cover - a subclass naming bug
             raise ValueError(f"Array names {overlap} are reserved.")
         path = pathlib.Path(path)
-        with open(path, "wb") as f:
-            np.savez(f, __metadata__=np.array(json.dumps(metadata)), **common, **arrays)
+        # write beside the target and rename: an interrupted save never leaves a
+        # half-written file in place of an existing model
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            with open(partial, "wb") as f:
+                np.savez(
+                    f, __metadata__=np.array(json.dumps(metadata)), **common, **arrays
+                )
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         return path
 
     @staticmethod
