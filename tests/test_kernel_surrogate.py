@@ -194,13 +194,42 @@ def test_hyperparameter_selection_picks_by_validation_error(store):
         seed=1,
         verbose=False,
     )
-    assert len(result.table) == 4
+    # four candidates, one of them twice ({alpha 1e-8, n_components 12}): 3 fits
+    assert len(result.table) == 3
+    assert not any(row["recorded"] for row in result.table)
     # a huge ridge flattens the dynamics: it must lose
     assert result.best_params["integrator_alpha"] == 1e-8
     errors = {tuple(r["params"].items()): r["error"] for r in result.table}
     assert result.best_error == min(errors.values())
     assert result.model.fingerprint_  # refitted on all samples
     assert "error" in str(result)
+
+
+def test_selection_records_and_resumes(store, tmp_path):
+    from ubermag_surrogate.models import select_hyperparameters
+
+    record = tmp_path / "selection.jsonl"
+    grid = {"integrator_alpha": [1e-8, 1e-4]}
+    kwargs = dict(validation_fraction=0.25, refit=False, verbose=False, record=record)
+    first = select_hyperparameters(KernelSurrogate(**PARAMS), store, grid, **kwargs)
+    assert len(record.read_text().splitlines()) == 2
+    # an interruption mid-write leaves a cut-short last line
+    with open(record, "a") as f:
+        f.write('{"key": "abc", "err')
+    again = select_hyperparameters(KernelSurrogate(**PARAMS), store, grid, **kwargs)
+    assert all(row["recorded"] for row in again.table)
+    assert [r["error"] for r in again.table] == [r["error"] for r in first.table]
+    assert again.best_params == first.best_params
+    # another split or other fixed parameters are not read back; the record grows
+    other = select_hyperparameters(
+        KernelSurrogate(**{**PARAMS, "nu": 3}), store, grid, **kwargs
+    )
+    assert not any(row["recorded"] for row in other.table)
+    lines = record.read_text().splitlines()  # the cut-short line was dropped
+    assert len(lines) == 4 and all(line.endswith("}") for line in lines)
+    record.write_text("not json\n" + record.read_text())
+    with pytest.raises(ValueError, match="line 1 is not a selection record"):
+        select_hyperparameters(KernelSurrogate(**PARAMS), store, grid, **kwargs)
 
 
 def test_selection_refuses_unknown_parameters(store):

@@ -8,13 +8,17 @@ over time of |<m>_pred - <m>_true|).
 """
 
 import dataclasses
+import hashlib
 import itertools
+import json
+import pathlib
 import time
 
 import numpy as np
 from sklearn.base import clone
+from tqdm.auto import tqdm
 
-from .base import as_store
+from .base import as_store, fingerprint
 
 
 def split_samples(store, validation_fraction=0.2, seed=0):
@@ -67,6 +71,7 @@ def select_hyperparameters(
     seed=0,
     refit=True,
     verbose=True,
+    record=None,
 ):
     """Choose hyper-parameters of a surrogate by validation error.
 
@@ -82,8 +87,9 @@ def select_hyperparameters(
         widths and ridges).
     strategy : str
         ``"coordinate"`` (default): one parameter at a time in the given order,
-        keeping the best value before moving on (sum of list lengths fits);
-        ``"grid"``: every combination (product of list lengths fits).
+        keeping the best value before moving on (at most the sum of the list
+        lengths fits); ``"grid"``: every combination (product of list lengths
+        fits). A candidate met twice is fitted once.
     validation_fraction : float
         Share of field cases held out.
     seed : int
@@ -91,11 +97,18 @@ def select_hyperparameters(
     refit : bool
         Refit the best parameters on all samples (default ``True``).
     verbose : bool
-        Print one line per candidate.
+        A progress bar over the candidates and one line per fit.
+    record : str or pathlib.Path, optional
+        JSON-lines file. Each candidate is appended when its fit is evaluated, and
+        candidates already recorded for the same training data, split and model
+        parameters are read back instead of refitted: an interrupted search
+        loses at most the fit in progress and resumes when called again.
 
     Returns
     -------
     SelectionResult
+        ``table`` has one row per distinct candidate (``params``, ``error``,
+        ``fit_s``, ``recorded``: read back from ``record``).
     """
     store = as_store(store)
     if strategy not in ("coordinate", "grid"):
@@ -109,39 +122,106 @@ def select_hyperparameters(
     if any(len(v) == 0 for v in grid.values()):
         raise ValueError("Every grid entry needs at least one value.")
     train, validation = split_samples(store, validation_fraction, seed)
-    table = []
+    context = {
+        "kind": getattr(estimator, "kind", type(estimator).__name__),
+        "train": fingerprint(store, train),
+        "validation": fingerprint(store, validation),
+    }
+    record = None if record is None else pathlib.Path(record)
+    recorded = _read_record(record)
+    rows = {}  # candidate key -> table row
+    n_candidates = (
+        int(np.prod([len(v) for v in grid.values()]))
+        if strategy == "grid"
+        else sum(len(v) for v in grid.values())
+    )
+    progress = tqdm(
+        total=n_candidates, desc="selection", unit="candidate", disable=not verbose
+    )
 
     def evaluate(params):
         model = clone(estimator).set_params(**params)
-        start = time.perf_counter()
-        model.fit(store, samples=train)
-        fit_s = time.perf_counter() - start
-        error = float(mean_m_errors(model, store, validation).mean())
-        table.append({"params": dict(params), "error": error, "fit_s": fit_s})
-        if verbose:
-            print(f"validation error {error:.4f} ({fit_s:.1f} s): {params}", flush=True)
-        return error
+        key = _candidate_key(context, model)
+        if key not in rows:
+            if key in recorded:
+                rows[key] = {**recorded[key], "params": dict(params), "recorded": True}
+            else:
+                start = time.perf_counter()
+                model.fit(store, samples=train)
+                fit_s = time.perf_counter() - start
+                error = float(mean_m_errors(model, store, validation).mean())
+                rows[key] = {
+                    "params": dict(params),
+                    "error": error,
+                    "fit_s": fit_s,
+                    "recorded": False,
+                }
+                if record is not None:
+                    _append(record, {"key": key, **context, **rows[key]})
+                if verbose:
+                    progress.write(
+                        f"validation error {error:.4f} ({fit_s:.1f} s): {params}"
+                    )
+        progress.update()
+        return rows[key]["error"]
 
     best = {}
-    if strategy == "grid":
-        names = list(grid)
-        scores = {}
-        for values in itertools.product(*(grid[n] for n in names)):
-            params = dict(zip(names, values, strict=True))
-            scores[tuple(values)] = evaluate(params)
-        best_values = min(scores, key=scores.get)
-        best = dict(zip(names, best_values, strict=True))
-        best_error = scores[best_values]
-    else:
-        best_error = None
-        for name, values in grid.items():
-            errors = [evaluate({**best, name: value}) for value in values]
-            i = int(np.argmin(errors))
-            best[name] = values[i]
-            best_error = errors[i]
+    with progress:
+        if strategy == "grid":
+            names = list(grid)
+            scores = {}
+            for values in itertools.product(*(grid[n] for n in names)):
+                params = dict(zip(names, values, strict=True))
+                scores[tuple(values)] = evaluate(params)
+            best_values = min(scores, key=scores.get)
+            best = dict(zip(names, best_values, strict=True))
+            best_error = scores[best_values]
+        else:
+            best_error = None
+            for name, values in grid.items():
+                errors = [evaluate({**best, name: value}) for value in values]
+                i = int(np.argmin(errors))
+                best[name] = values[i]
+                best_error = errors[i]
     model = clone(estimator).set_params(**best)
     if refit:
         model.fit(store)
     return SelectionResult(
-        best_params=best, best_error=best_error, table=table, model=model
+        best_params=best, best_error=best_error, table=list(rows.values()), model=model
     )
+
+
+def _candidate_key(context, model):
+    """Hash of the data, split and every parameter of a candidate (not verbosity)."""
+    params = {k: v for k, v in model.get_params().items() if k != "verbose"}
+    text = json.dumps({**context, "params": params}, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _append(path, row):
+    """Append one JSON line, dropping a last line cut short by an interruption."""
+    with open(path, "a+b") as f:
+        f.seek(0)
+        text = f.read()
+        if text and not text.endswith(b"\n"):
+            f.truncate(text.rfind(b"\n") + 1)
+        f.write((json.dumps(row, default=repr) + "\n").encode())
+
+
+def _read_record(path):
+    """Rows of a selection record by candidate key (empty if there is none)."""
+    if path is None or not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = {}
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+            rows[row["key"]] = {"error": row["error"], "fit_s": row["fit_s"]}
+        except (json.JSONDecodeError, KeyError, TypeError):
+            if number == len(lines) or not line.strip():
+                continue  # a blank line, or the last one cut short by an interruption
+            raise ValueError(
+                f"{str(path)!r} line {number} is not a selection record."
+            ) from None
+    return rows
