@@ -110,6 +110,10 @@ def test_loading_refuses_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model\n")
     with pytest.raises(ValueError, match=r"not an ubermag-surrogate model \(not an"):
         load(tmp_path / "notes.txt")
+    for name, content in [("empty.npz", b""), ("cut.npz", b"PK\x03\x04 cut short")]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=r"\(not an \.npz archive\)"):
+            load(tmp_path / name)
     np.save(tmp_path / "array.npy", np.arange(3))
     with pytest.raises(ValueError, match="a single array"):
         load(tmp_path / "array.npy")

@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import warnings
+import zipfile
 
 import discretisedfield as df
 import micromagneticmodel as mm
@@ -423,10 +424,9 @@ class SurrogateModel(abc.ABC):
         not_a_model = f"{str(path)!r} is not an ubermag-surrogate model"
         try:
             data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as error:
-            if not path.is_file():
-                raise
-            # numpy reads any non-.npz file as a pickle and refuses it
+        except (ValueError, EOFError, zipfile.BadZipFile) as error:
+            # numpy reads a file that is no .npy/.npz as a pickle and refuses it;
+            # an empty or truncated archive fails to open as a zip
             raise ValueError(f"{not_a_model} (not an .npz archive).") from error
         if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
             raise ValueError(f"{not_a_model} (a single array, not an archive).")
