@@ -358,8 +358,12 @@ def test_sweep_bad_input(sp4_model, driver):
         driver.sweep(system, t=T, n=N)
     with pytest.raises(TypeError, match="both were given"):
         driver.sweep(system, H=[[1, 0, 0]], B=[[1, 0, 0]], t=T, n=N)
-    with pytest.raises(ValueError, match=r"shape \(k, 3\)"):
+    with pytest.raises(ValueError, match=r"B must be an array of shape \(k, 3\)"):
         driver.sweep(system, B=[[1, 0]], t=T, n=N)
+    with pytest.raises(ValueError, match=r"H has non-finite values"):
+        driver.sweep(system, H=[[np.nan, 0, 0]], t=T, n=N)
+    with pytest.raises(ValueError, match=r"H must be an array of numbers"):
+        driver.sweep(system, H="36 mT", t=T, n=N)
     with pytest.warns(ExtrapolationWarning, match="outside the training domain"):
         driver.sweep(system, B=[[-0.045, 0, 0]], t=T, n=N)
 

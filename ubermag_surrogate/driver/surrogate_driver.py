@@ -23,6 +23,7 @@ from .. import __version__
 from ..data.layout import to_field, unit_vectors
 from ..driver_options import NoScheduling, check_drive_options
 from ..models import SurrogateModel, load
+from ..models.base import check_fields
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
 
@@ -362,13 +363,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         if (H is None) == (B is None):
             given = "both were given" if H is not None else "neither was given"
             raise TypeError(f"Give the fields as H (A/m) or as B = mu0 H (T): {given}.")
-        fields = np.asarray(B if H is None else H, dtype=np.float64)
-        if fields.ndim == 1:
-            fields = fields[None]
-        if fields.ndim != 2 or fields.shape[1] != 3 or not len(fields):
-            raise ValueError(f"Fields must have shape (k, 3), got {fields.shape}.")
         if H is not None:
-            fields = fields * mm.consts.mu0
+            fields = check_fields(H, "H", "A/m") * mm.consts.mu0
+        else:
+            fields = check_fields(B, "B", "mu0 H in T")
         _check_time(t, n)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

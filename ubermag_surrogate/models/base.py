@@ -40,6 +40,25 @@ def _as_float_array(values, name):
         raise ValueError(f"{name} must be an array of numbers: {error}") from None
 
 
+def check_fields(values, name="fields", unit="mu0 H in T"):
+    """Constant applied fields as a finite float64 array ``(k, 3)``.
+
+    ``(3,)`` is one field. Raises ValueError naming ``name`` (and its ``unit``)
+    for non-numbers, another shape, no fields, or non-finite values.
+    """
+    fields = _as_float_array(values, name)
+    if fields.ndim == 1:
+        fields = fields[None, :]
+    if fields.ndim != 2 or fields.shape[1] != 3 or len(fields) == 0:
+        raise ValueError(
+            f"{name} must be an array of shape (k, 3) ({unit}), got shape "
+            f"{fields.shape}."
+        )
+    if not np.all(np.isfinite(fields)):
+        raise ValueError(f"{name} has non-finite values.")
+    return fields
+
+
 class ExtrapolationWarning(UserWarning):
     """A prediction was asked for outside what the model was trained on."""
 
@@ -267,13 +286,7 @@ class SurrogateModel(abc.ABC):
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
-        fields = _as_float_array(fields, "fields")
-        if fields.ndim == 1:
-            fields = fields[None, :]
-        if fields.ndim != 2 or fields.shape[1] != 3 or len(fields) == 0:
-            raise ValueError(f"fields must be (k, 3) mu0 H in T, got {fields.shape}.")
-        if not np.all(np.isfinite(fields)):
-            raise ValueError("fields contain non-finite values.")
+        fields = check_fields(fields)
         n, stride = self._steps(t, n)
         total = n * stride
         if total > self.n_steps_:
