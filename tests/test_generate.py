@@ -354,3 +354,17 @@ def test_cli_generate(tmp_path, capsys):
     assert store.attrs["field_domain"]["name"] == "sp4_field1"
     assert store.attrs["sampling"] == {"method": "sobol", "seed": 0, "n": 2}
     json.dumps(store.attrs)  # attributes stay plain JSON
+
+
+def test_store_creation_is_all_or_nothing(tmp_path):
+    path = tmp_path / "new.zarr"
+    args = {"times": np.linspace(0, 1e-11, 3), "Ms": np.full(4, 8e5)}
+    # metadata that cannot be written fails half-way through the creation
+    with pytest.raises(TypeError):
+        TrajectoryStore.create(path, metadata={"problem": object()}, **args)
+    assert list(tmp_path.iterdir()) == []  # no store, no half-made folder
+    # a half-made folder left by a killed creation does not block the next one
+    (tmp_path / f".new.zarr.creating-{os.getpid()}").mkdir()
+    store = TrajectoryStore.create(path, metadata={"problem": "p"}, **args)
+    assert store.attrs["problem"] == "p" and len(store.times) == 3
+    assert list(tmp_path.iterdir()) == [path]

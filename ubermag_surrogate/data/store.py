@@ -30,7 +30,9 @@ calculator, field domain, sampling and failures.
 
 import datetime
 import json
+import os
 import pathlib
+import shutil
 
 import discretisedfield as df
 import numpy as np
@@ -93,11 +95,27 @@ class TrajectoryStore:
         path = pathlib.Path(path)
         if path.exists():
             raise FileExistsError(f"{str(path)!r} exists already.")
+        # Built beside its place and renamed into it: a reader (or a rerun after an
+        # interrupted creation) sees a complete store or none.
+        partial = path.with_name(f".{path.name}.creating-{os.getpid()}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            group = zarr.open_group(str(path), mode="w-")
+            shutil.rmtree(partial, ignore_errors=True)
+            group = zarr.open_group(str(partial), mode="w-")
         except OSError as exc:
             raise OSError(f"Cannot create a store at {str(path)!r}: {exc}") from exc
+        try:
+            cls._fill_new(group, times, Ms, metadata)
+            os.rename(partial, path)
+        except OSError as exc:
+            raise OSError(f"Cannot create a store at {str(path)!r}: {exc}") from exc
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+        return cls(path, mode="r+")
+
+    @staticmethod
+    def _fill_new(group, times, Ms, metadata):
+        """Write the arrays and attributes of a new store into ``group``."""
         times = np.asarray(times, dtype=np.float64)
         Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
         n_times, n_cells = len(times), Ms.size
@@ -162,7 +180,6 @@ class TrajectoryStore:
                 **json.loads(json.dumps(metadata)),
             }
         )
-        return cls(path, mode="r+")
 
     @classmethod
     def open_or_create(cls, path, *, times, Ms, metadata):
