@@ -1,0 +1,177 @@
+"""How much <m>(t) changes when the applied field changes a little: the data's limit.
+
+For every field of a held-out store (default: SP4 domain 2's 20 test fields), the
+full simulation is rerun with the field turned by ``--shift-deg`` and with its
+magnitude raised by ``--shift-mT``, and the max over time of |<m>_shifted -
+<m>_stored| is reported. A surrogate that learns from fields spaced about 0.5 deg
+and 0.5 mT apart (300 uniform fields in the 20 deg x 10 mT domain) cannot resolve
+changes that happen within a small fraction of that spacing; where a 0.1 deg turn
+moves <m> by 0.3, an error of that size at that field is the data's limit, not the
+method's. With ``--errors kernel.json`` (written by ``bench_kernel.py`` for the
+same test store) the surrogate's per-field error is printed beside it.
+
+Make the held-out store as ``bench_kernel.py`` says, then::
+
+    python benchmarks/field_sensitivity.py --data data --domain sp4_field2 \\
+        --errors benchmarks/results/kernel.json
+
+Each field costs two simulations (about 40 on 2 cores for 20 fields; resumable:
+the shifted runs are kept in ``DATA/DOMAIN_test_shifted.zarr``). Prints a table and
+writes JSON (default ``benchmarks/results/field_sensitivity.json``).
+"""
+
+import argparse
+import json
+import pathlib
+import time
+
+import numpy as np
+
+from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import TrajectoryStore
+from ubermag_surrogate.problems import sp4
+
+HERE = pathlib.Path(__file__).parent
+
+
+def shifted_fields(fields, shift_deg, shift_mT):
+    """Each in-plane field turned by ``shift_deg`` and lengthened by ``shift_mT``.
+
+    Returns ``(2 k, 3)``: the turned fields, then the lengthened ones (T).
+    """
+    magnitude = np.linalg.norm(fields[:, :2], axis=1)
+    angle = np.arctan2(fields[:, 1], fields[:, 0])
+    turned = angle + np.radians(shift_deg)
+    longer = magnitude + shift_mT * 1e-3
+    zeros = np.zeros_like(magnitude)
+
+    def polar(length, phi):
+        return np.stack([length * np.cos(phi), length * np.sin(phi), zeros], axis=1)
+
+    return np.concatenate([polar(magnitude, turned), polar(longer, angle)])
+
+
+def mean_m(store, samples):
+    """<m>(t) of the given samples, ``(k, s+1, 3)``."""
+    states = store.tensor(samples, field_components=())  # (s+1, k, 3N)
+    n_times, k, _ = states.shape
+    return states.reshape(n_times, k, 3, -1).mean(-1, dtype=np.float64).swapaxes(0, 1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data", help="folder with the stores")
+    parser.add_argument("--domain", default="sp4_field2")
+    parser.add_argument("--test", default="test", help="held-out store suffix")
+    parser.add_argument("--shift-deg", type=float, default=0.1)
+    parser.add_argument("--shift-mT", type=float, default=0.1)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--errors", help="bench_kernel.py JSON with per-field errors")
+    parser.add_argument(
+        "--out", default=str(HERE / "results" / "field_sensitivity.json")
+    )
+    args = parser.parse_args()
+    test = TrajectoryStore(pathlib.Path(args.data, f"{args.domain}_{args.test}.zarr"))
+    samples = test.complete
+    fields = test.fields[samples]
+    driver = test.attrs["driver"]
+    if test.attrs.get("problem") != "sp4":
+        raise SystemExit("This benchmark reruns SP4 stores only.")
+    shifted_path = pathlib.Path(args.data, f"{args.domain}_{args.test}_shifted.zarr")
+    start = time.perf_counter()
+    generate(
+        sp4.problem(),
+        shifted_fields(fields, args.shift_deg, args.shift_mT),
+        t=driver["t"],
+        n=driver["n"],
+        calculator=test.attrs["calculator"]["name"],
+        store=shifted_path,
+        workers=args.workers,
+    )
+    simulate_s = time.perf_counter() - start
+    shifted = TrajectoryStore(shifted_path)
+    k = len(fields)
+    if len(shifted.complete) != 2 * k:
+        raise SystemExit(f"{shifted_path}: not every shifted run completed.")
+    reference = mean_m(test, samples)
+    moved = mean_m(shifted, np.arange(2 * k))
+    change = np.abs(moved - np.concatenate([reference, reference])).max(axis=(1, 2))
+    by_angle, by_magnitude = change[:k], change[k:]
+
+    errors = None
+    if args.errors:
+        for record in json.loads(pathlib.Path(args.errors).read_text())["records"]:
+            if record["domain"] == args.domain:
+                errors = np.array(record["ours"]["mean_m_error_per_field"])
+        if errors is None or len(errors) != k:
+            raise SystemExit(f"{args.errors} has no {k} per-field errors for this.")
+
+    magnitude = np.linalg.norm(fields, axis=1) * 1e3
+    angle = np.degrees(np.arctan2(fields[:, 1], fields[:, 0])) % 360
+    print(
+        f"<m> change for a field turned by {args.shift_deg} deg or lengthened by "
+        f"{args.shift_mT} mT ({args.domain}, {k} fields of {args.test})"
+    )
+    header = f"{'|B| (mT)':>9} {'angle':>7} {'turned':>7} {'longer':>7}"
+    header += f" {'surrogate':>9}" if errors is not None else ""
+    print(header)
+    print("-" * len(header))
+    for i in np.argsort(angle):
+        line = (
+            f"{magnitude[i]:9.2f} {angle[i]:7.2f} {by_angle[i]:7.3f} "
+            f"{by_magnitude[i]:7.3f}"
+        )
+        print(line + (f" {errors[i]:9.3f}" if errors is not None else ""))
+    summary = {
+        "turned_mean": float(by_angle.mean()),
+        "turned_max": float(by_angle.max()),
+        "longer_mean": float(by_magnitude.mean()),
+        "longer_max": float(by_magnitude.max()),
+    }
+    print(
+        f"mean (max): turned {summary['turned_mean']:.3f} "
+        f"({summary['turned_max']:.3f}), lengthened {summary['longer_mean']:.3f} "
+        f"({summary['longer_max']:.3f})"
+    )
+    if errors is not None:
+        summary["surrogate_error_mean"] = float(errors.mean())
+        sensitive = np.maximum(by_angle, by_magnitude) > 0.05
+        summary["n_sensitive"] = int(sensitive.sum())
+        summary["surrogate_error_mean_on_the_rest"] = (
+            float(errors[~sensitive].mean()) if (~sensitive).any() else float("nan")
+        )
+        summary["surrogate_error_share_of_sensitive"] = float(
+            errors[sensitive].sum() / errors.sum()
+        )
+        share = summary["surrogate_error_share_of_sensitive"]
+        rest = summary["surrogate_error_mean_on_the_rest"]
+        print(
+            f"{sensitive.sum()} of {k} fields move <m> by more than 0.05 under these "
+            f"shifts; they carry {share:.0%} of the surrogate's summed error; its "
+            f"mean error on the other {k - sensitive.sum()}: {rest:.4f}"
+        )
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "field_sensitivity",
+                "domain": args.domain,
+                "test_store": args.test,
+                "shift_deg": args.shift_deg,
+                "shift_mT": args.shift_mT,
+                "fields": fields.tolist(),
+                "turned": by_angle.tolist(),
+                "lengthened": by_magnitude.tolist(),
+                "surrogate_error": None if errors is None else errors.tolist(),
+                "simulate_s": simulate_s,
+                **summary,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
