@@ -277,6 +277,40 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     assert TrajectoryStore(store_path).status.tolist() == [1] * 6
 
 
+UNGUARDED_SCRIPT = textwrap.dedent(
+    """
+    from ubermag_surrogate.data import sp4_field2_domain
+    from ubermag_surrogate.data.generate import generate
+    from ubermag_surrogate.problems import sp4
+
+    print("top level ran")
+    summary = generate(sp4.problem(cell=(10e-9, 12.5e-9, 3e-9)),
+                       sp4_field2_domain.sample(2, seed=3), t=5e-11, n=5,
+                       calculator="embedded", store="plain.zarr", workers=2,
+                       progress=False)
+    print(summary.completed, summary.failed)
+    """
+)
+
+
+def test_generate_from_a_script_without_a_main_guard(tmp_path):
+    # As the README and tutorial 02 call it: top-level code of a plain script.
+    # Worker processes must not re-run the script (multiprocessing's "spawn" does,
+    # and the pool broke with BrokenProcessPool).
+    script = tmp_path / "plain.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["top", "level", "ran", "2", "0"]
+    assert TrajectoryStore(tmp_path / "plain.zarr").status.tolist() == [1, 1]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [

@@ -10,14 +10,13 @@ skips them.
 """
 
 import dataclasses
-import multiprocessing
 import numbers
 import pathlib
 import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 import numpy as np
 
@@ -348,9 +347,13 @@ def _run(tasks, workers, client):
         finally:
             client.cancel(futures)
         return
+    # loky starts fresh interpreters (no fork of a threaded parent) that, unlike
+    # multiprocessing's "spawn", do not re-run the caller's script: generate() works
+    # from a script without an ``if __name__ == "__main__":`` guard.
+    from loky import ProcessPoolExecutor
+
     workers = min(workers or default_threads(), len(tasks))
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_simulate_payload, p) for p in payloads]
         try:
             for future in as_completed(futures):
