@@ -243,6 +243,23 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+def _children(pid):
+    """Pids of the child processes of ``pid`` (Linux /proc)."""
+    children = set()
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(c) for c in (task / "children").read_text().split())
+    return children
+
+
+def _running(pid):
+    """Whether ``pid`` is a live process (a zombie is not)."""
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)
@@ -256,8 +273,16 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
         time.sleep(0.2)
         if (store_path / "status").exists():
             done_at_kill = int((TrajectoryStore(store_path).status == 1).sum())
+    has_proc = pathlib.Path(f"/proc/{process.pid}/task").exists()
+    workers = _children(process.pid) if has_proc else set()
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    # Its pool workers go too (a worker left behind blocked for ever writing its
+    # result to the dead parent).
+    deadline = time.monotonic() + 30
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [w for w in workers if _running(w)], "pool workers outlived the run"
     store = TrajectoryStore(store_path)
     complete = store.complete
     assert 2 <= len(complete) < 6

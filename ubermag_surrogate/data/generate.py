@@ -11,6 +11,7 @@ skips them.
 
 import dataclasses
 import numbers
+import os
 import pathlib
 import shutil
 import tempfile
@@ -330,6 +331,22 @@ def _calculator_info(calc):
     return {"name": "embedded", "adapter": "ubermag_surrogate", "magnumnp": version}
 
 
+def _exit_with_parent(parent_pid):
+    """Pool-worker initializer: exit as soon as the process that started it is gone.
+
+    A killed :func:`generate` (SIGKILL, a crashed Jupyter kernel) cannot stop its
+    workers, and a worker that finishes its simulation afterwards blocks for ever
+    writing the result into the dead parent's pipe.
+    """
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _run(tasks, workers, client):
     """Yield results as simulations finish, on a Dask client or a process pool."""
     if not tasks:
@@ -353,7 +370,11 @@ def _run(tasks, workers, client):
     from loky import ProcessPoolExecutor
 
     workers = min(workers or default_threads(), len(tasks))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(_simulate_payload, p) for p in payloads]
         try:
             for future in as_completed(futures):
