@@ -302,6 +302,44 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     assert TrajectoryStore(store_path).status.tolist() == [1] * 6
 
 
+@pytest.mark.skipif(
+    not pathlib.Path("/proc/self/task").exists(),
+    reason="needs Linux /proc to find the pool's workers",
+)
+def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
+    # Ctrl-C in a terminal or "interrupt kernel" in Jupyter: SIGINT to the caller.
+    script = tmp_path / "run.py"
+    script.write_text(
+        KILL_SCRIPT.replace("t=5e-11", "t=4e-10").replace("workers=1", "workers=2")
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], cwd=tmp_path, stderr=subprocess.PIPE
+    )
+    store_path = tmp_path / "killed.zarr"
+    deadline = time.monotonic() + 240
+    while not (
+        (store_path / "status").exists()
+        and (TrajectoryStore(store_path).status == 1).sum() >= 2
+    ):
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1)  # the next two simulations are under way
+    workers = _children(process.pid)
+    start = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    stopped_after = time.monotonic() - start
+    assert b"KeyboardInterrupt" in stderr
+    # Not waiting for the simulations in flight (about 10 s each here).
+    assert stopped_after < 6, f"took {stopped_after:.1f} s to stop"
+    time.sleep(1)
+    assert not [w for w in workers if _running(w)], "pool workers outlived the run"
+    store = TrajectoryStore(store_path)
+    assert 2 <= len(store.complete) < 6
+    assert np.all(np.isfinite(store.tensor()))
+
+
 UNGUARDED_SCRIPT = textwrap.dedent(
     """
     from ubermag_surrogate.data import sp4_field2_domain

@@ -370,15 +370,18 @@ def _run(tasks, workers, client):
     from loky import ProcessPoolExecutor
 
     workers = min(workers or default_threads(), len(tasks))
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
-    ) as pool:
+    )
+    try:
         futures = [pool.submit(_simulate_payload, p) for p in payloads]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        # Ctrl-C, an error, or the caller stopped reading: the simulations in flight
+        # are lost anyway, so stop their workers now instead of waiting for them.
+        pool.shutdown(wait=False, kill_workers=True)
+        raise
+    pool.shutdown(wait=True)
