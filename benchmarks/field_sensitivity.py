@@ -8,12 +8,15 @@ and 0.5 mT apart (300 uniform fields in the 20 deg x 10 mT domain) cannot resolv
 changes that happen within a small fraction of that spacing; where a 0.1 deg turn
 moves <m> by 0.3, an error of that size at that field is the data's limit, not the
 method's. With ``--errors kernel.json`` (written by ``bench_kernel.py`` for the
-same test store) the surrogate's per-field error is printed beside it.
+same test store) the surrogate's per-field error is printed beside it. With
+``--model MODEL.npz`` the model's own sensitivity is printed too: the change of its
+predicted <m> when the field is turned by +-``--shift-deg`` (two extra predictions,
+no simulation), a per-field signal of where it cannot be trusted.
 
 Make the held-out store as ``bench_kernel.py`` says, then::
 
     python benchmarks/field_sensitivity.py --data data --domain sp4_field2 \\
-        --errors benchmarks/results/kernel.json
+        --errors benchmarks/results/kernel.json [--model sp4_field2_kernel.npz]
 
 Each field costs two simulations (about 40 on 2 cores for 20 fields; resumable:
 the shifted runs are kept in ``DATA/DOMAIN_test_shifted.zarr``). Prints a table and
@@ -24,11 +27,13 @@ import argparse
 import json
 import pathlib
 import time
+import warnings
 
 import numpy as np
 
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
+from ubermag_surrogate.models import ExtrapolationWarning, load
 from ubermag_surrogate.problems import sp4
 
 HERE = pathlib.Path(__file__).parent
@@ -58,6 +63,20 @@ def mean_m(store, samples):
     return states.reshape(n_times, k, 3, -1).mean(-1, dtype=np.float64).swapaxes(0, 1)
 
 
+def model_sensitivity(model, fields, shift_deg):
+    """Max over time of the change of a model's <m> when the field turns +-shift."""
+    k = len(fields)
+    turned = np.concatenate(
+        [shifted_fields(fields, sign * shift_deg, 0)[:k] for sign in (1, -1)]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)  # at the domain's edge
+        base = model.predict(fields).mean_m()
+        moved = model.predict(turned).mean_m()
+    change = np.abs(moved - np.concatenate([base, base])).max(axis=(1, 2))
+    return np.maximum(change[:k], change[k:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
@@ -67,6 +86,7 @@ def main():
     parser.add_argument("--shift-mT", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--errors", help="bench_kernel.py JSON with per-field errors")
+    parser.add_argument("--model", help="a saved model: print its own sensitivity")
     parser.add_argument(
         "--out", default=str(HERE / "results" / "field_sensitivity.json")
     )
@@ -106,6 +126,10 @@ def main():
         if errors is None or len(errors) != k:
             raise SystemExit(f"{args.errors} has no {k} per-field errors for this.")
 
+    own = None
+    if args.model:
+        own = model_sensitivity(load(args.model), fields, args.shift_deg)
+
     magnitude = np.linalg.norm(fields, axis=1) * 1e3
     angle = np.degrees(np.arctan2(fields[:, 1], fields[:, 0])) % 360
     print(
@@ -114,6 +138,7 @@ def main():
     )
     header = f"{'|B| (mT)':>9} {'angle':>7} {'turned':>7} {'longer':>7}"
     header += f" {'surrogate':>9}" if errors is not None else ""
+    header += f" {'model turned':>12}" if own is not None else ""
     print(header)
     print("-" * len(header))
     for i in np.argsort(angle):
@@ -121,7 +146,8 @@ def main():
             f"{magnitude[i]:9.2f} {angle[i]:7.2f} {by_angle[i]:7.3f} "
             f"{by_magnitude[i]:7.3f}"
         )
-        print(line + (f" {errors[i]:9.3f}" if errors is not None else ""))
+        line += f" {errors[i]:9.3f}" if errors is not None else ""
+        print(line + (f" {own[i]:12.3f}" if own is not None else ""))
     summary = {
         "turned_mean": float(by_angle.mean()),
         "turned_max": float(by_angle.max()),
@@ -150,6 +176,20 @@ def main():
             f"shifts; they carry {share:.0%} of the surrogate's summed error; its "
             f"mean error on the other {k - sensitive.sum()}: {rest:.4f}"
         )
+    if errors is not None and own is not None:
+        flagged = own > 0.05
+        summary["model_flagged"] = int(flagged.sum())
+        summary["surrogate_error_mean_flagged"] = (
+            float(errors[flagged].mean()) if flagged.any() else float("nan")
+        )
+        summary["surrogate_error_mean_not_flagged"] = (
+            float(errors[~flagged].mean()) if (~flagged).any() else float("nan")
+        )
+        print(
+            f"the model's own change exceeds 0.05 on {flagged.sum()} of {k} fields: "
+            f"mean error there {summary['surrogate_error_mean_flagged']:.4f}, on the "
+            f"others {summary['surrogate_error_mean_not_flagged']:.4f}"
+        )
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
@@ -164,6 +204,8 @@ def main():
                 "turned": by_angle.tolist(),
                 "lengthened": by_magnitude.tolist(),
                 "surrogate_error": None if errors is None else errors.tolist(),
+                "model": args.model,
+                "model_turned": None if own is None else own.tolist(),
                 "simulate_s": simulate_s,
                 **summary,
             },
