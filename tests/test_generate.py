@@ -260,6 +260,14 @@ def _running(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _assert_gone_within(pids, seconds):
+    """Assert that every process in ``pids`` has ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in pids if _running(p)], "pool workers outlived the run"
+
+
 def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)
@@ -279,10 +287,7 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     process.wait(timeout=30)
     # Its pool workers go too (a worker left behind blocked for ever writing its
     # result to the dead parent).
-    deadline = time.monotonic() + 30
-    while any(_running(w) for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [w for w in workers if _running(w)], "pool workers outlived the run"
+    _assert_gone_within(workers, 30)
     store = TrajectoryStore(store_path)
     complete = store.complete
     assert 2 <= len(complete) < 6
@@ -333,8 +338,7 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
     assert b"KeyboardInterrupt" in stderr
     # Not waiting for the simulations in flight (about 10 s each here).
     assert stopped_after < 6, f"took {stopped_after:.1f} s to stop"
-    time.sleep(1)
-    assert not [w for w in workers if _running(w)], "pool workers outlived the run"
+    _assert_gone_within(workers, 1)
     store = TrajectoryStore(store_path)
     assert 2 <= len(store.complete) < 6
     assert np.all(np.isfinite(store.tensor()))
