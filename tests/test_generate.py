@@ -99,6 +99,35 @@ def test_round_trip_store_tensor_field_equals_micromagneticdata(generated, probl
     assert len(list(cache_dir().glob("sp4-*.omf"))) >= 1
 
 
+def test_store_mean_m_equals_the_simulations_tables(generated):
+    _, _, root = generated
+    store = TrajectoryStore(root / "d.zarr")
+    mean = store.mean_m([2, 0])
+    assert mean.shape == (2, N + 1, 3) and mean.dtype == np.float64
+    for j, sample in enumerate([2, 0]):
+        drive = md.Data(f"sp4_{sample:06d}", dirname=str(root / "scratch"))[-1]
+        table = drive.table.data[["mx", "my", "mz"]].to_numpy()  # t > 0
+        assert np.allclose(mean[j, 1:], table, rtol=0, atol=1e-6)
+        assert np.allclose(mean[j, 0], drive.m0.orientation.mean(), atol=1e-6)
+    with pytest.raises(IndexError, match=r"Samples \[3\] are not in the store"):
+        store.mean_m([0, 3])
+
+
+def test_store_mean_m_leaves_empty_cells_out(tmp_path):
+    Ms = np.array([8e5, 0.0, 8e5, 0.0])  # two of four cells empty
+    store = TrajectoryStore.create(
+        tmp_path / "holes.zarr",
+        times=[0, 1e-12],
+        Ms=Ms,
+        metadata={"problem": "p"},
+    )
+    store.add_samples([[0.03, 0, 0]])
+    m = np.zeros((2, 3, 4), dtype=np.float32)  # (s+1, component, cell)
+    m[:, 0, [0, 2]] = 1.0  # magnetic cells along +x, empty cells zero
+    store.write_sample(0, m)
+    assert np.array_equal(store.mean_m(), [[[1, 0, 0], [1, 0, 0]]])
+
+
 def test_store_is_readable_without_this_package(generated):
     _, fields, root = generated
     ds = xr.open_zarr(str(root / "d.zarr"), consolidated=False)

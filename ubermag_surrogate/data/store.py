@@ -308,6 +308,21 @@ class TrajectoryStore:
             raise ValueError(f"Sample {index} is not complete.")
         return self.group["m"][index]
 
+    def _complete_samples(self, samples):
+        """Sample indices as an int array (default: all complete); all complete."""
+        samples = self.complete if samples is None else np.asarray(samples, dtype=int)
+        status = self.status
+        outside = samples[(samples < 0) | (samples >= len(status))]
+        if outside.size:
+            raise IndexError(
+                f"Samples {outside[:10].tolist()} are not in the store "
+                f"({len(status)} samples)."
+            )
+        bad = [int(i) for i in samples if status[i] != COMPLETE]
+        if bad:
+            raise ValueError(f"Samples {bad[:10]} are not complete.")
+        return samples
+
     def tensor(self, samples=None, field_components=(0, 1), dtype=np.float32):
         """Return the data tensor D, shape ``(s+1, n, 3N + len(field_components))``.
 
@@ -324,11 +339,7 @@ class TrajectoryStore:
         dtype : numpy dtype, optional
             ``float32`` (default, as stored) or ``float64``.
         """
-        samples = self.complete if samples is None else np.asarray(samples, dtype=int)
-        status = self.status
-        bad = [int(i) for i in samples if status[i] != COMPLETE]
-        if bad:
-            raise ValueError(f"Samples {bad[:10]} are not complete.")
+        samples = self._complete_samples(samples)
         n_times, _, n_cells = self.group["m"].shape[1:]
         k = len(field_components)
         out = np.empty((n_times, len(samples), k + 3 * n_cells), dtype=dtype)
@@ -336,6 +347,28 @@ class TrajectoryStore:
         for j, index in enumerate(samples):
             out[:, j, :k] = fields[index, list(field_components)]
             out[:, j, k:] = self.group["m"][index].reshape(n_times, 3 * n_cells)
+        return out
+
+    def mean_m(self, samples=None):
+        """Return the mean magnetisation <m>(t) of samples, ``(k, s+1, 3)`` float64.
+
+        The average runs over magnetic cells (Ms > 0) only, as OOMMF's tables and
+        :meth:`Prediction.mean_m <ubermag_surrogate.models.Prediction.mean_m>` do;
+        empty cells hold zero vectors in the store. Samples are read one at a
+        time, so memory holds the result and a single trajectory.
+
+        Parameters
+        ----------
+        samples : array_like of int, optional
+            Sample indices (default: all complete samples, in order).
+        """
+        samples = self._complete_samples(samples)
+        n_magnetic = max(1, int(np.count_nonzero(self.group["Ms"][:] > 0)))
+        n_times = self.group["m"].shape[1]
+        out = np.empty((len(samples), n_times, 3))
+        for j, index in enumerate(samples):
+            out[j] = self.group["m"][index].sum(axis=-1, dtype=np.float64)
+        out /= n_magnetic
         return out
 
     def to_xarray(self):

@@ -39,9 +39,8 @@ def split_samples(store, validation_fraction=0.2, seed=0):
 def mean_m_errors(model, store, samples):
     """Per-sample max over time and components of |<m>_pred - <m>_true|."""
     store = as_store(store)
-    truth = store.tensor(samples, field_components=())  # (s+1, k, 3N)
-    n_times, k, three_n = truth.shape
-    true_mean = truth.reshape(n_times, k, 3, three_n // 3).mean(-1).transpose(1, 0, 2)
+    true_mean = store.mean_m(samples)  # (k, s+1, 3)
+    n_times = true_mean.shape[1]
     predicted = model.predict(store.fields[samples], n=n_times - 1).mean_m()
     return np.abs(predicted - true_mean).max(axis=(1, 2))
 
