@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
+from ubermag_surrogate.data import (
+    FieldDomain,
+    in_plane_field,
+    sp4_field1_domain,
+    sp4_field2_domain,
+)
 from ubermag_surrogate.problems import sp4
 
 
@@ -58,6 +63,15 @@ def test_box_domain():
 def test_distance_outside_says_by_how_much():
     outside = sp4_field2_domain.distance_outside(np.array([[-0.045, 0, 0.001]]))
     assert outside[0] == pytest.approx([5.0, 0.0, 1.0])
+
+
+def test_in_plane_field_inverts_coordinates():
+    fields = sp4_field2_domain.sample(16, seed=4)
+    magnitude, angle, _ = sp4_field2_domain.coordinates(fields).T
+    assert np.allclose(in_plane_field(magnitude, angle), fields, rtol=0, atol=1e-15)
+    assert in_plane_field(35.0, 90.0) == pytest.approx([0, 0.035, 0], abs=1e-15)
+    # broadcasting: one magnitude, several angles
+    assert in_plane_field(30, [180, 190, 200]).shape == (3, 3)
 
 
 def test_round_trip_through_dict():

@@ -19,7 +19,7 @@ import micromagneticdata as md
 import numpy as np
 
 import ubermag_surrogate as us
-from ubermag_surrogate.data import sp4_field2_domain
+from ubermag_surrogate.data import in_plane_field, sp4_field2_domain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.models import KernelSurrogate
 from ubermag_surrogate.problems import sp4
@@ -62,9 +62,7 @@ print(drive.info["driver"], drive.info["model_fingerprint"], drive.n, "outputs")
 
 # %%
 angles = np.linspace(181, 199, 10)
-grid = 35e-3 * np.stack(
-    [np.cos(np.deg2rad(angles)), np.sin(np.deg2rad(angles)), 0 * angles], axis=1
-)
+grid = in_plane_field(35, angles)  # mu0 H (T), (10, 3)
 curves = driver.sweep(model.system(), B=grid, t=t, n=n)
 print(curves["mx"].isel(t=-1).to_series().round(3))
 

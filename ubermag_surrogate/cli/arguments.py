@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from ..data.domains import in_plane_field
+
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _POLAR = re.compile(rf"^\s*({_NUMBER})\s*mT\s*@\s*({_NUMBER})\s*deg\s*$")
 _CARTESIAN = re.compile(
@@ -59,8 +61,7 @@ def field(text):
     polar = _POLAR.match(text)
     if polar:
         magnitude, angle = (float(v) for v in polar.groups())
-        phi = np.deg2rad(angle)
-        return np.array([np.cos(phi), np.sin(phi), 0.0]) * magnitude * 1e-3
+        return in_plane_field(magnitude, angle)
     cartesian = _CARTESIAN.match(text)
     if cartesian:
         return np.array([float(v) for v in cartesian.groups()]) * 1e-3

@@ -24,6 +24,36 @@ from scipy.stats import qmc
 METHODS = ("uniform", "sobol", "lhs")
 
 
+def in_plane_field(magnitude, angle):
+    """Return mu0 H (T) of in-plane fields given in a polar domain's coordinates.
+
+    Parameters
+    ----------
+    magnitude : float or array_like
+        |mu0 H| (mT).
+    angle : float or array_like
+        Angle in the film plane (deg), from +x towards +y.
+
+    Returns
+    -------
+    numpy.ndarray
+        mu0 H (T), shape ``(..., 3)`` (the broadcast shape of the inputs, then 3).
+
+    Examples
+    --------
+    >>> from ubermag_surrogate.data import in_plane_field
+    >>> in_plane_field(36, 180).round(6).tolist()
+    [-0.036, 0.0, 0.0]
+    """
+    magnitude, angle = np.broadcast_arrays(
+        np.asarray(magnitude, dtype=float) * 1e-3, np.deg2rad(angle)
+    )
+    return np.stack(
+        [magnitude * np.cos(angle), magnitude * np.sin(angle), 0 * magnitude],
+        axis=-1,
+    )
+
+
 def _check_range(name, value, lower_bound=None):
     try:
         low, high = (float(v) for v in value)
@@ -117,12 +147,7 @@ class FieldDomain:
         values = low + u * (high - low)
         if self.kind == "box":
             return values * 1e-3
-        magnitude = values[:, 0] * 1e-3
-        angle = np.deg2rad(values[:, 1])
-        return np.stack(
-            [magnitude * np.cos(angle), magnitude * np.sin(angle), 0 * magnitude],
-            axis=1,
-        )
+        return in_plane_field(values[:, 0], values[:, 1])
 
     def sample(self, n, method="uniform", seed=0):
         """Sample ``n`` fields.
