@@ -16,10 +16,11 @@ Prints a table and writes JSON (default ``benchmarks/results/calculators.json``)
 import argparse
 import json
 import pathlib
-import platform
 import statistics
 import tempfile
 import time
+
+from _results import write_results
 
 import ubermag_surrogate as us
 from ubermag_surrogate import embedded
@@ -107,22 +108,13 @@ def main():
             f"{r['calculator']:10} {threads:>7} {r['task']:9} "
             f"{r['wall_s_median']:9.2f} {startup:9.2f} {solve:7.2f} {other:7.2f}"
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "benchmark": "calculators",
-        "problem": "SP4 100x25x1: MinDriver relax; TimeDriver t=1e-9 n=100",
-        "repeat": args.repeat,
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cores_available": default_threads(),
-        },
-        "ubermag_surrogate_version": us.__version__,
-        "records": records,
-    }
-    out.write_text(json.dumps(payload, indent=2))
-    print(f"\nwrote {out}")
+    write_results(
+        args.out,
+        "calculators",
+        problem="SP4 100x25x1: MinDriver relax; TimeDriver t=1e-9 n=100",
+        repeat=args.repeat,
+        records=records,
+    )
 
 
 if __name__ == "__main__":

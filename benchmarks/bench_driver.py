@@ -12,13 +12,13 @@ Prints a table and writes JSON (default ``benchmarks/results/driver.json``).
 """
 
 import argparse
-import json
 import pathlib
-import platform
 import statistics
 import tempfile
 import time
 import warnings
+
+from _results import write_results
 
 import ubermag_surrogate as us
 from ubermag_surrogate.models import KernelSurrogate, load
@@ -93,25 +93,13 @@ def main():
             f"{name:40} {r['best_s'] * 1e3:10.1f} {r['median_s'] * 1e3:12.1f} "
             f"{full / r['best_s']:8.0f}x"
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "driver",
-                "request": {"field_T": list(sp4.FIELD2), "t": t, "n": n},
-                "model": {"kind": model.kind, "fingerprint": model.fingerprint_},
-                "machine": {
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                },
-                "ubermag_surrogate_version": us.__version__,
-                "results": results,
-            },
-            indent=2,
-        )
+    write_results(
+        args.out,
+        "driver",
+        request={"field_T": list(sp4.FIELD2), "t": t, "n": n},
+        model={"kind": model.kind, "fingerprint": model.fingerprint_},
+        results=results,
     )
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ Prints a table and writes JSON (default ``benchmarks/results/generate.json``).
 """
 
 import argparse
-import json
 import pathlib
-import platform
 import tempfile
 import time
+
+from _results import write_results
 
 import ubermag_surrogate as us
 from ubermag_surrogate.data import sp4_field2_domain
@@ -91,25 +91,7 @@ def main():
             f"{r['simulations_per_minute']:9.2f} {r['speedup_vs_1_worker']:8.2f} "
             f"{r['store_bytes_per_sample'] / 1e6:10.2f}"
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "generate",
-                "mesh_n": n,
-                "machine": {
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "cores_available": cores,
-                },
-                "ubermag_surrogate_version": us.__version__,
-                "records": records,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nwrote {out}")
+    write_results(args.out, "generate", mesh_n=n, records=records)
 
 
 if __name__ == "__main__":

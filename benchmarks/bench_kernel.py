@@ -29,16 +29,15 @@ Prints a table and writes JSON (default ``benchmarks/results/kernel.json``).
 import argparse
 import json
 import pathlib
-import platform
 import time
 import tracemalloc
 
 import numpy as np
+from _results import write_results
 from sklearn.decomposition import PCA
 from sklearn.kernel_approximation import Nystroem
 from sklearn.kernel_ridge import KernelRidge
 
-from ubermag_surrogate import __version__
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
 from ubermag_surrogate.lowrank.estimators import median_gamma
@@ -243,24 +242,7 @@ def main():
                 f"median {x['mean_m_error_median']:.4f}, max "
                 f"{x['mean_m_error_max']:.4f}, rel err {x['relative_error_mean']:.4f}"
             )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "kernel",
-                "params": params,
-                "machine": {
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                },
-                "ubermag_surrogate_version": __version__,
-                "records": records,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nwrote {out}")
+    write_results(args.out, "kernel", params=params, records=records)
 
 
 if __name__ == "__main__":

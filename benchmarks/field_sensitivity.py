@@ -30,7 +30,9 @@ import time
 import warnings
 
 import numpy as np
+from _results import write_results
 
+from ubermag_surrogate.data import FieldDomain, in_plane_field
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import ExtrapolationWarning, load
@@ -39,35 +41,25 @@ from ubermag_surrogate.problems import sp4
 HERE = pathlib.Path(__file__).parent
 
 
-def shifted_fields(fields, shift_deg, shift_mT):
+def shifted_fields(fields, domain, shift_deg, shift_mT):
     """Each in-plane field turned by ``shift_deg`` and lengthened by ``shift_mT``.
 
     Returns ``(2 k, 3)``: the turned fields, then the lengthened ones (T).
     """
-    magnitude = np.linalg.norm(fields[:, :2], axis=1)
-    angle = np.arctan2(fields[:, 1], fields[:, 0])
-    turned = angle + np.radians(shift_deg)
-    longer = magnitude + shift_mT * 1e-3
-    zeros = np.zeros_like(magnitude)
-
-    def polar(length, phi):
-        return np.stack([length * np.cos(phi), length * np.sin(phi), zeros], axis=1)
-
-    return np.concatenate([polar(magnitude, turned), polar(longer, angle)])
+    magnitude, angle = domain.coordinates(fields)[:, :2].T  # mT, deg
+    return np.concatenate(
+        [
+            in_plane_field(magnitude, angle + shift_deg),
+            in_plane_field(magnitude + shift_mT, angle),
+        ]
+    )
 
 
-def mean_m(store, samples):
-    """<m>(t) of the given samples, ``(k, s+1, 3)``."""
-    states = store.tensor(samples, field_components=())  # (s+1, k, 3N)
-    n_times, k, _ = states.shape
-    return states.reshape(n_times, k, 3, -1).mean(-1, dtype=np.float64).swapaxes(0, 1)
-
-
-def model_sensitivity(model, fields, shift_deg):
+def model_sensitivity(model, fields, domain, shift_deg):
     """Max over time of the change of a model's <m> when the field turns +-shift."""
     k = len(fields)
     turned = np.concatenate(
-        [shifted_fields(fields, sign * shift_deg, 0)[:k] for sign in (1, -1)]
+        [shifted_fields(fields, domain, sign * shift_deg, 0)[:k] for sign in (1, -1)]
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)  # at the domain's edge
@@ -97,11 +89,14 @@ def main():
     driver = test.attrs["driver"]
     if test.attrs.get("problem") != "sp4":
         raise SystemExit("This benchmark reruns SP4 stores only.")
+    if test.attrs.get("field_domain", {}).get("kind") != "polar":
+        raise SystemExit("This benchmark needs a store of a polar field domain.")
+    domain = FieldDomain.from_dict(test.attrs["field_domain"])
     shifted_path = pathlib.Path(args.data, f"{args.domain}_{args.test}_shifted.zarr")
     start = time.perf_counter()
     generate(
         sp4.problem(),
-        shifted_fields(fields, args.shift_deg, args.shift_mT),
+        shifted_fields(fields, domain, args.shift_deg, args.shift_mT),
         t=driver["t"],
         n=driver["n"],
         calculator=test.attrs["calculator"]["name"],
@@ -113,8 +108,8 @@ def main():
     k = len(fields)
     if len(shifted.complete) != 2 * k:
         raise SystemExit(f"{shifted_path}: not every shifted run completed.")
-    reference = mean_m(test, samples)
-    moved = mean_m(shifted, np.arange(2 * k))
+    reference = test.mean_m(samples)
+    moved = shifted.mean_m(np.arange(2 * k))
     change = np.abs(moved - np.concatenate([reference, reference])).max(axis=(1, 2))
     by_angle, by_magnitude = change[:k], change[k:]
 
@@ -128,10 +123,9 @@ def main():
 
     own = None
     if args.model:
-        own = model_sensitivity(load(args.model), fields, args.shift_deg)
+        own = model_sensitivity(load(args.model), fields, domain, args.shift_deg)
 
-    magnitude = np.linalg.norm(fields, axis=1) * 1e3
-    angle = np.degrees(np.arctan2(fields[:, 1], fields[:, 0])) % 360
+    magnitude, angle = domain.coordinates(fields)[:, :2].T
     print(
         f"<m> change for a field turned by {args.shift_deg} deg or lengthened by "
         f"{args.shift_mT} mT ({args.domain}, {k} fields of {args.test})"
@@ -190,29 +184,22 @@ def main():
             f"mean error there {summary['surrogate_error_mean_flagged']:.4f}, on the "
             f"others {summary['surrogate_error_mean_not_flagged']:.4f}"
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "field_sensitivity",
-                "domain": args.domain,
-                "test_store": args.test,
-                "shift_deg": args.shift_deg,
-                "shift_mT": args.shift_mT,
-                "fields": fields.tolist(),
-                "turned": by_angle.tolist(),
-                "lengthened": by_magnitude.tolist(),
-                "surrogate_error": None if errors is None else errors.tolist(),
-                "model": args.model,
-                "model_turned": None if own is None else own.tolist(),
-                "simulate_s": simulate_s,
-                **summary,
-            },
-            indent=2,
-        )
+    write_results(
+        args.out,
+        "field_sensitivity",
+        domain=args.domain,
+        test_store=args.test,
+        shift_deg=args.shift_deg,
+        shift_mT=args.shift_mT,
+        fields=fields.tolist(),
+        turned=by_angle.tolist(),
+        lengthened=by_magnitude.tolist(),
+        surrogate_error=None if errors is None else errors.tolist(),
+        model=args.model,
+        model_turned=None if own is None else own.tolist(),
+        simulate_s=simulate_s,
+        **summary,
     )
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

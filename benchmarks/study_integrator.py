@@ -24,6 +24,7 @@ import pathlib
 import time
 
 import numpy as np
+from _results import write_results
 
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
@@ -64,10 +65,8 @@ def main():
     n_times, n_fields, three_n = states.shape
     latent = model.encode(states.reshape(-1, three_n)).reshape(n_times, n_fields, -1)
     latent = latent.transpose(1, 0, 2)
-    train_mean = states.reshape(n_times, n_fields, 3, -1).mean(-1).transpose(1, 0, 2)
-    truth = test.tensor(field_components=())
-    test_mean = truth.reshape(n_times, len(test.complete), 3, -1).mean(-1)
-    test_mean = test_mean.transpose(1, 0, 2)
+    train_mean = train.mean_m()  # (n, s+1, 3)
+    test_mean = test.mean_m()
     seen = np.arange(min(20, n_fields))
 
     records = []
@@ -116,20 +115,14 @@ def main():
             f"{record['fit_s']:8.1f}",
             flush=True,
         )
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "domain": args.domain,
-                "test_store": args.test,
-                "model": model.get_params(),
-                "records": records,
-            },
-            indent=2,
-        )
+    write_results(
+        args.out,
+        "integrator_study",
+        domain=args.domain,
+        test_store=args.test,
+        model=model.get_params(),
+        records=records,
     )
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+"""What every benchmark writes beside its printed table: a JSON file of its numbers.
+
+Each file also says on which machine and with which versions the numbers were
+taken: the project's 2-core machines differ by a factor 2-3 in speed, so timings
+are comparable only between files with the same ``machine.cpu``.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+
+import numpy as np
+
+import ubermag_surrogate
+
+
+def machine():
+    """CPU model, cores available to this process, platform and versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count()
+    return {
+        "cpu": cpu,
+        "cores_available": cores,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+def write_results(path, benchmark, **numbers):
+    """Write ``numbers`` (JSON-serialisable) with the machine's description.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The JSON file to write (its folder is created).
+    benchmark : str
+        Name of the benchmark.
+    **numbers
+        What the benchmark measured and with which settings.
+    """
+    out = pathlib.Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": benchmark,
+        **numbers,
+        "machine": machine(),
+        "ubermag_surrogate_version": ubermag_surrogate.__version__,
+        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+    }
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {out}")
+    return out
