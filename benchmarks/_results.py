@@ -7,13 +7,13 @@ are comparable only between files with the same ``machine.cpu``.
 
 import datetime
 import json
-import os
 import pathlib
 import platform
 
 import numpy as np
 
 import ubermag_surrogate
+from ubermag_surrogate.embedded.drivers import default_threads
 
 
 def machine():
@@ -26,13 +26,9 @@ def machine():
                 break
     except OSError:
         pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count()
     return {
         "cpu": cpu,
-        "cores_available": cores,
+        "cores_available": default_threads(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -2,17 +2,22 @@
 
 import warnings
 
+import discretisedfield as df
+import micromagneticmodel as mm
 import numpy as np
 import pytest
 from helpers import SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
+from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
     SurrogateModel,
     load,
+    mean_m_errors,
 )
-from ubermag_surrogate.problems import sp4
+from ubermag_surrogate.problems import Problem, sp4
 
 DOMAIN = SP4_TEST_DOMAIN
 PARAMS = SP4_TEST_PARAMS
@@ -278,9 +283,6 @@ def test_mean_m_decodes_in_chunks_without_keeping_the_states(model, monkeypatch)
 
 def _notched_film():
     """A 100 x 50 x 3 nm film with a notch of empty cells (Ms = 0), 20 x 10 x 1."""
-    import discretisedfield as df
-    import micromagneticmodel as mm
-
     mesh = df.Mesh(p1=(0, 0, 0), p2=(100e-9, 50e-9, 3e-9), cell=(5e-9, 5e-9, 3e-9))
 
     def Ms(point):
@@ -295,11 +297,6 @@ def _notched_film():
 
 
 def test_a_film_with_empty_cells_trains_and_scores_over_magnetic_cells(tmp_path):
-    from ubermag_surrogate.data.generate import generate
-    from ubermag_surrogate.data.store import TrajectoryStore
-    from ubermag_surrogate.models import mean_m_errors
-    from ubermag_surrogate.problems import Problem
-
     generate(
         Problem("notch", _notched_film, relax=False),
         DOMAIN.sample(6, method="sobol", seed=0),
