@@ -74,6 +74,35 @@ def test_in_plane_field_inverts_coordinates():
     assert in_plane_field(30, [180, 190, 200]).shape == (3, 3)
 
 
+def test_neighbours_move_one_coordinate_by_a_fraction_of_its_range():
+    fields = in_plane_field([31, 36], [181, 199.5])
+    moved = sp4_field2_domain.neighbours(fields, step=0.01)
+    assert moved.shape == (2, 4, 3)
+    coords = sp4_field2_domain.coordinates(moved.reshape(-1, 3)).reshape(2, 4, 3)
+    # 1 % of 10 mT, then 1 % of 20 deg; in the plane
+    expected = np.array([[-0.1, 0, 0], [0.1, 0, 0], [0, -0.2, 0], [0, 0.2, 0]])
+    original = sp4_field2_domain.coordinates(fields)
+    np.testing.assert_allclose(
+        coords - original[:, None], np.stack([expected] * 2), atol=1e-12
+    )
+    # a box with a single Bz: Bz is not moved, Bx and By by 0.5 % of their ranges
+    box = FieldDomain(box=[(-40, -30), (-10, 10), (0, 0)])
+    moved = box.neighbours([[-0.035, 0.002, 0]])
+    np.testing.assert_allclose(
+        moved[0] * 1e3 - [-35, 2, 0],
+        [[-0.05, 0, 0], [0.05, 0, 0], [0, -0.1, 0], [0, 0.1, 0]],
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("step", "error"), [(0, ValueError), (1.5, ValueError), ("1%", TypeError)]
+)
+def test_neighbours_refuse_bad_steps(step, error):
+    with pytest.raises(error, match="step"):
+        sp4_field2_domain.neighbours([[-0.035, 0, 0]], step=step)
+
+
 def test_round_trip_through_dict():
     assert FieldDomain.from_dict(sp4_field1_domain.to_dict()) == sp4_field1_domain
 

@@ -144,10 +144,19 @@ class FieldDomain:
     def _from_unit(self, u):
         """Map points of the unit cube (n, d) into fields mu0 H (T), shape (n, 3)."""
         low, high = self.bounds[:, 0], self.bounds[:, 1]
-        values = low + u * (high - low)
+        return self._to_fields(low + u * (high - low))
+
+    def _to_fields(self, coords):
+        """Fields mu0 H (T), ``(..., 3)``, of domain coordinates (:meth:`coordinates`).
+
+        Polar coordinates may omit the third one (Bz, default 0).
+        """
         if self.kind == "box":
-            return values * 1e-3
-        return in_plane_field(values[:, 0], values[:, 1])
+            return coords * 1e-3
+        fields = in_plane_field(coords[..., 0], coords[..., 1])
+        if coords.shape[-1] > 2:
+            fields[..., 2] = coords[..., 2] * 1e-3
+        return fields
 
     def sample(self, n, method="uniform", seed=0):
         """Sample ``n`` fields.
@@ -204,6 +213,45 @@ class FieldDomain:
         centre = np.mean(self.angle)
         angle = centre + (angle - centre + 180) % 360 - 180
         return np.stack([magnitude, angle, fields[:, 2] * 1e3], axis=1)
+
+    def neighbours(self, fields, step=0.005):
+        """Return the fields moved by +-``step`` of the domain's range per coordinate.
+
+        Parameters
+        ----------
+        fields : array_like
+            mu0 H (T), ``(k, 3)``.
+        step : float, optional
+            Fraction of each coordinate's range (default 0.005: 0.05 mT and 0.1 deg
+            in the seed paper's domain of 30-40 mT and 180-200 deg).
+
+        Returns
+        -------
+        numpy.ndarray
+            mu0 H (T), ``(k, 2 p, 3)``: for each of the ``p`` coordinates whose range
+            is more than one value, the field moved down, then up. The moved fields
+            may lie just outside the domain.
+
+        Examples
+        --------
+        >>> from ubermag_surrogate.data import in_plane_field, sp4_field2_domain
+        >>> moved = sp4_field2_domain.neighbours(in_plane_field(36, 190))
+        >>> sp4_field2_domain.coordinates(moved[0])[:, :2].round(6).tolist()
+        [[35.95, 190.0], [36.05, 190.0], [36.0, 189.9], [36.0, 190.1]]
+        """
+        if isinstance(step, bool) or not isinstance(step, numbers.Real):
+            raise TypeError(f"step must be a number, not {step!r}.")
+        if not 0 < step < 1:
+            raise ValueError(
+                f"step={step!r} must lie between 0 and 1 (a fraction of the range)."
+            )
+        coords = self.coordinates(fields)
+        width = self.bounds[:, 1] - self.bounds[:, 0]
+        varying = np.flatnonzero(width > 0)
+        moves = np.zeros((2 * varying.size, coords.shape[1]))
+        for i, j in enumerate(varying):
+            moves[2 * i : 2 * i + 2, j] = (-step * width[j], step * width[j])
+        return self._to_fields(coords[:, None, :] + moves)
 
     def distance_outside(self, fields):
         """How far each field lies outside the domain, per coordinate.
