@@ -163,6 +163,52 @@ def test_extrapolation_warns_and_says_by_how_much(model):
         model.predict(DOMAIN.sample(2, seed=3))
 
 
+def test_field_sensitivity_is_the_largest_change_under_small_field_moves(model):
+    fields = DOMAIN.sample(3, seed=5)
+    at_edge = [[-0.040, 0, 0]]  # 40 mT at 180 deg: two of its moves leave the domain
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sensitivity = model.field_sensitivity(np.vstack([fields, at_edge]), n=10)
+    assert sensitivity.shape == (4,)
+    # the same from public predictions of the moved fields (batched differently:
+    # round-off of the float32 states differs)
+    moved = DOMAIN.neighbours(fields)
+    base = model.predict(fields, n=10).mean_m()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        for i in range(3):
+            changes = model.predict(moved[i], n=10).mean_m() - base[i]
+            assert sensitivity[i] == pytest.approx(np.abs(changes).max(), abs=1e-6)
+    # a smooth model changes in proportion to small moves: twice the step, about
+    # twice the change
+    ratio = model.field_sensitivity(fields, step=0.01, n=10) / sensitivity[:3]
+    assert np.all((ratio > 1.6) & (ratio < 2.4)), ratio
+    with pytest.warns(ExtrapolationWarning, match="outside the training domain"):
+        model.field_sensitivity([[-0.045, 0, 0]], n=10)
+    with pytest.raises(ValueError, match="step"):
+        model.field_sensitivity(fields, step=2)
+    with pytest.raises(ValueError, match="not fitted"):
+        KernelSurrogate().field_sensitivity(fields)
+
+
+def test_field_sensitivity_without_a_domain_moves_within_the_training_box(
+    model, tmp_path
+):
+    copy = load(model.save(tmp_path / "model.npz"))
+    copy.field_domain_ = None
+    fields = DOMAIN.sample(2, seed=6)
+    sensitivity = copy.field_sensitivity(fields, n=10)
+    # Bx and By moved by 0.5 % of the training fields' ranges (Bz is always 0)
+    low, high = model.training_fields_.min(0), model.training_fields_.max(0)
+    moves = np.array([[-1, 0, 0], [1, 0, 0], [0, -1, 0], [0, 1, 0]]) * 0.005
+    base = copy.predict(fields, n=10).mean_m()
+    for i in range(2):
+        moved = fields[i] + moves * (high - low)
+        changes = copy.predict(moved, n=10).mean_m() - base[i]
+        assert sensitivity[i] == pytest.approx(np.abs(changes).max(), abs=1e-6)
+    assert np.all(sensitivity > 0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
