@@ -13,6 +13,7 @@ from helpers import SP4_TEST_PARAMS
 
 import ubermag_surrogate as us
 from ubermag_surrogate.cli import main
+from ubermag_surrogate.data import in_plane_field
 from ubermag_surrogate.models import load
 from ubermag_surrogate.problems import sp4
 
@@ -101,6 +102,9 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "<m> at the end" in printed
+    sensitivity = float(printed.split("Field sensitivity: ")[1].split()[0])
+    expected = model.field_sensitivity(in_plane_field(36, 190), t=1e-10, n=10)
+    assert sensitivity == pytest.approx(expected[0], abs=1e-3)
     drive = md.Data("sp4", dirname=str(out))[-1]
     assert drive.n == 10
     assert drive.info["model_fingerprint"] == model.fingerprint_

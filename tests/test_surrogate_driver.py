@@ -350,6 +350,12 @@ def test_sweep_many_fields_at_once(sp4_model, driver):
     assert with_states["m"].dtype == np.float32
     norms = np.linalg.norm(with_states["m"].values, axis=-1)
     assert np.allclose(norms, 1, atol=1e-5)
+    flagged = driver.sweep(system, B=fields, t=T, n=N, sensitivity=True)
+    assert flagged["sensitivity"].dims == ("field",)
+    expected = sp4_model.field_sensitivity(fields, t=T, n=N)
+    # from the system's m (float32 round-off of the model's own m0)
+    np.testing.assert_allclose(flagged["sensitivity"], expected, atol=1e-6)
+    np.testing.assert_array_equal(flagged["mx"], result["mx"])
 
 
 def test_sweep_bad_input(sp4_model, driver):

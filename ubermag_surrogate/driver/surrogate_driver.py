@@ -45,6 +45,14 @@ def _rewarn(caught, stacklevel):
         warnings.warn(w.message, w.category, stacklevel=stacklevel + 1)
 
 
+def _unique(caught):
+    """Caught warnings without repeats (same category and message)."""
+    seen = {}
+    for w in caught:
+        seen.setdefault((w.category, str(w.message)), w)
+    return list(seen.values())
+
+
 def _states_array(m, mesh, Ms=None):
     """Reshape flat states ``(k, 3N)`` to ``(k, nx, ny, nz, 3)``.
 
@@ -331,7 +339,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         system.table = ut.Table.fromfile(f"{system.name}.odt", x="t")
 
     # -- many fields at once ---------------------------------------------------------
-    def sweep(self, system, *, H=None, B=None, t, n, states=False):
+    def sweep(self, system, *, H=None, B=None, t, n, states=False, sensitivity=False):
         """Predict the response of ``system`` to many constant fields at once.
 
         The system's own Zeeman term (if any) is ignored; ``system`` is not changed.
@@ -351,6 +359,12 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         states : bool, optional
             Also return the unit magnetisation of every output (float32; 300 fields
             x 101 outputs x 7500 values is 0.9 GB).
+        sensitivity : bool, optional
+            Also return each field's ``sensitivity``: how much the predicted <m>
+            changes when the field moves by 0.5 % of the training domain's range
+            (:meth:`SurrogateModel.field_sensitivity`, 4 more predictions per
+            field for an in-plane domain). Large values (SP4: above about 0.05)
+            mark fields where the prediction is not to be trusted.
 
         Returns
         -------
@@ -358,7 +372,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             ``mx, my, mz`` (mean unit magnetisation) over ``(field, t)`` with t = 0
             included; coordinates ``Bx, By, Bz`` (T), ``B`` (|mu0 H|, T) and
             ``angle`` (in-plane, deg) along ``field``; with ``states=True`` also
-            ``m`` over ``(field, t, x, y, z, vdims)``.
+            ``m`` over ``(field, t, x, y, z, vdims)``, with ``sensitivity=True``
+            ``sensitivity`` along ``field``.
         """
         if (H is None) == (B is None):
             given = "both were given" if H is not None else "neither was given"
@@ -373,10 +388,14 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             check_compatible(system, self.model)
             m0 = initial_state(system, self.model, self.initial_state_tolerance)
             prediction = self.model.predict(fields, m0=m0, t=t, n=n)
-        _rewarn(caught, stacklevel=2)
+            if sensitivity:
+                moved = self.model.field_sensitivity(fields, m0=m0, t=t, n=n)
+        _rewarn(_unique(caught), stacklevel=2)
         mean = prediction.mean_m()
         dims = ("field", "t")
         data = {c: (dims, mean[..., i]) for i, c in enumerate(("mx", "my", "mz"))}
+        if sensitivity:
+            data["sensitivity"] = ("field", moved)
         coords = {
             "t": ("t", prediction.times, {"units": "s"}),
             "Bx": ("field", fields[:, 0], {"units": "T"}),
