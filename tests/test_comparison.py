@@ -37,7 +37,7 @@ def test_both_runs_start_from_the_same_state(comparison):
     assert not (out / "film").exists()
 
 
-def test_errors_and_timings(comparison):
+def test_errors_and_timings(comparison, sp4_model):
     result, _, _ = comparison
     # a training field: the surrogate follows the simulation closely
     assert 0 < result.relative_error < 0.1
@@ -57,6 +57,11 @@ def test_errors_and_timings(comparison):
     assert result.speed_up == pytest.approx(result.simulation_s / result.surrogate_s)
     text = result.summary()
     assert "relative trajectory error" in text and "speed-up" in text
+    # the model's own sensitivity at this field, for judging the error beside it
+    field, m0 = result.field, result.predicted[0].reshape(-1)
+    expected = sp4_model.field_sensitivity(field, m0=m0, t=T, n=N)
+    assert result.field_sensitivity == pytest.approx(expected[0], abs=1e-6)
+    assert f"{result.field_sensitivity:.4f}" in text
     assert result.calculator == "embedded"
 
 
@@ -75,6 +80,7 @@ def test_report_and_figures_on_disk(comparison, tmp_path):
         assert path.stat().st_size > 5_000, path
     report = json.loads((tmp_path / "report" / "comparison.json").read_text())
     assert report["relative_error"] == pytest.approx(result.relative_error)
+    assert report["field_sensitivity"] == result.field_sensitivity
     assert len(report["step_errors"]) == N + 1
     assert np.array(report["mean_m_simulated"]).shape == (N + 1, 3)
 

@@ -48,6 +48,10 @@ class Comparison:
         Which full calculator ran.
     drives : dict
         Paths of the two drive folders.
+    field_sensitivity : float
+        The model's :meth:`~ubermag_surrogate.models.SurrogateModel.field_sensitivity`
+        at this field: how much its <m> changes when the field moves by 0.5 % of
+        the training domain's range (large: the prediction is not to be trusted).
     """
 
     times: np.ndarray
@@ -60,6 +64,7 @@ class Comparison:
     predict_s: float
     calculator: str
     drives: dict
+    field_sensitivity: float = float("nan")
 
     @property
     def mean_simulated(self):
@@ -110,6 +115,7 @@ class Comparison:
             "calculator": self.calculator,
             "relative_error": self.relative_error,
             "max_mean_m_error": self.max_mean_m_error,
+            "field_sensitivity": self.field_sensitivity,
             "simulation_s": self.simulation_s,
             "surrogate_drive_s": self.surrogate_s,
             "predict_s": self.predict_s,
@@ -131,6 +137,7 @@ class Comparison:
             ("relative trajectory error", f"{self.relative_error:.4f}"),
             ("max |<m>_pred - <m>_sim|", f"{self.max_mean_m_error:.4f}"),
             ("largest per-output error", f"{self.step_errors.max():.4f}"),
+            ("model's field sensitivity", f"{self.field_sensitivity:.4f}"),
             (f"simulation ({self.calculator})", f"{self.simulation_s:.2f} s"),
             ("surrogate drive (files too)", f"{self.surrogate_s * 1e3:.1f} ms"),
             ("surrogate prediction", f"{self.predict_s * 1e3:.1f} ms"),
@@ -243,6 +250,9 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
             states = driver.model.predict(field, m0=m0.reshape(-1), t=t, n=n).m
             predict_s = min(predict_s, time.perf_counter() - start)
             del states  # timed with its states decoded (Prediction.m is lazy)
+        sensitivity = driver.model.field_sensitivity(
+            field, m0=m0.reshape(-1), t=t, n=n
+        )[0]
 
     simulation = _copy(system, f"{system.name}_simulation")
     start = time.perf_counter()
@@ -264,4 +274,5 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
         predict_s=predict_s,
         calculator=getattr(calculator, "__name__", "?").rsplit(".", 1)[-1],
         drives={"surrogate": surrogate_path, "simulation": simulation_path},
+        field_sensitivity=float(sensitivity),
     )
