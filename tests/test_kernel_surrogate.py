@@ -207,6 +207,9 @@ def test_field_sensitivity_without_a_domain_moves_within_the_training_box(
         changes = copy.predict(moved, n=10).mean_m() - base[i]
         assert sensitivity[i] == pytest.approx(np.abs(changes).max(), abs=1e-6)
     assert np.all(sensitivity > 0)
+    copy.training_fields_ = copy.training_fields_[:1]  # nothing to move along
+    with pytest.raises(ValueError, match="single field"):
+        copy.field_sensitivity(fields, n=10)
 
 
 @pytest.mark.parametrize(
