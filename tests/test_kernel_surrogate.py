@@ -185,6 +185,14 @@ def test_field_sensitivity_is_the_largest_change_under_small_field_moves(model):
     assert np.all((ratio > 1.6) & (ratio < 2.4)), ratio
     with pytest.warns(ExtrapolationWarning, match="outside the training domain"):
         model.field_sensitivity([[-0.045, 0, 0]], n=10)
+    # a prediction the caller already has is reused: the same numbers
+    prediction = model.predict(fields, n=10)
+    reused = model.field_sensitivity(fields, n=10, prediction=prediction)
+    np.testing.assert_array_equal(reused, model.field_sensitivity(fields, n=10))
+    with pytest.raises(ValueError, match="other fields"):
+        model.field_sensitivity(fields[:2], n=10, prediction=prediction)
+    with pytest.raises(ValueError, match="prediction has 11 outputs"):
+        model.field_sensitivity(fields, n=5, prediction=prediction)
     with pytest.raises(ValueError, match="step"):
         model.field_sensitivity(fields, step=2)
     with pytest.raises(ValueError, match="not fitted"):

@@ -23,7 +23,7 @@ from .. import __version__
 from ..data.layout import to_field, unit_vectors
 from ..driver_options import NoScheduling, check_drive_options
 from ..models import SurrogateModel, load
-from ..models.base import check_fields
+from ..models.base import check_fields, reissue_warnings
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
 
@@ -37,20 +37,6 @@ def _check_time(t, n):
         raise TypeError(f"n must be an integer number of outputs, not {n!r}.")
     if n < 1:
         raise ValueError(f"Cannot drive with n={n}: it must be positive.")
-
-
-def _rewarn(caught, stacklevel):
-    """Re-issue caught warnings so they point at the user's call."""
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=stacklevel + 1)
-
-
-def _unique(caught):
-    """Caught warnings without repeats (same category and message)."""
-    seen = {}
-    for w in caught:
-        seen.setdefault((w.category, str(w.message)), w)
-    return list(seen.values())
 
 
 def _states_array(m, mesh, Ms=None):
@@ -203,7 +189,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 request.field, m0=request.m0, t=kwargs["t"], n=kwargs["n"]
             )
         predict_s = time.perf_counter() - start
-        _rewarn(caught, stacklevel=2)
+        reissue_warnings(caught, stacklevel=2)
         states = prediction.m[0, 1:]  # decoded once; mean_m() below reuses them
         values = drive_folder.table_values(
             prediction.times,
@@ -389,8 +375,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             m0 = initial_state(system, self.model, self.initial_state_tolerance)
             prediction = self.model.predict(fields, m0=m0, t=t, n=n)
             if sensitivity:
-                moved = self.model.field_sensitivity(fields, m0=m0, t=t, n=n)
-        _rewarn(_unique(caught), stacklevel=2)
+                moved = self.model.field_sensitivity(
+                    fields, m0=m0, t=t, n=n, prediction=prediction
+                )
+        reissue_warnings(caught, stacklevel=2)
         mean = prediction.mean_m()
         dims = ("field", "t")
         data = {c: (dims, mean[..., i]) for i, c in enumerate(("mx", "my", "mz"))}

@@ -63,6 +63,16 @@ class ExtrapolationWarning(UserWarning):
     """A prediction was asked for outside what the model was trained on."""
 
 
+def reissue_warnings(caught, stacklevel):
+    """Warn again with warnings recorded by ``catch_warnings(record=True)``.
+
+    ``stacklevel`` as for ``warnings.warn`` in the caller: 2 points at the line that
+    called the caller.
+    """
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=stacklevel + 1)
+
+
 def register(cls):
     """Class decorator: make a model kind loadable by its ``kind`` name."""
     _REGISTRY[cls.kind] = cls
@@ -308,7 +318,9 @@ class SurrogateModel(abc.ABC):
             magnetic=self.Ms_ > 0,
         )
 
-    def field_sensitivity(self, fields, step=0.005, m0=None, t=None, n=None):
+    def field_sensitivity(
+        self, fields, step=0.005, m0=None, t=None, n=None, prediction=None
+    ):
         """How much the predicted <m>(t) changes when each field moves slightly.
 
         A per-field reliability indicator, at the cost of ``2 p`` more predictions
@@ -334,6 +346,9 @@ class SurrogateModel(abc.ABC):
             deg in the seed paper's domain).
         m0, t, n
             As for :meth:`predict`.
+        prediction : Prediction, optional
+            This model's prediction for ``fields`` with the same ``m0``, ``t`` and
+            ``n``, if the caller has one: it is reused instead of predicted again.
 
         Returns
         -------
@@ -345,7 +360,7 @@ class SurrogateModel(abc.ABC):
         -----
         ExtrapolationWarning
             As :meth:`predict` does for ``fields`` (not for the moved fields, which
-            may lie just outside the domain).
+            may lie just outside the domain; nor when ``prediction`` is given).
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
@@ -361,15 +376,23 @@ class SurrogateModel(abc.ABC):
                 "The training fields span a single field: there is no range to move "
                 "the fields along."
             )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # re-issued below, at the caller's line
-            mean = self.predict(fields, m0=m0, t=t, n=n).mean_m()
+        if prediction is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # re-issued at the caller's line
+                prediction = self.predict(fields, m0=m0, t=t, n=n)
+            reissue_warnings(caught, stacklevel=2)
+        elif not np.array_equal(prediction.fields, fields):
+            raise ValueError("prediction was made for other fields than these.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
-            moved = self.predict(neighbours.reshape(-1, 3), m0=m0, t=t, n=n).mean_m()
-        for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=2)
-        moved = moved.reshape(*neighbours.shape[:2], *mean.shape[1:])
+            moved = self.predict(neighbours.reshape(-1, 3), m0=m0, t=t, n=n)
+        if len(moved.times) != len(prediction.times):
+            raise ValueError(
+                f"prediction has {len(prediction.times)} outputs; t={t!r} and n={n!r} "
+                f"give {len(moved.times)}."
+            )
+        mean = prediction.mean_m()
+        moved = moved.mean_m().reshape(*neighbours.shape[:2], *mean.shape[1:])
         return np.abs(moved - mean[:, None]).max(axis=(1, 2, 3))
 
     def _steps(self, t, n):
