@@ -2,6 +2,7 @@
 
 import discretisedfield as df
 import micromagneticmodel as mm
+import numpy as np
 
 from ubermag_surrogate.data import FieldDomain
 
@@ -44,3 +45,26 @@ SP4_TEST_PARAMS = dict(
 
 SP4_TEST_CELL = (10e-9, 12.5e-9, 3e-9)
 """50 x 10 x 1 cells."""
+
+
+def damped_rotations(n_fields=30, n_times=41, seed=0):
+    """Latent trajectories ``(n_fields, n_times, 3)`` and fields ``(n_fields, 3)`` (T).
+
+    Damped rotations in 3 latent coordinates, frequency and decay set by h: a small
+    stand-in for latent dynamics under constant fields.
+    """
+    rng = np.random.default_rng(seed)
+    fields = np.column_stack(
+        [
+            rng.uniform(-0.04, -0.03, n_fields),
+            rng.uniform(0, 0.01, n_fields),
+            np.zeros(n_fields),
+        ]
+    )
+    t = np.arange(n_times)[None, :]
+    omega = 0.2 + 5 * fields[:, :1]
+    decay = np.exp(-0.02 * t * (1 + 20 * fields[:, 1:2]))
+    latent = np.stack(
+        [np.cos(omega * t) * decay, np.sin(omega * t) * decay, 1 - decay], axis=2
+    )
+    return latent, fields

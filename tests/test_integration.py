@@ -2,23 +2,14 @@
 
 import numpy as np
 import pytest
+from helpers import damped_rotations
 
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
 
 
 @pytest.fixture(scope="module")
 def trajectories():
-    """Damped rotations in 3 latent coordinates, frequency and decay set by h."""
-    rng = np.random.default_rng(0)
-    fields = np.column_stack([rng.uniform(-0.04, -0.03, 30), rng.uniform(0, 0.01, 30)])
-    fields = np.column_stack([fields, np.zeros(30)])
-    t = np.arange(41)[None, :]
-    omega = 0.2 + 5 * fields[:, :1]
-    decay = np.exp(-0.02 * t * (1 + 20 * fields[:, 1:2]))
-    latent = np.stack(
-        [np.cos(omega * t) * decay, np.sin(omega * t) * decay, 1 - decay], axis=2
-    )
-    return latent, fields
+    return damped_rotations()
 
 
 def naive_rollout(integrator, c0, fields, n_steps):

@@ -16,6 +16,30 @@ def unit_vectors(M):
     return np.divide(M, norm, out=np.zeros_like(M), where=norm > 0)
 
 
+def fix_cells(m, magnetic, normalize=True):
+    """Put decoded states ``(k, 3N)`` into the layout, in place, and return them.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        Decoded magnetisations ``(k, 3N)`` (any float dtype); changed in place.
+    magnetic : numpy.ndarray
+        Which cells have Ms > 0, ``(N,)``: the other cells get zero vectors.
+    normalize : bool
+        Scale each magnetic cell's vector to unit length (default ``True``).
+    """
+    k, three_n = m.shape
+    cells = m.reshape(k, 3, three_n // 3)
+    if normalize:  # one factor per cell: 1/|m| (0 in empty cells)
+        norm = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))
+        factor = np.zeros_like(norm)
+        np.divide(1.0, norm, out=factor, where=(norm > 0) & magnetic)
+        cells *= factor[:, None, :]
+    elif not magnetic.all():
+        cells *= magnetic  # empty cells hold zero vectors
+    return m
+
+
 def to_components(M):
     """Return a field array M (A/m), shape ``(nx, ny, nz, 3)``, as unit ``(3, N)``."""
     return unit_vectors(M).reshape(-1, 3).T

@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..lowrank import LowRankKernelRidge
+from .scaling import field_scaling
 
 TARGETS = ("increment", "state")
 
@@ -121,11 +122,7 @@ class FeatureSpaceIntegrator(BaseEstimator):
         domains) are left out of the inputs.
         """
         self._check()
-        std = fields.std(axis=0)
-        varying = std > 1e-12 * max(np.abs(fields).max(), 1e-30)
-        self.field_columns_ = np.flatnonzero(varying)
-        self.field_mean_ = fields[:, self.field_columns_].mean(axis=0)
-        self.field_scale_ = std[self.field_columns_]
+        self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
         self.latent_scale_ = float(latent.std()) or 1.0
         return self
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from ..data.layout import unit_vectors
+from ..data.layout import fix_cells, unit_vectors
 from ..integration import FeatureSpaceIntegrator
 from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
 from ..lowrank.kernels import squared_norms
@@ -260,17 +260,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             m = coords.astype(np.float32)
         else:
             m = coords.astype(np.float32) @ self._output_basis32()
-        k, three_n = m.shape
-        cells = m.reshape(k, 3, three_n // 3)
-        magnetic = self.Ms_ > 0
-        if self.normalize:  # one factor per cell: 1/|m| (0 in empty cells)
-            norm = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))
-            factor = np.zeros_like(norm)
-            np.divide(1.0, norm, out=factor, where=(norm > 0) & magnetic)
-            cells *= factor[:, None, :]
-        elif not magnetic.all():
-            cells *= magnetic  # empty cells hold zero vectors
-        return m
+        return fix_cells(m, self.Ms_ > 0, self.normalize)
 
     def _output_basis32(self):
         basis = self.embedding_.preimage_.output_basis_
