@@ -3,7 +3,7 @@ import pathlib
 import tempfile
 
 import pytest
-from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
+from helpers import SP4_NEURAL_PARAMS, SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
 # Cached initial states (s-states) go to a per-run directory, not the user's cache.
 os.environ["UBERMAG_SURROGATE_CACHE"] = tempfile.mkdtemp(prefix="us-test-cache-")
@@ -63,3 +63,11 @@ def sp4_model(sp4_store):
 def sp4_model_file(sp4_model, tmp_path_factory):
     """``sp4_model`` saved to a file."""
     return sp4_model.save(tmp_path_factory.mktemp("sp4_model") / "sp4_kernel.npz")
+
+
+@pytest.fixture(scope="session")
+def sp4_neural_model(sp4_store):
+    """A neural surrogate (small networks) fitted on ``sp4_store``."""
+    from ubermag_surrogate.models import NeuralSurrogate
+
+    return NeuralSurrogate(**SP4_NEURAL_PARAMS).fit(sp4_store)

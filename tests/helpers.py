@@ -46,6 +46,18 @@ SP4_TEST_PARAMS = dict(
 SP4_TEST_CELL = (10e-9, 12.5e-9, 3e-9)
 """50 x 10 x 1 cells."""
 
+SP4_NEURAL_PARAMS = dict(
+    n_components=8,
+    autoencoder_hidden=(64,),
+    integrator_hidden=(64, 64),
+    autoencoder_epochs=40,
+    integrator_epochs=60,
+    learning_rate=1e-3,
+    batch_size=16,
+    horizon=5,
+)
+"""Small networks for the coarse SP4 store (the paper's sizes take minutes)."""
+
 
 def damped_rotations(n_fields=30, n_times=41, seed=0):
     """Latent trajectories ``(n_fields, n_times, 3)`` and fields ``(n_fields, 3)`` (T).

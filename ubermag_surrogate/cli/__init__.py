@@ -13,7 +13,8 @@ generate
     a larger --n-samples with the same seed appends for uniform and Sobol sampling).
     Exits with 1 if any simulation failed (the others are stored).
 train
-    Fit a surrogate of a named kind (``kernel``) on a store; save it to one file.
+    Fit a surrogate of a named kind (``kernel`` or ``neural``) on a store; save it
+    to one file.
 predict
     Drive the model's training system under one field with a ``SurrogateDriver``:
     a drive folder that ``micromagneticdata`` reads like an OOMMF drive.
@@ -95,7 +96,9 @@ def build_parser():
 
     train = sub.add_parser("train", help="fit a surrogate on a store and save it")
     train.add_argument("--data", required=True, help="training-data store (.zarr)")
-    train.add_argument("--model", default="kernel", help="model kind (kernel)")
+    train.add_argument(
+        "--model", default="kernel", help="model kind (kernel or neural)"
+    )
     train.add_argument(
         "--params",
         type=json_object,

@@ -5,6 +5,7 @@ from .base import Prediction as Prediction
 from .base import SurrogateModel as SurrogateModel
 from .base import model_class as model_class
 from .kernel import KernelSurrogate as KernelSurrogate
+from .neural import NeuralSurrogate as NeuralSurrogate
 from .selection import SelectionResult as SelectionResult
 from .selection import mean_m_errors as mean_m_errors
 from .selection import select_hyperparameters as select_hyperparameters
@@ -15,6 +16,7 @@ load = SurrogateModel.load
 __all__ = [
     "ExtrapolationWarning",
     "KernelSurrogate",
+    "NeuralSurrogate",
     "Prediction",
     "SelectionResult",
     "SurrogateModel",

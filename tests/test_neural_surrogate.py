@@ -1,0 +1,232 @@
+"""The neural surrogate: dense networks, autoencoder, latent integrator, the model."""
+
+import json
+import warnings
+
+import micromagneticdata as md
+import numpy as np
+import pytest
+from helpers import SP4_NEURAL_PARAMS, damped_rotations
+
+from ubermag_surrogate import SurrogateDriver
+from ubermag_surrogate.cli import main
+from ubermag_surrogate.integration import LatentNetworkIntegrator
+from ubermag_surrogate.models import NeuralSurrogate, load
+from ubermag_surrogate.neural import DenseAutoencoder, DenseStack
+from ubermag_surrogate.neural.dense import dense_layers, import_keras, train
+from ubermag_surrogate.problems import sp4
+
+
+def _mean_m(m):
+    """<m> over cells of unit states ``(..., 3N)``."""
+    return m.reshape(*m.shape[:-1], 3, -1).mean(axis=-1)
+
+
+def _small_network(keras, n_in=4, dropout=0.3):
+    layers = [
+        *dense_layers(keras, (7, 5), dropout, {0, 1}, "hidden"),
+        keras.layers.Dense(3, name="out"),
+    ]
+    return layers, keras.Sequential([keras.Input((n_in,)), *layers])
+
+
+def test_dense_stack_evaluates_the_keras_network():
+    keras = import_keras()
+    keras.utils.set_random_seed(1)
+    layers, net = _small_network(keras)
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(net(x, training=False))
+    stack = DenseStack.from_keras(layers)
+    assert stack.activations == ["elu", "elu", "linear"]
+    assert (stack.n_inputs, stack.n_outputs) == (4, 3)
+    assert (x @ stack.kernels[0] + stack.biases[0] < 0).any()  # elu's negative branch
+    np.testing.assert_allclose(stack(x), expected, rtol=1e-5, atol=1e-6)
+    as64 = DenseStack.from_keras(layers, dtype=np.float64)
+    assert as64(x).dtype == np.float64
+    np.testing.assert_allclose(as64(x), expected, rtol=1e-5, atol=1e-6)
+    again = DenseStack.from_arrays(stack.to_arrays("net"), "net")
+    assert np.array_equal(again(x), stack(x))
+
+
+def test_interrupted_training_keeps_the_weights_reached():
+    keras = import_keras()
+    keras.utils.set_random_seed(2)
+    layers, net = _small_network(keras, dropout=0.0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.normal(size=(32, 3)).astype(np.float32)
+    before = DenseStack.from_keras(layers)(x)
+
+    class CtrlC(keras.callbacks.Callback):  # what Ctrl-C raises, after 2 epochs
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted after 2 of 50 epochs"):
+        losses = train(
+            net, x, y, epochs=50, batch_size=8, learning_rate=1e-2, desc="test",
+            verbose=0, callbacks=[CtrlC()],
+        )  # fmt: skip
+    assert len(losses) == 2
+    assert not np.allclose(DenseStack.from_keras(layers)(x), before)
+
+    class CtrlCAtOnce(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # nothing trained yet: nothing to keep
+        train(
+            net, x, y, epochs=5, batch_size=8, learning_rate=1e-2, desc="test",
+            verbose=0, callbacks=[CtrlCAtOnce()],
+        )  # fmt: skip
+
+
+def test_integrator_windows_pad_the_history_and_look_ahead():
+    integrator = LatentNetworkIntegrator(nu=3)
+    integrator.horizon_, integrator.latent_scale_ = 4, 2.0
+    integrator.field_columns_ = np.array([0])
+    integrator.field_mean_, integrator.field_scale_ = np.zeros(1), np.ones(1)
+    latent = np.arange(2 * 7 * 2, dtype=float).reshape(2, 7, 2)
+    fields = np.array([[1.0, 0, 0], [2.0, 0, 0]])
+    h, history, future = integrator.windows(latent, fields)
+    assert (
+        h.shape == (6, 1) and history.shape == (6, 3, 2) and future.shape == (6, 4, 2)
+    )
+    c = latent / 2.0
+    np.testing.assert_array_equal(h[:, 0], [1, 1, 1, 2, 2, 2])
+    np.testing.assert_array_equal(history[0], c[0, [0, 0, 0]])  # before t = 0: c^0
+    np.testing.assert_array_equal(history[2], c[0, [0, 1, 2]])
+    np.testing.assert_array_equal(history[4], c[1, [0, 0, 1]])
+    np.testing.assert_array_equal(future[0], c[0, 1:5])
+    np.testing.assert_array_equal(future[5], c[1, 3:7])
+
+
+def test_integrator_learns_latent_dynamics_across_fields():
+    latent, fields = damped_rotations(n_fields=20, n_times=31)
+    integrator = LatentNetworkIntegrator(
+        nu=3, hidden=(32, 32), horizon=5, epochs=60, learning_rate=5e-3,
+        batch_size=64, dropout=0.0,
+    ).fit(latent, fields)  # fmt: skip
+    assert integrator.horizon_ == 5 and len(integrator.loss_) == 60
+    assert integrator.loss_[-1] < 0.01 * integrator.loss_[0]
+    for lat, f in (
+        (latent, fields),
+        damped_rotations(n_fields=10, n_times=31, seed=1),  # fields not trained on
+    ):
+        out = integrator.rollout(lat[:, 0], f, lat.shape[1] - 1)
+        error = np.abs(out - lat).max(axis=(1, 2))
+        standing_still = np.abs(lat - lat[:, :1]).max(axis=(1, 2))
+        assert error.mean() < 0.2 * standing_still.mean()  # about 0.04-0.09 vs 0.8
+    # the horizon is capped at the trained steps
+    short = LatentNetworkIntegrator(hidden=(4,), horizon=15, epochs=1)
+    assert short.fit(latent[:, :6], fields).horizon_ == 5
+
+
+def test_autoencoder_reconstructs_the_training_states(sp4_store, sp4_neural_model):
+    states = sp4_store.tensor(field_components=())
+    n_times, n_fields, three_n = states.shape
+    X = states.reshape(-1, three_n)
+    rows = np.broadcast_to(sp4_store.fields[:], (n_times, n_fields, 3)).reshape(-1, 3)
+    ae = sp4_neural_model.autoencoder_
+    assert ae.n_features_in_ == three_n and len(ae.loss_) == 40
+    codes = ae.transform(X, rows)
+    assert codes.shape == (len(X), SP4_NEURAL_PARAMS["n_components"])
+    rms = np.sqrt(((ae.inverse_transform(codes) - X) ** 2).mean())
+    spread = np.sqrt(((X - X.mean(axis=0)) ** 2).mean())
+    assert rms < 0.35 * spread
+    # the field is an input: one state under two fields has two codes
+    two = ae.transform(X[:2][[0, 0]], rows[[0, 1]])
+    assert not np.allclose(two[0], two[1])
+    with pytest.raises(ValueError, match="give the fields"):
+        ae.transform(X[:1])
+    with pytest.raises(ValueError, match="values per state"):
+        ae.transform(X[:1, :-3], rows[:1])
+
+
+def test_autoencoder_without_the_field_input():
+    rng = np.random.default_rng(0)
+    X = np.tanh(rng.normal(size=(40, 2)) @ rng.normal(size=(2, 12)))
+    ae = DenseAutoencoder(
+        n_components=2, hidden=(16,), field_input=False, epochs=5, batch_size=8
+    ).fit(X)
+    assert ae.field_columns_.size == 0
+    assert ae.transform(X).shape == (40, 2)
+    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
+    with pytest.raises(ValueError, match="give the fields"):
+        DenseAutoencoder().fit(X)
+
+
+def test_predicts_the_training_trajectories(sp4_store, sp4_neural_model):
+    model = sp4_neural_model
+    truth = sp4_store.tensor(field_components=()).swapaxes(0, 1)
+    prediction = model.predict(sp4_store.fields[:])
+    assert prediction.m.shape == truth.shape
+    norms = np.linalg.norm(prediction.m.reshape(*truth.shape[:2], 3, -1), axis=2)
+    np.testing.assert_allclose(norms, 1, atol=1e-5)
+    # t = 0 is the decoded initial state under each field
+    first = model.decode(model.encode(np.tile(model.m0_, (8, 1)), sp4_store.fields[:]))
+    np.testing.assert_allclose(prediction.m[:, 0], first, atol=1e-6)  # BLAS order
+    error = np.abs(prediction.mean_m() - _mean_m(truth)).max(axis=(1, 2))
+    standing_still = np.abs(_mean_m(truth) - _mean_m(truth[:, :1])).max(axis=(1, 2))
+    assert error.mean() < 0.4 * standing_still.mean()
+
+
+def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_path):
+    model = sp4_neural_model
+    path = model.save(tmp_path / "neural.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert json.loads(str(data["__metadata__"]))["kind"] == "neural"
+    loaded = load(path)
+    assert isinstance(loaded, NeuralSurrogate)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.fingerprint_ == model.fingerprint_
+    fields = sp4_store.fields[:3]
+    assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
+
+
+def test_drives_a_system_like_a_time_driver(sp4_neural_model, tmp_path):
+    model = sp4_neural_model
+    system = model.system(name="sp4_neural")
+    system.energy += sp4.zeeman(model.training_fields_[2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a trained request: no extrapolation warning
+        SurrogateDriver(model=model).drive(system, t=2e-10, n=10, dirname=tmp_path)
+    drive = md.Data("sp4_neural", dirname=str(tmp_path))[-1]
+    assert drive.n == 10
+    expected = model.predict(model.training_fields_[2], t=2e-10, n=10).mean_m()[0]
+    table = drive.table.data[["mx", "my", "mz"]].to_numpy()
+    np.testing.assert_allclose(table, expected[1:], atol=1e-6)
+    np.testing.assert_allclose(system.m.mean() / 8e5, expected[-1], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"autoencoder_hidden": ()}, "autoencoder_hidden must be a non-empty"),
+        ({"integrator_hidden": (64, 0)}, "integrator_hidden must be a non-empty"),
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"integrator_epochs": 0}, "integrator_epochs must be a positive integer"),
+        ({"horizon": 2.5}, "horizon must be a positive integer"),
+        ({"learning_rate": -1e-3}, "learning_rate must be a positive"),
+        ({"nu": True}, "nu must be a positive integer"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_before_training(params, match, sp4_store):
+    with pytest.raises(ValueError, match=match):
+        NeuralSurrogate(**params).fit(sp4_store)
+
+
+def test_needs_two_samples(sp4_store):
+    with pytest.raises(ValueError, match="at least 2 complete samples"):
+        NeuralSurrogate().fit(sp4_store, samples=[0])
+
+
+def test_cli_trains_a_neural_model(sp4_store, tmp_path, capsys):
+    params = {**SP4_NEURAL_PARAMS, "autoencoder_epochs": 2, "integrator_epochs": 2}
+    out = tmp_path / "neural.npz"
+    argv = ["train", "--data", str(sp4_store.path), "--model", "neural"]
+    argv += ["--params", json.dumps(params), "--out", str(out)]
+    assert main(argv) == 0
+    assert "written to" in capsys.readouterr().out
+    model = load(out)
+    assert model.kind == "neural" and len(model.integrator_.loss_) == 2

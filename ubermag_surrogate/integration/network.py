@@ -1,0 +1,266 @@
+"""Feature-space integration with a feed-forward network (seed paper, sec. 2.1).
+
+A network maps ``[h, c^{i-nu+1}, ..., c^i]`` (field inputs and nu latent states)
+to ``c^{i+1}`` (Table 2: 400-300-300-200-100 elu units, dropout after each,
+linear output of size d). A one-step fit drifts in rollouts, so the paper trains
+with a forward-looking objective (eq. 4): from each window the network is rolled
+out ``horizon`` (f_t = 15) steps on its own predictions and the squared errors
+of all of them are summed. As in :class:`FeatureSpaceIntegrator`, the history
+for t < 0 is the initial state repeated, so a prediction needs only c^0 and the
+field.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ..neural.dense import (
+    DenseStack,
+    check_fraction,
+    check_hidden,
+    check_positive,
+    check_positive_int,
+    dense_layers,
+    import_keras,
+    train,
+)
+from .scaling import field_scaling
+
+
+class LatentNetworkIntegrator(BaseEstimator):
+    """nu-step feed-forward network integrator trained on multi-step rollouts.
+
+    Parameters
+    ----------
+    nu : int
+        Past latent states in the input (paper: 5).
+    hidden : tuple of int
+        Hidden widths (paper, Table 2: (400, 300, 300, 200, 100)).
+    dropout : float
+        Dropout rate after each hidden layer (the paper gives no rate; default 0.1).
+    horizon : int
+        Steps each training window is rolled out for the loss (paper: f_t = 15);
+        capped at the trained number of steps.
+    learning_rate : float
+        Adam's learning rate (paper: 2e-4).
+    epochs : int
+        Training epochs.
+    batch_size : int
+        Windows per gradient step.
+    random_state : int
+        Seed.
+    verbose : int
+        1: a progress bar over the epochs; 0: silent.
+
+    Attributes
+    ----------
+    network_ : DenseStack
+        The trained step map on scaled inputs (numpy weights, evaluated in float64).
+    field_columns_, field_mean_, field_scale_ : numpy.ndarray
+        Field components used and their standardisation (T).
+    latent_scale_ : float
+        One global scale of the latent coordinates.
+    horizon_ : int
+        The horizon used.
+    loss_ : list of float
+        Training loss per epoch.
+    n_latent_ : int
+        Latent dimension d.
+    """
+
+    def __init__(
+        self,
+        nu=5,
+        hidden=(400, 300, 300, 200, 100),
+        dropout=0.1,
+        horizon=15,
+        learning_rate=2e-4,
+        epochs=200,
+        batch_size=64,
+        random_state=0,
+        verbose=0,
+    ):
+        self.nu = nu
+        self.hidden = hidden
+        self.dropout = dropout
+        self.horizon = horizon
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def field_inputs(self, fields):
+        """Return standardised field inputs ``(k, n_field_inputs)``."""
+        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
+        return (fields - self.field_mean_) / self.field_scale_
+
+    def windows(self, latent, fields):
+        """Training windows, fields and the ``horizon`` states after each window.
+
+        Returns
+        -------
+        h : numpy.ndarray
+            ``(n_windows, n_field_inputs)``.
+        history : numpy.ndarray
+            ``(n_windows, nu, d)``, scaled, padded with c^0 before t = 0.
+        future : numpy.ndarray
+            ``(n_windows, horizon, d)``, scaled.
+        """
+        n_fields, n_times, d = latent.shape
+        scaled = latent / self.latent_scale_
+        padded = np.concatenate(
+            [np.repeat(scaled[:, :1], self.nu - 1, axis=1), scaled], axis=1
+        )
+        starts = n_times - self.horizon_  # windows ending at c^0 ... c^{s - horizon}
+        history = sliding_window_view(padded, self.nu, axis=1)[:, :starts]
+        future = sliding_window_view(scaled[:, 1:], self.horizon_, axis=1)[:, :starts]
+        h = np.repeat(self.field_inputs(fields)[:, None], starts, axis=1)
+        return (
+            h.reshape(-1, h.shape[2]),
+            history.transpose(0, 1, 3, 2).reshape(-1, self.nu, d),
+            future.transpose(0, 1, 3, 2).reshape(-1, self.horizon_, d),
+        )
+
+    def checked_params(self, prefix=""):
+        """Return the validated hyper-parameters; ValueError naming a bad one.
+
+        ``prefix`` is put before the names ``hidden`` and ``epochs`` in messages.
+
+        (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate)
+        """
+        return (
+            check_positive_int("nu", self.nu),
+            check_hidden(f"{prefix}hidden", self.hidden),
+            check_fraction("dropout", self.dropout),
+            check_positive_int("horizon", self.horizon),
+            check_positive_int(f"{prefix}epochs", self.epochs),
+            check_positive_int("batch_size", self.batch_size),
+            check_positive("learning_rate", self.learning_rate),
+        )
+
+    def fit(self, latent, fields):
+        """Train on latent trajectories ``(n_fields, s+1, d)`` under ``fields``."""
+        nu, hidden, dropout, horizon, epochs, batch_size, learning_rate = (
+            self.checked_params()
+        )
+        latent = np.asarray(latent, dtype=np.float64)
+        fields = np.asarray(fields, dtype=np.float64)
+        if latent.ndim != 3 or latent.shape[1] < 2:
+            raise ValueError(
+                f"latent must be (n_fields, s+1, d) with s >= 1, got {latent.shape}."
+            )
+        if fields.shape != (latent.shape[0], 3):
+            raise ValueError(
+                f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
+            )
+        d = latent.shape[2]
+        self.horizon_ = min(horizon, latent.shape[1] - 1)
+        self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
+        self.latent_scale_ = float(latent.std()) or 1.0
+        h, history, future = self.windows(latent, fields)
+
+        keras = import_keras()
+        keras.utils.set_random_seed(self.random_state)
+        layers = [
+            *dense_layers(keras, hidden, dropout, range(len(hidden)), "step"),
+            keras.layers.Dense(d, name="step_out"),
+        ]
+        step = keras.Sequential(
+            [keras.Input((h.shape[1] + nu * d,)), *layers], name="step"
+        )
+        ops = keras.ops
+
+        class Rollout(keras.Model):
+            """The step network applied ``horizon`` times on its own outputs."""
+
+            def __init__(self, step, horizon):
+                super().__init__()
+                self.step, self.horizon = step, horizon
+
+            def call(self, inputs):
+                field, window = inputs
+                outputs = []
+                for _ in range(self.horizon):
+                    flat = ops.reshape(window, (-1, nu * d))
+                    new = self.step(ops.concatenate([field, flat], axis=1))
+                    outputs.append(new)
+                    window = ops.concatenate([window[:, 1:], new[:, None]], axis=1)
+                return ops.stack(outputs, axis=1)
+
+        self.loss_ = train(
+            Rollout(step, self.horizon_),
+            [h.astype(np.float32), history.astype(np.float32)],
+            future.astype(np.float32),
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            desc="integrator",
+            verbose=self.verbose,
+        )
+        self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
+        self.n_latent_ = d
+        return self
+
+    def rollout(self, c0, fields, n_steps):
+        """Integrate from latent initial states.
+
+        Parameters
+        ----------
+        c0 : numpy.ndarray
+            Initial latent states, ``(k, d)`` (or ``(d,)`` for all fields).
+        fields : numpy.ndarray
+            mu0 H (T), ``(k, 3)``.
+        n_steps : int
+            Number of steps.
+
+        Returns
+        -------
+        numpy.ndarray
+            Latent trajectories ``(k, n_steps + 1, d)``, c^0 included (float64).
+        """
+        check_is_fitted(self, "network_")
+        fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
+        k, d, nu = len(fields), self.n_latent_, self.nu
+        c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
+        h = self.field_inputs(fields)
+        n_h = h.shape[1]
+        x = np.empty((k, n_h + nu * d))  # [h | c^{i-nu+1} ... c^i], shifted per step
+        x[:, :n_h] = h
+        x[:, n_h:] = np.tile(c0 / self.latent_scale_, (1, nu))
+        out = np.empty((k, n_steps + 1, d))
+        out[:, 0] = c0
+        for i in range(n_steps):
+            new = self.network_(x)
+            x[:, n_h:-d] = x[:, n_h + d :]
+            x[:, -d:] = new
+            out[:, i + 1] = new
+        out[:, 1:] *= self.latent_scale_
+        return out
+
+    def to_arrays(self, prefix):
+        """Return the fitted state as named arrays for a model file."""
+        return {
+            **self.network_.to_arrays(f"{prefix}.network"),
+            f"{prefix}.field_columns": self.field_columns_,
+            f"{prefix}.field_mean": self.field_mean_,
+            f"{prefix}.field_scale": self.field_scale_,
+            f"{prefix}.latent_scale": np.array(self.latent_scale_),
+            f"{prefix}.horizon": np.array(self.horizon_),
+            f"{prefix}.loss": np.asarray(self.loss_),
+        }
+
+    def set_arrays(self, arrays, prefix):
+        """Restore the fitted state from :meth:`to_arrays` output; return self."""
+        self.network_ = DenseStack.from_arrays(
+            arrays, f"{prefix}.network", dtype=np.float64
+        )
+        self.field_columns_ = arrays[f"{prefix}.field_columns"]
+        self.field_mean_ = arrays[f"{prefix}.field_mean"]
+        self.field_scale_ = arrays[f"{prefix}.field_scale"]
+        self.latent_scale_ = float(arrays[f"{prefix}.latent_scale"])
+        self.horizon_ = int(arrays[f"{prefix}.horizon"])
+        self.loss_ = arrays[f"{prefix}.loss"].tolist()
+        self.n_latent_ = self.network_.n_outputs
+        return self

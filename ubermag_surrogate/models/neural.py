@@ -1,0 +1,206 @@
+"""The neural surrogate: dense autoencoder and feed-forward latent integrator.
+
+Seed paper, section 2.1: states ``[h | m]`` are embedded by a dense autoencoder
+(Table 1), a feed-forward network integrates the latent state in time under a
+constant field (Table 2), trained on a forward-looking multi-step objective
+(eq. 4, nu = 5, f_t = 15), and the decoder brings latent states back to
+magnetisations. Training needs Keras 3; prediction, saving and loading use numpy
+only.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from tqdm.auto import tqdm
+
+from ..data.layout import fix_cells, unit_vectors
+from ..integration import LatentNetworkIntegrator
+from ..neural import DenseAutoencoder
+from .base import SurrogateModel, as_store, register
+
+
+@register
+class NeuralSurrogate(SurrogateModel, BaseEstimator):
+    """Autoencoder surrogate of magnetisation dynamics (seed paper, sec. 2.1).
+
+    Parameters
+    ----------
+    n_components : int
+        Latent dimension d (paper: 40).
+    autoencoder_hidden : tuple of int
+        Hidden widths of the encoder, mirrored by the decoder (paper: (400, 400)).
+    integrator_hidden : tuple of int
+        Hidden widths of the integrator (paper: (400, 300, 300, 200, 100)).
+    dropout : float
+        Dropout rate of both networks (not given in the paper; default 0.1).
+    field_input : bool
+        Feed the applied field to the encoder (paper: yes).
+    nu : int
+        Steps of history in the integrator (paper: 5).
+    horizon : int
+        Steps of the forward-looking training objective (paper: f_t = 15).
+    learning_rate : float
+        Adam's learning rate of both networks (paper: 2e-4).
+    autoencoder_epochs, integrator_epochs : int
+        Training epochs of each network (not given in the paper).
+    batch_size : int
+        Samples per gradient step.
+    normalize : bool
+        Scale predicted cell vectors to unit length (default ``True``).
+    random_state : int
+        Seed of both networks.
+    verbose : int
+        1: progress bars over the training stages and epochs; 0: silent.
+
+    Examples
+    --------
+    >>> from ubermag_surrogate.models import NeuralSurrogate
+    >>> NeuralSurrogate().get_params()["horizon"]
+    15
+    """
+
+    kind = "neural"
+
+    def __init__(
+        self,
+        n_components=40,
+        autoencoder_hidden=(400, 400),
+        integrator_hidden=(400, 300, 300, 200, 100),
+        dropout=0.1,
+        field_input=True,
+        nu=5,
+        horizon=15,
+        learning_rate=2e-4,
+        autoencoder_epochs=100,
+        integrator_epochs=200,
+        batch_size=64,
+        normalize=True,
+        random_state=0,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.autoencoder_hidden = autoencoder_hidden
+        self.integrator_hidden = integrator_hidden
+        self.dropout = dropout
+        self.field_input = field_input
+        self.nu = nu
+        self.horizon = horizon
+        self.learning_rate = learning_rate
+        self.autoencoder_epochs = autoencoder_epochs
+        self.integrator_epochs = integrator_epochs
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _autoencoder(self):
+        return DenseAutoencoder(
+            n_components=self.n_components,
+            hidden=self.autoencoder_hidden,
+            dropout=self.dropout,
+            field_input=self.field_input,
+            learning_rate=self.learning_rate,
+            epochs=self.autoencoder_epochs,
+            batch_size=self.batch_size,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        )
+
+    def _integrator(self):
+        return LatentNetworkIntegrator(
+            nu=self.nu,
+            hidden=self.integrator_hidden,
+            dropout=self.dropout,
+            horizon=self.horizon,
+            learning_rate=self.learning_rate,
+            epochs=self.integrator_epochs,
+            batch_size=self.batch_size,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        )
+
+    def fit(self, dataset, samples=None):
+        """Fit on the complete samples of a store (or the given ``samples``).
+
+        Parameters
+        ----------
+        dataset : TrajectoryStore or str or pathlib.Path
+            Training data.
+        samples : array_like of int, optional
+            Which samples (field cases) to train on.
+
+        Notes
+        -----
+        Interrupting (Ctrl-C) ends the current network's training early with a
+        warning and keeps the weights reached so far (after at least one epoch).
+        """
+        store = as_store(dataset)
+        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
+        if len(samples) < 2:
+            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        autoencoder, integrator = self._autoencoder(), self._integrator()
+        # all hyper-parameters, before minutes of training
+        autoencoder.checked_params(prefix="autoencoder_")
+        integrator.checked_params(prefix="integrator_")
+        stages = tqdm(
+            total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
+        )
+        stages.set_postfix_str("reading the data tensor")
+        states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
+        n_times, n_fields, three_n = states.shape
+        fields = np.asarray(store.fields[samples], dtype=np.float64)
+        row_fields = np.broadcast_to(fields, (n_times, n_fields, 3)).reshape(-1, 3)
+        stages.update()
+        stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
+        X = states.reshape(-1, three_n)
+        self.autoencoder_ = autoencoder.fit(X, row_fields)
+        latent = self.autoencoder_.transform(X, row_fields)
+        latent = latent.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
+        stages.update()
+        stages.set_postfix_str("latent integrator")
+        self.integrator_ = integrator.fit(latent, fields)
+        stages.update()
+        stages.close()
+        self.m0_ = unit_vectors(
+            states[0].mean(axis=0, dtype=np.float64).reshape(3, -1).T
+        ).T.reshape(-1)
+        self._set_training_info(store, samples)
+        return self
+
+    def encode(self, m, fields):
+        """Return the latent codes ``(k, d)`` of unit magnetisations ``(k, 3N)``.
+
+        ``fields`` (mu0 H in T, ``(k, 3)``) are the encoder's extra input.
+        """
+        m = np.atleast_2d(m)
+        fields = np.broadcast_to(np.asarray(fields, dtype=np.float64), (len(m), 3))
+        return self.autoencoder_.transform(m, fields)
+
+    def decode(self, latent):
+        """Return the unit magnetisations ``(k, 3N)`` (float32) of latent ``(k, d)``."""
+        m = self.autoencoder_.inverse_transform(np.asarray(latent, dtype=np.float32))
+        return fix_cells(m, self.Ms_ > 0, self.normalize)
+
+    def _predict(self, fields, m0, n_steps):
+        m0 = self.m0_ if m0 is None else m0
+        c0 = self.encode(np.broadcast_to(m0, (len(fields), m0.size)), fields)
+        return self.integrator_.rollout(c0, fields, n_steps)
+
+    def _state(self):
+        params = self.get_params()
+        for name in ("autoencoder_hidden", "integrator_hidden"):
+            params[name] = [int(w) for w in params[name]]
+        arrays = {
+            **self.autoencoder_.to_arrays("autoencoder"),
+            **self.integrator_.to_arrays("integrator"),
+        }
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params, arrays):
+        params = dict(params)
+        for name in ("autoencoder_hidden", "integrator_hidden"):
+            params[name] = tuple(params[name])
+        model = cls(**params)
+        model.autoencoder_ = model._autoencoder().set_arrays(arrays, "autoencoder")
+        model.integrator_ = model._integrator().set_arrays(arrays, "integrator")
+        return model

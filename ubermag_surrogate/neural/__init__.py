@@ -1,0 +1,12 @@
+"""Neural pieces of the seed paper's section 2.1: dense autoencoder, network layers.
+
+Training uses Keras 3 (``pip install "ubermag-surrogate[neural]"``; backend torch
+unless ``KERAS_BACKEND`` says otherwise). Fitted networks are kept as plain
+numpy weight arrays: prediction, saving and loading need neither Keras nor its
+file format, and loading never executes code.
+"""
+
+from .autoencoder import DenseAutoencoder as DenseAutoencoder
+from .dense import DenseStack as DenseStack
+
+__all__ = ["DenseAutoencoder", "DenseStack"]

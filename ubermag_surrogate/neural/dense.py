@@ -1,0 +1,302 @@
+"""Dense networks: built and trained with Keras, evaluated with numpy.
+
+A :class:`DenseStack` holds the weights of a stack of Keras ``Dense`` layers
+(dropout layers are the identity at prediction time) and evaluates it with numpy
+matrix products. :func:`train` runs Keras' ``fit`` with a progress bar.
+"""
+
+import importlib.util
+import json
+import numbers
+import os
+import sys
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+ACTIVATIONS = ("elu", "linear")
+
+
+def _configured_backend_is_installed():
+    """Whether Keras' configured backend can train here.
+
+    The configuration is ``KERAS_BACKEND``, else the ``backend`` of Keras'
+    ``keras.json`` (which Keras writes on first import), else Keras' default,
+    TensorFlow.
+    """
+    if "KERAS_BACKEND" in os.environ:
+        return True
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            backend = json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        backend = "tensorflow"
+    trainable = {"tensorflow", "jax", "torch"}
+    return backend in trainable and importlib.util.find_spec(backend) is not None
+
+
+def import_keras():
+    """Import Keras 3, with the torch backend where the configured one is missing.
+
+    ``KERAS_BACKEND`` and an installed backend named in Keras' ``keras.json`` are
+    respected; a Keras already imported keeps its backend.
+
+    Raises
+    ------
+    ImportError
+        When Keras 3 is not installed, saying how to install it.
+    """
+    if "keras" not in sys.modules and not _configured_backend_is_installed():
+        os.environ["KERAS_BACKEND"] = "torch"  # installed with the embedded extra
+    try:
+        import keras
+    except ImportError as error:
+        raise ImportError(
+            "Training a neural surrogate needs Keras 3: "
+            "pip install 'ubermag-surrogate[neural]' (and torch, see the README)."
+        ) from error
+    if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - old installs
+        raise ImportError(f"Keras 3 is needed, found {keras.__version__}.")
+    return keras
+
+
+def check_positive_int(name, value):
+    """Return ``value`` as an int >= 1, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}.")
+    return int(value)
+
+
+def check_positive(name, value):
+    """Return ``value`` as a positive finite float, or a ValueError."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (0 < value < np.inf)
+    ):
+        raise ValueError(f"{name} must be a positive number, not {value!r}.")
+    return float(value)
+
+
+def check_hidden(name, hidden):
+    """Return hidden-layer widths as a tuple of positive ints, or a ValueError."""
+    try:
+        widths = tuple(hidden)
+    except TypeError:
+        widths = None
+    if not widths or not all(
+        isinstance(w, int | np.integer) and not isinstance(w, bool) and w > 0
+        for w in widths
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive layer widths, "
+            f"not {hidden!r}."
+        )
+    return tuple(int(w) for w in widths)
+
+
+def check_fraction(name, value, upper=1.0):
+    """Return ``value`` as a float in [0, upper), or a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise ValueError(f"{name} must be a number in [0, {upper}), not {value!r}.")
+    if not 0 <= value < upper:
+        raise ValueError(f"{name} must be in [0, {upper}), not {value!r}.")
+    return float(value)
+
+
+def dense_layers(keras, widths, dropout, dropout_after, name):
+    """Keras layers: ``Dense(w, elu)`` for each width, ``Dropout`` after some.
+
+    Parameters
+    ----------
+    keras : module
+        The imported Keras.
+    widths : tuple of int
+        Widths of the hidden (elu) layers.
+    dropout : float
+        Dropout rate (0: no dropout layers).
+    dropout_after : container of int
+        Indices of the hidden layers followed by a dropout layer.
+    name : str
+        Prefix of the layer names.
+    """
+    layers = []
+    for i, width in enumerate(widths):
+        layers.append(keras.layers.Dense(width, activation="elu", name=f"{name}_{i}"))
+        if dropout > 0 and i in dropout_after:
+            layers.append(keras.layers.Dropout(dropout, name=f"{name}_dropout_{i}"))
+    return layers
+
+
+def _elu(x):
+    """In-place elu: x for x > 0, exp(x) - 1 otherwise."""
+    negative = np.minimum(x, 0)
+    np.expm1(negative, out=negative)
+    np.maximum(x, 0, out=x)
+    x += negative
+    return x
+
+
+class DenseStack:
+    """Weights of a stack of dense layers, evaluated with numpy.
+
+    Parameters
+    ----------
+    kernels, biases : list of numpy.ndarray
+        Per layer ``(n_in, n_out)`` and ``(n_out,)``.
+    activations : list of str
+        Per layer, ``"elu"`` or ``"linear"``.
+    dtype : numpy dtype
+        Precision of evaluation (the arrays are cast once).
+    """
+
+    def __init__(self, kernels, biases, activations, dtype=np.float32):
+        if not len(kernels) == len(biases) == len(activations):
+            raise ValueError("kernels, biases and activations differ in length.")
+        unknown = set(activations) - set(ACTIVATIONS)
+        if unknown:
+            raise ValueError(f"Unknown activations {sorted(unknown)}.")
+        self.kernels = [np.ascontiguousarray(k, dtype=dtype) for k in kernels]
+        self.biases = [np.asarray(b, dtype=dtype) for b in biases]
+        self.activations = list(activations)
+
+    @classmethod
+    def from_keras(cls, layers, dtype=np.float32):
+        """Collect the Dense layers of a sequence of Keras layers (others skipped)."""
+        dense = [layer for layer in layers if hasattr(layer, "kernel")]
+        names = []
+        for layer in dense:
+            name = layer.get_config()["activation"]
+            names.append(name if isinstance(name, str) else "unknown")
+        return cls(
+            [np.asarray(layer.kernel.numpy()) for layer in dense],
+            [np.asarray(layer.bias.numpy()) for layer in dense],
+            names,
+            dtype=dtype,
+        )
+
+    @property
+    def n_inputs(self):
+        """Number of inputs of the first layer."""
+        return self.kernels[0].shape[0]
+
+    @property
+    def n_outputs(self):
+        """Number of outputs of the last layer."""
+        return self.kernels[-1].shape[1]
+
+    def __call__(self, x):
+        """Evaluate on inputs ``(k, n_inputs)``; return ``(k, n_outputs)``."""
+        x = np.asarray(x, dtype=self.kernels[0].dtype)
+        for kernel, bias, activation in zip(
+            self.kernels, self.biases, self.activations, strict=True
+        ):
+            x = x @ kernel
+            x += bias
+            if activation == "elu":
+                _elu(x)
+        return x
+
+    def to_arrays(self, prefix):
+        """Return the weights as named arrays for a model file."""
+        arrays = {f"{prefix}.activations": np.array(self.activations)}
+        for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            arrays[f"{prefix}.{i}.kernel"] = kernel
+            arrays[f"{prefix}.{i}.bias"] = bias
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix, dtype=np.float32):
+        """Rebuild from :meth:`to_arrays` output."""
+        activations = [str(a) for a in arrays[f"{prefix}.activations"]]
+        n = len(activations)
+        return cls(
+            [arrays[f"{prefix}.{i}.kernel"] for i in range(n)],
+            [arrays[f"{prefix}.{i}.bias"] for i in range(n)],
+            activations,
+            dtype=dtype,
+        )
+
+
+def train(
+    model,
+    inputs,
+    targets,
+    *,
+    epochs,
+    batch_size,
+    learning_rate,
+    desc,
+    verbose,
+    callbacks=(),
+):
+    """Fit a Keras model with Adam and the mean squared error.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built, not compiled.
+    inputs, targets : numpy.ndarray or list of them
+        Training data (float32).
+    epochs : int
+        Passes over the training data.
+    batch_size : int
+        Samples per gradient step.
+    learning_rate : float
+        Adam's learning rate (paper: 2e-4).
+    desc : str
+        Label of the progress bar.
+    verbose : int
+        1: a progress bar over the epochs (with the loss); 0: silent.
+    callbacks : sequence of keras.callbacks.Callback
+        More callbacks for Keras' ``fit``.
+
+    Returns
+    -------
+    list of float
+        Training loss per completed epoch.
+
+    Warns
+    -----
+    UserWarning
+        When training is interrupted (Ctrl-C) after at least one epoch: it stops
+        there and keeps the weights reached so far.
+    """
+    keras = import_keras()
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse"
+    )
+    bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
+    losses = []
+
+    class _Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            losses.append(float(logs["loss"]))
+            bar.set_postfix(loss=f"{losses[-1]:.3g}")
+            bar.update()
+
+    try:
+        model.fit(
+            inputs,
+            targets,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=[_Progress(), *callbacks],
+        )
+    except KeyboardInterrupt:
+        if not losses:
+            raise
+        warnings.warn(
+            f"{desc}: training interrupted after {len(losses)} of {epochs} epochs; "
+            "keeping the weights reached so far.",
+            stacklevel=3,
+        )
+    finally:
+        bar.close()
+    return losses
