@@ -1,6 +1,10 @@
 """The neural surrogate: dense networks, autoencoder, latent integrator, the model."""
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 import warnings
 
 import micromagneticdata as md
@@ -230,3 +234,17 @@ def test_cli_trains_a_neural_model(sp4_store, tmp_path, capsys):
     assert "written to" in capsys.readouterr().out
     model = load(out)
     assert model.kind == "neural" and len(model.integrator_.loss_) == 2
+
+
+def test_a_keras_backend_that_is_not_installed_is_named():
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("tensorflow is installed here")
+    code = "from ubermag_surrogate.neural.dense import import_keras; import_keras()"
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    assert "Keras could not start with backend 'tensorflow'" in run.stderr

@@ -52,12 +52,17 @@ def import_keras():
     """
     if "keras" not in sys.modules and not _configured_backend_is_installed():
         os.environ["KERAS_BACKEND"] = "torch"  # installed with the embedded extra
-    try:
-        import keras
-    except ImportError as error:
+    if importlib.util.find_spec("keras") is None:
         raise ImportError(
             "Training a neural surrogate needs Keras 3: "
             "pip install 'ubermag-surrogate[neural]' (and torch, see the README)."
+        )
+    try:
+        import keras
+    except ImportError as error:  # e.g. KERAS_BACKEND names a missing package
+        raise ImportError(
+            f"Keras could not start with backend "
+            f"{os.environ.get('KERAS_BACKEND', 'from keras.json')!r}: {error}"
         ) from error
     if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - old installs
         raise ImportError(f"Keras 3 is needed, found {keras.__version__}.")
