@@ -13,7 +13,6 @@ field.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from ..neural.dense import (
     DenseStack,
@@ -25,10 +24,11 @@ from ..neural.dense import (
     import_keras,
     train,
 )
+from .base import WindowIntegrator
 from .scaling import field_scaling
 
 
-class LatentNetworkIntegrator(BaseEstimator):
+class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
     """nu-step feed-forward network integrator trained on multi-step rollouts.
 
     Parameters
@@ -69,6 +69,8 @@ class LatentNetworkIntegrator(BaseEstimator):
         Latent dimension d.
     """
 
+    _fitted = "network_"
+
     def __init__(
         self,
         nu=5,
@@ -91,11 +93,6 @@ class LatentNetworkIntegrator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def field_inputs(self, fields):
-        """Return standardised field inputs ``(k, n_field_inputs)``."""
-        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
-        return (fields - self.field_mean_) / self.field_scale_
-
     def windows(self, latent, fields):
         """Training windows, fields and the ``horizon`` states after each window.
 
@@ -109,17 +106,13 @@ class LatentNetworkIntegrator(BaseEstimator):
             ``(n_windows, horizon, d)``, scaled.
         """
         n_fields, n_times, d = latent.shape
-        scaled = latent / self.latent_scale_
-        padded = np.concatenate(
-            [np.repeat(scaled[:, :1], self.nu - 1, axis=1), scaled], axis=1
-        )
+        scaled, history = self._history(latent)
         starts = n_times - self.horizon_  # windows ending at c^0 ... c^{s - horizon}
-        history = sliding_window_view(padded, self.nu, axis=1)[:, :starts]
         future = sliding_window_view(scaled[:, 1:], self.horizon_, axis=1)[:, :starts]
         h = np.repeat(self.field_inputs(fields)[:, None], starts, axis=1)
         return (
             h.reshape(-1, h.shape[2]),
-            history.transpose(0, 1, 3, 2).reshape(-1, self.nu, d),
+            history[:, :starts].reshape(-1, self.nu, d),
             future.transpose(0, 1, 3, 2).reshape(-1, self.horizon_, d),
         )
 
@@ -203,41 +196,8 @@ class LatentNetworkIntegrator(BaseEstimator):
         self.n_latent_ = d
         return self
 
-    def rollout(self, c0, fields, n_steps):
-        """Integrate from latent initial states.
-
-        Parameters
-        ----------
-        c0 : numpy.ndarray
-            Initial latent states, ``(k, d)`` (or ``(d,)`` for all fields).
-        fields : numpy.ndarray
-            mu0 H (T), ``(k, 3)``.
-        n_steps : int
-            Number of steps.
-
-        Returns
-        -------
-        numpy.ndarray
-            Latent trajectories ``(k, n_steps + 1, d)``, c^0 included (float64).
-        """
-        check_is_fitted(self, "network_")
-        fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
-        k, d, nu = len(fields), self.n_latent_, self.nu
-        c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
-        h = self.field_inputs(fields)
-        n_h = h.shape[1]
-        x = np.empty((k, n_h + nu * d))  # [h | c^{i-nu+1} ... c^i], shifted per step
-        x[:, :n_h] = h
-        x[:, n_h:] = np.tile(c0 / self.latent_scale_, (1, nu))
-        out = np.empty((k, n_steps + 1, d))
-        out[:, 0] = c0
-        for i in range(n_steps):
-            new = self.network_(x)
-            x[:, n_h:-d] = x[:, n_h + d :]
-            x[:, -d:] = new
-            out[:, i + 1] = new
-        out[:, 1:] *= self.latent_scale_
-        return out
+    def _stepper(self, n_steps):
+        return lambda x, i: self.network_(x)
 
     def to_arrays(self, prefix):
         """Return the fitted state as named arrays for a model file."""

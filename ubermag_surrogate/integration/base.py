@@ -1,0 +1,91 @@
+"""What the nu-step latent integrators share: their inputs and their rollout.
+
+Both integrators map ``[h | c^{i-nu+1} ... c^i]`` (standardised field inputs and
+the last nu latent states, divided by one global scale) to ``c^{i+1}``. Before the
+field is applied the film sits in its initial state, so the history for t < 0 is
+c^0 repeated: a prediction needs only c^0 and the field.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.utils.validation import check_is_fitted
+
+
+class WindowIntegrator:
+    """Mixin: field inputs, padded history windows and the rollout loop.
+
+    Subclasses set ``nu``, the fitted ``field_columns_``, ``field_mean_``,
+    ``field_scale_``, ``latent_scale_`` and ``n_latent_``, name an attribute
+    that exists once fitted in ``_fitted``, and implement :meth:`_stepper`.
+    """
+
+    _fitted = None
+
+    def field_inputs(self, fields):
+        """Return standardised field inputs ``(k, n_field_inputs)``."""
+        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
+        return (fields - self.field_mean_) / self.field_scale_
+
+    def _history(self, latent):
+        """Scaled trajectories and the nu-state history ending at each state.
+
+        Returns
+        -------
+        scaled : numpy.ndarray
+            ``latent / latent_scale_``, ``(n_fields, s+1, d)``.
+        history : numpy.ndarray
+            ``(n_fields, s+1, nu, d)`` (a view): entry ``[j, i]`` holds
+            c^{i-nu+1} ... c^i of field j, scaled, c^0 standing in before t = 0.
+        """
+        scaled = latent / self.latent_scale_
+        padded = np.concatenate(
+            [np.repeat(scaled[:, :1], self.nu - 1, axis=1), scaled], axis=1
+        )
+        history = sliding_window_view(padded, self.nu, axis=1)
+        return scaled, history.transpose(0, 1, 3, 2)
+
+    def _stepper(self, n_steps):
+        """Return ``step(x, i)``: c^{i+1} (scaled, ``(k, d)``) from inputs ``x``.
+
+        ``x`` is ``(k, n_field_inputs + nu d)``, ``[h | c^{i-nu+1} ... c^i]``.
+        """
+        raise NotImplementedError
+
+    def rollout(self, c0, fields, n_steps):
+        """Integrate from latent initial states.
+
+        Parameters
+        ----------
+        c0 : numpy.ndarray
+            Initial latent states, ``(k, d)`` (or ``(d,)`` for all fields).
+        fields : numpy.ndarray
+            mu0 H (T), ``(k, 3)``.
+        n_steps : int
+            Number of steps.
+
+        Returns
+        -------
+        numpy.ndarray
+            Latent trajectories ``(k, n_steps + 1, d)``, c^0 included (float64).
+        """
+        check_is_fitted(self, self._fitted)
+        fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
+        k, d = len(fields), self.n_latent_
+        c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
+        h = self.field_inputs(fields)
+        n_h = h.shape[1]
+        # The input rows [h | c^{i-nu+1} ... c^i] live in one buffer whose history
+        # shifts left by d each step (no concatenation per step).
+        x = np.empty((k, n_h + self.nu * d))
+        x[:, :n_h] = h
+        x[:, n_h:] = np.tile(c0 / self.latent_scale_, (1, self.nu))
+        step = self._stepper(n_steps)
+        out = np.empty((k, n_steps + 1, d))
+        out[:, 0] = c0
+        for i in range(n_steps):
+            new = step(x, i)
+            x[:, n_h:-d] = x[:, n_h + d :]
+            x[:, -d:] = new
+            out[:, i + 1] = new
+        out[:, 1:] *= self.latent_scale_
+        return out
