@@ -1,10 +1,13 @@
-"""The feature-space integrator: windows, time segments and the rollout."""
+"""The latent integrators: windows, time segments, the rollout, refusals."""
 
 import numpy as np
 import pytest
 from helpers import damped_rotations
 
-from ubermag_surrogate.integration import FeatureSpaceIntegrator
+from ubermag_surrogate.integration import (
+    FeatureSpaceIntegrator,
+    LatentNetworkIntegrator,
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +94,12 @@ def test_bad_hyperparameters(trajectories, params, match):
     latent, fields = trajectories
     with pytest.raises(ValueError, match=match):
         FeatureSpaceIntegrator(**params).fit(latent, fields)
+
+
+@pytest.mark.parametrize("cls", [FeatureSpaceIntegrator, LatentNetworkIntegrator])
+def test_bad_training_trajectories_are_refused(cls, trajectories):
+    latent, fields = trajectories
+    with pytest.raises(ValueError, match=r"latent must be \(n_fields, s\+1, d\)"):
+        cls().fit(latent[:, :1], fields)  # no step to learn
+    with pytest.raises(ValueError, match=r"fields must be \(30, 3\)"):
+        cls().fit(latent, fields[:, :2])

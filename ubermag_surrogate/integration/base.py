@@ -26,6 +26,24 @@ class WindowIntegrator:
         fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
         return (fields - self.field_mean_) / self.field_scale_
 
+    @staticmethod
+    def _check_trajectories(latent, fields):
+        """Training trajectories ``(n_fields, s+1, d)`` and fields ``(n_fields, 3)``.
+
+        As float64 arrays, or a ValueError saying which shape was expected.
+        """
+        latent = np.asarray(latent, dtype=np.float64)
+        fields = np.asarray(fields, dtype=np.float64)
+        if latent.ndim != 3 or latent.shape[1] < 2:
+            raise ValueError(
+                f"latent must be (n_fields, s+1, d) with s >= 1, got {latent.shape}."
+            )
+        if fields.shape != (latent.shape[0], 3):
+            raise ValueError(
+                f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
+            )
+        return latent, fields
+
     def _history(self, latent):
         """Scaled trajectories and the nu-state history ending at each state.
 

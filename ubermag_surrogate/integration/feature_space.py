@@ -165,16 +165,7 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
     def fit(self, latent, fields):
         """Fit the step maps on latent trajectories ``(n_fields, s+1, d)``."""
         self._check()
-        latent = np.asarray(latent, dtype=np.float64)
-        fields = np.asarray(fields, dtype=np.float64)
-        if latent.ndim != 3 or latent.shape[1] < 2:
-            raise ValueError(
-                f"latent must be (n_fields, s+1, d) with s >= 1, got {latent.shape}."
-            )
-        if fields.shape != (latent.shape[0], 3):
-            raise ValueError(
-                f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
-            )
+        latent, fields = self._check_trajectories(latent, fields)
         n_fields, n_times, _ = latent.shape
         n_steps = n_times - 1
         if self.n_segments > n_steps:

@@ -138,16 +138,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         nu, hidden, dropout, horizon, epochs, batch_size, learning_rate = (
             self.checked_params()
         )
-        latent = np.asarray(latent, dtype=np.float64)
-        fields = np.asarray(fields, dtype=np.float64)
-        if latent.ndim != 3 or latent.shape[1] < 2:
-            raise ValueError(
-                f"latent must be (n_fields, s+1, d) with s >= 1, got {latent.shape}."
-            )
-        if fields.shape != (latent.shape[0], 3):
-            raise ValueError(
-                f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
-            )
+        latent, fields = self._check_trajectories(latent, fields)
         d = latent.shape[2]
         self.horizon_ = min(horizon, latent.shape[1] - 1)
         self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
