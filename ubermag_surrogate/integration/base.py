@@ -10,21 +10,35 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.utils.validation import check_is_fitted
 
+from .scaling import field_scaling, scale_fields
+
 
 class WindowIntegrator:
     """Mixin: field inputs, padded history windows and the rollout loop.
 
-    Subclasses set ``nu``, the fitted ``field_columns_``, ``field_mean_``,
-    ``field_scale_``, ``latent_scale_`` and ``n_latent_``, name an attribute
+    Subclasses set ``nu``, call :meth:`set_scaling` and set ``n_latent_`` in
+    their fit, name an attribute
     that exists once fitted in ``_fitted``, and implement :meth:`_stepper`.
     """
 
     _fitted = None
 
+    def set_scaling(self, latent, fields):
+        """Set the input standardisation from training trajectories and fields.
+
+        Field components that do not vary in training (e.g. Bz = 0 for in-plane
+        domains) are left out of the inputs; the latent coordinates get one global
+        scale, their standard deviation.
+        """
+        self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
+        self.latent_scale_ = float(latent.std()) or 1.0
+        return self
+
     def field_inputs(self, fields):
         """Return standardised field inputs ``(k, n_field_inputs)``."""
-        fields = np.asarray(fields, dtype=np.float64)[:, self.field_columns_]
-        return (fields - self.field_mean_) / self.field_scale_
+        return scale_fields(
+            fields, self.field_columns_, self.field_mean_, self.field_scale_
+        )
 
     @staticmethod
     def _check_trajectories(latent, fields):

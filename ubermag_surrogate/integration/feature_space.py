@@ -27,7 +27,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..lowrank import LowRankKernelRidge
 from .base import WindowIntegrator
-from .scaling import field_scaling
 
 TARGETS = ("increment", "state")
 
@@ -118,15 +117,9 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
             raise ValueError(f"target={self.target!r} must be one of {TARGETS}.")
 
     def set_scaling(self, latent, fields):
-        """Set the input standardisation from training trajectories and fields.
-
-        Field components that do not vary in training (e.g. Bz = 0 for in-plane
-        domains) are left out of the inputs.
-        """
+        """Check the hyper-parameters, then set the input standardisation."""
         self._check()
-        self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
-        self.latent_scale_ = float(latent.std()) or 1.0
-        return self
+        return super().set_scaling(latent, fields)
 
     def field_inputs(self, fields):
         """Return standardised, weighted field inputs ``(k, n_field_inputs)``."""

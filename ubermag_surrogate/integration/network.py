@@ -25,7 +25,6 @@ from ..neural.dense import (
     train,
 )
 from .base import WindowIntegrator
-from .scaling import field_scaling
 
 
 class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
@@ -141,8 +140,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         latent, fields = self._check_trajectories(latent, fields)
         d = latent.shape[2]
         self.horizon_ = min(horizon, latent.shape[1] - 1)
-        self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
-        self.latent_scale_ = float(latent.std()) or 1.0
+        self.set_scaling(latent, fields)
         h, history, future = self.windows(latent, fields)
 
         keras = import_keras()

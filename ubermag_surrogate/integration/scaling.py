@@ -26,3 +26,9 @@ def field_scaling(fields):
     varying = std > 1e-12 * max(np.abs(fields).max(), 1e-30)
     columns = np.flatnonzero(varying)
     return columns, fields[:, columns].mean(axis=0), std[columns]
+
+
+def scale_fields(fields, columns, mean, scale):
+    """Return the standardised inputs ``(k, len(columns))`` of fields ``(k, 3)`` (T)."""
+    fields = np.asarray(fields, dtype=np.float64)[:, columns]
+    return (fields - mean) / scale

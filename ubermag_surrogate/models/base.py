@@ -220,7 +220,27 @@ class SurrogateModel(abc.ABC):
         """Rebuild a fitted model from :meth:`_state` output."""
 
     # -- training information -------------------------------------------------------
-    def _set_training_info(self, store, samples):
+    @staticmethod
+    def _training_samples(dataset, samples):
+        """Return the store and the samples to fit on (all complete ones by default).
+
+        Raises ValueError for fewer than 2 samples.
+        """
+        store = as_store(dataset)
+        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
+        if len(samples) < 2:
+            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        return store, samples
+
+    def _set_training_info(self, store, samples, initial_states):
+        """Set the common fitted attributes; ``initial_states`` ``(n, 3N)`` give m0_.
+
+        Every trajectory starts from the same state: ``m0_`` is their mean, unit
+        length per cell in float64.
+        """
+        self.m0_ = unit_vectors(
+            initial_states.mean(axis=0, dtype=np.float64).reshape(3, -1).T
+        ).T.reshape(-1)
         attrs = store.attrs
         self.mesh_ = attrs["mesh"]
         self.Ms_ = np.asarray(store.group["Ms"][:], dtype=np.float64)

@@ -10,11 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from ..data.layout import fix_cells, unit_vectors
+from ..data.layout import fix_cells
 from ..integration import FeatureSpaceIntegrator
 from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
 from ..lowrank.kernels import squared_norms
-from .base import SurrogateModel, as_store, register
+from .base import SurrogateModel, register
 
 
 def _export_features(features, prefix, normalization=True):
@@ -186,10 +186,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             Which samples (field cases) to train on; split train/validation by
             sample, never by time step.
         """
-        store = as_store(dataset)
-        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
-        if len(samples) < 2:
-            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        store, samples = self._training_samples(dataset, samples)
         stages = tqdm(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
@@ -233,12 +230,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         ).fit(latent, fields)
         stages.update()
         stages.close()
-        # every trajectory starts from the same state; unit length in float64
-        self.m0_ = unit_vectors(
-            states[0].mean(axis=0, dtype=np.float64).reshape(3, -1).T
-        ).T.reshape(-1)
         self.c0_ = latent[:, 0].mean(axis=0)
-        self._set_training_info(store, samples)
+        self._set_training_info(store, samples, states[0])
         return self
 
     def encode(self, m):

@@ -12,10 +12,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from ..data.layout import fix_cells, unit_vectors
+from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
-from .base import SurrogateModel, as_store, register
+from .base import SurrogateModel, register
 
 
 @register
@@ -133,10 +133,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Interrupting (Ctrl-C) ends the current network's training early with a
         warning and keeps the weights reached so far (after at least one epoch).
         """
-        store = as_store(dataset)
-        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
-        if len(samples) < 2:
-            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+        store, samples = self._training_samples(dataset, samples)
         autoencoder, integrator = self._autoencoder(), self._integrator()
         # all hyper-parameters, before minutes of training
         autoencoder.checked_params(prefix="autoencoder_")
@@ -160,10 +157,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         self.integrator_ = integrator.fit(latent, fields)
         stages.update()
         stages.close()
-        self.m0_ = unit_vectors(
-            states[0].mean(axis=0, dtype=np.float64).reshape(3, -1).T
-        ).T.reshape(-1)
-        self._set_training_info(store, samples)
+        self._set_training_info(store, samples, states[0])
         return self
 
     def encode(self, m, fields):

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..integration.scaling import field_scaling
+from ..integration.scaling import field_scaling, scale_fields
 from .dense import (
     DenseStack,
     check_fraction,
@@ -90,7 +90,9 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         fields = np.asarray(fields, dtype=np.float64)
         if fields.shape != (k, 3):
             raise ValueError(f"fields must be ({k}, 3) (mu0 H, T), not {fields.shape}.")
-        scaled = (fields[:, self.field_columns_] - self.field_mean_) / self.field_scale_
+        scaled = scale_fields(
+            fields, self.field_columns_, self.field_mean_, self.field_scale_
+        )
         return scaled.astype(np.float32)
 
     def checked_params(self, prefix=""):
