@@ -126,6 +126,52 @@ def test_integrator_learns_latent_dynamics_across_fields():
     assert short.fit(latent[:, :6], fields).horizon_ == 5
 
 
+def test_integrator_keeps_the_weights_that_score_best():
+    latent, fields = damped_rotations(n_fields=6, n_times=16)
+    seen, scores = [], iter([np.nan, 0.2, 0.5])  # epochs 3, 6 and the last, 7
+
+    def score(candidate):
+        seen.append(candidate.network_.kernels[0].copy())
+        return next(scores)
+
+    integrator = LatentNetworkIntegrator(
+        nu=2, hidden=(8,), horizon=3, epochs=7, validation_interval=3,
+        learning_rate=1e-2,
+    ).fit(latent, fields, score=score)  # fmt: skip
+    assert integrator.validation_scores_ == [(3, np.inf), (6, 0.2), (7, 0.5)]
+    assert integrator.best_epoch_ == 6
+    assert np.array_equal(integrator.network_.kernels[0], seen[1])
+    assert not np.array_equal(seen[1], seen[2])  # the last epoch's are not kept
+    # without a score: the last epoch's weights, no checks
+    plain = LatentNetworkIntegrator(nu=2, hidden=(8,), horizon=3, epochs=2)
+    plain.fit(latent, fields)
+    assert plain.validation_scores_ == [] and plain.best_epoch_ == 2
+
+
+def test_held_out_fields_choose_the_integrator_weights(sp4_store, tmp_path):
+    params = {**SP4_NEURAL_PARAMS, "autoencoder_epochs": 20, "integrator_epochs": 50}
+    model = NeuralSurrogate(
+        **params, validation_fraction=0.25, validation_interval=20
+    ).fit(sp4_store)
+    held_out = model.validation_samples_
+    assert len(held_out) == 2 and len(model.training_fields_) == 6
+    trained = {tuple(f) for f in model.training_fields_}
+    assert not trained & {tuple(f) for f in sp4_store.fields[held_out]}
+    integrator = model.integrator_
+    epochs, scores = zip(*integrator.validation_scores_, strict=True)
+    assert epochs == (20, 40, 50)
+    assert integrator.best_epoch_ == epochs[int(np.argmin(scores))]
+    # the kept weights are the best-scored ones, the score the held-out <m> error
+    truth = _mean_m(sp4_store.tensor(held_out, field_components=()).swapaxes(0, 1))
+    predicted = model.predict(sp4_store.fields[held_out]).mean_m()
+    error = np.abs(predicted - truth).max(axis=(1, 2)).mean()
+    np.testing.assert_allclose(error, min(scores), rtol=1e-6)
+    loaded = load(model.save(tmp_path / "neural.npz"))
+    assert np.array_equal(loaded.validation_samples_, held_out)
+    assert loaded.integrator_.validation_scores_ == integrator.validation_scores_
+    assert loaded.integrator_.best_epoch_ == integrator.best_epoch_
+
+
 def test_autoencoder_reconstructs_the_training_states(sp4_store, sp4_neural_model):
     states = sp4_store.tensor(field_components=())
     n_times, n_fields, three_n = states.shape
@@ -213,6 +259,8 @@ def test_drives_a_system_like_a_time_driver(sp4_neural_model, tmp_path):
         ({"horizon": 2.5}, "horizon must be a positive integer"),
         ({"learning_rate": -1e-3}, "learning_rate must be a positive"),
         ({"nu": True}, "nu must be a positive integer"),
+        ({"validation_fraction": 1.0}, "validation_fraction must be in"),
+        ({"validation_interval": 0}, "validation_interval must be a positive"),
     ],
 )
 def test_bad_hyperparameters_are_refused_before_training(params, match, sp4_store):

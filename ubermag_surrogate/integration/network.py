@@ -47,6 +47,8 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         Training epochs.
     batch_size : int
         Windows per gradient step.
+    validation_interval : int
+        Epochs between two calls of the ``score`` given to :meth:`fit` (if any).
     random_state : int
         Seed.
     verbose : int
@@ -64,6 +66,11 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         The horizon used.
     loss_ : list of float
         Training loss per epoch.
+    validation_scores_ : list of (int, float)
+        (epoch, score) of each check when :meth:`fit` was given a ``score``;
+        empty otherwise.
+    best_epoch_ : int
+        The epoch whose weights were kept: the best-scored one, else the last.
     n_latent_ : int
         Latent dimension d.
     """
@@ -79,6 +86,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         learning_rate=2e-4,
         epochs=200,
         batch_size=64,
+        validation_interval=10,
         random_state=0,
         verbose=0,
     ):
@@ -89,6 +97,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         self.learning_rate = learning_rate
         self.epochs = epochs
         self.batch_size = batch_size
+        self.validation_interval = validation_interval
         self.random_state = random_state
         self.verbose = verbose
 
@@ -120,8 +129,10 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
 
         ``prefix`` is put before the names ``hidden`` and ``epochs`` in messages.
 
-        (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate)
+        (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate); the
+        validation interval is checked too.
         """
+        check_positive_int("validation_interval", self.validation_interval)
         return (
             check_positive_int("nu", self.nu),
             check_hidden(f"{prefix}hidden", self.hidden),
@@ -132,8 +143,21 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             check_positive("learning_rate", self.learning_rate),
         )
 
-    def fit(self, latent, fields):
-        """Train on latent trajectories ``(n_fields, s+1, d)`` under ``fields``."""
+    def fit(self, latent, fields, score=None):
+        """Train on latent trajectories ``(n_fields, s+1, d)`` under ``fields``.
+
+        Parameters
+        ----------
+        latent : array_like
+            ``(n_fields, s+1, d)`` training trajectories.
+        fields : array_like
+            ``(n_fields, 3)`` mu0 H (T).
+        score : callable, optional
+            ``score(integrator) -> float``, lower is better (e.g. the rollout error
+            on held-out fields), called with this integrator holding the weights of
+            every ``validation_interval``-th epoch and of the last one. The
+            weights that scored lowest are kept. Without it, the last epoch's.
+        """
         nu, hidden, dropout, horizon, epochs, batch_size, learning_rate = (
             self.checked_params()
         )
@@ -171,6 +195,25 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
                     window = ops.concatenate([window[:, 1:], new[:, None]], axis=1)
                 return ops.stack(outputs, axis=1)
 
+        self.n_latent_ = d
+        self.validation_scores_ = []
+        best = {}
+
+        def check(epoch):
+            self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
+            value = float(score(self))
+            value = value if np.isfinite(value) else np.inf  # a rollout that blew up
+            self.validation_scores_.append((epoch, value))
+            if not best or value < best["score"]:
+                best.update(score=value, epoch=epoch, network=self.network_)
+
+        interval = self.validation_interval
+
+        class KeepBest(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if (epoch + 1) % interval == 0:
+                    check(epoch + 1)
+
         self.loss_ = train(
             Rollout(step, self.horizon_),
             [h.astype(np.float32), history.astype(np.float32)],
@@ -180,9 +223,16 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             learning_rate=learning_rate,
             desc="integrator",
             verbose=self.verbose,
+            callbacks=[KeepBest()] if score is not None else [],
         )
-        self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
-        self.n_latent_ = d
+        last = len(self.loss_)
+        if score is None:
+            self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
+            self.best_epoch_ = last
+            return self
+        if last % interval:  # also the last (or interrupted) epoch's weights
+            check(last)
+        self.network_, self.best_epoch_ = best["network"], best["epoch"]
         return self
 
     def _stepper(self, n_steps):
@@ -198,6 +248,10 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             f"{prefix}.latent_scale": np.array(self.latent_scale_),
             f"{prefix}.horizon": np.array(self.horizon_),
             f"{prefix}.loss": np.asarray(self.loss_),
+            f"{prefix}.validation_scores": np.asarray(
+                self.validation_scores_, dtype=np.float64
+            ).reshape(-1, 2),
+            f"{prefix}.best_epoch": np.array(self.best_epoch_),
         }
 
     def set_arrays(self, arrays, prefix):
@@ -211,5 +265,9 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         self.latent_scale_ = float(arrays[f"{prefix}.latent_scale"])
         self.horizon_ = int(arrays[f"{prefix}.horizon"])
         self.loss_ = arrays[f"{prefix}.loss"].tolist()
+        # files written before validation existed hold neither
+        scores = arrays.get(f"{prefix}.validation_scores", np.empty((0, 2)))
+        self.validation_scores_ = [(int(e), float(v)) for e, v in scores]
+        self.best_epoch_ = int(arrays.get(f"{prefix}.best_epoch", len(self.loss_)))
         self.n_latent_ = self.network_.n_outputs
         return self

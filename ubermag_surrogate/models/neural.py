@@ -15,7 +15,9 @@ from tqdm.auto import tqdm
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
+from ..neural.dense import check_fraction
 from .base import SurrogateModel, register
+from .selection import mean_m_errors, split_fields
 
 
 @register
@@ -44,12 +46,30 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Training epochs of each network (not given in the paper).
     batch_size : int
         Samples per gradient step.
+    validation_fraction : float
+        Fraction of the training fields held out (seeded by ``random_state``) to
+        choose the integrator's weights: every ``validation_interval`` epochs its
+        <m> error on them (mean over the held-out fields of the max over time of
+        ``|<m>_pred - <m>_true|``) is measured, and the weights with the lowest are
+        kept. 0 (default): no fields held out, the last epoch's weights.
+    validation_interval : int
+        Integrator epochs between two checks on the held-out fields.
     normalize : bool
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int
         Seed of both networks.
     verbose : int
         1: progress bars over the training stages and epochs; 0: silent.
+
+    Attributes
+    ----------
+    autoencoder_ : DenseAutoencoder
+        The fitted autoencoder.
+    integrator_ : LatentNetworkIntegrator
+        The fitted integrator (its ``validation_scores_`` and ``best_epoch_`` say
+        how its weights were chosen).
+    validation_samples_ : numpy.ndarray
+        Samples held out by ``validation_fraction`` (empty without).
 
     Examples
     --------
@@ -73,6 +93,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         autoencoder_epochs=100,
         integrator_epochs=200,
         batch_size=64,
+        validation_fraction=0.0,
+        validation_interval=10,
         normalize=True,
         random_state=0,
         verbose=0,
@@ -88,6 +110,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         self.autoencoder_epochs = autoencoder_epochs
         self.integrator_epochs = integrator_epochs
         self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
         self.normalize = normalize
         self.random_state = random_state
         self.verbose = verbose
@@ -114,6 +138,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             learning_rate=self.learning_rate,
             epochs=self.integrator_epochs,
             batch_size=self.batch_size,
+            validation_interval=self.validation_interval,
             random_state=self.random_state,
             verbose=self.verbose,
         )
@@ -126,7 +151,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         dataset : TrajectoryStore or str or pathlib.Path
             Training data.
         samples : array_like of int, optional
-            Which samples (field cases) to train on.
+            Which samples (field cases) to train on; with ``validation_fraction``
+            some of them are held out (``validation_samples_``).
 
         Notes
         -----
@@ -138,6 +164,10 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         # all hyper-parameters, before minutes of training
         autoencoder.checked_params(prefix="autoencoder_")
         integrator.checked_params(prefix="integrator_")
+        fraction = check_fraction("validation_fraction", self.validation_fraction)
+        held_out = np.empty(0, dtype=int)
+        if fraction > 0:
+            samples, held_out = split_fields(samples, fraction, self.random_state)
         stages = tqdm(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
@@ -145,6 +175,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
         fields = np.asarray(store.fields[samples], dtype=np.float64)
+        self._set_training_info(store, samples, states[0])
+        self.validation_samples_ = held_out
         row_fields = np.broadcast_to(fields, (n_times, n_fields, 3)).reshape(-1, 3)
         stages.update()
         stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
@@ -154,10 +186,17 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         latent = latent.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
         stages.update()
         stages.set_postfix_str("latent integrator")
-        self.integrator_ = integrator.fit(latent, fields)
+        score = None
+        if len(held_out):
+            true_mean = store.mean_m(held_out)
+
+            def score(candidate):
+                self.integrator_ = candidate
+                return mean_m_errors(self, store, held_out, true_mean).mean()
+
+        self.integrator_ = integrator.fit(latent, fields, score=score)
         stages.update()
         stages.close()
-        self._set_training_info(store, samples, states[0])
         return self
 
     def encode(self, m, fields):
@@ -186,6 +225,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         arrays = {
             **self.autoencoder_.to_arrays("autoencoder"),
             **self.integrator_.to_arrays("integrator"),
+            "validation_samples": np.asarray(self.validation_samples_, dtype=int),
         }
         return params, arrays
 
@@ -197,4 +237,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         model = cls(**params)
         model.autoencoder_ = model._autoencoder().set_arrays(arrays, "autoencoder")
         model.integrator_ = model._integrator().set_arrays(arrays, "integrator")
+        model.validation_samples_ = arrays.get(
+            "validation_samples", np.empty(0, dtype=int)
+        )
         return model

@@ -23,7 +23,14 @@ from .base import as_store, fingerprint
 
 def split_samples(store, validation_fraction=0.2, seed=0):
     """Split complete samples into train and validation sets by field case."""
-    samples = as_store(store).complete
+    return split_fields(as_store(store).complete, validation_fraction, seed)
+
+
+def split_fields(samples, validation_fraction=0.2, seed=0):
+    """Split sample indices (field cases) into sorted train and validation sets.
+
+    At least one validation sample and two training samples; ValueError else.
+    """
     if not 0 < validation_fraction < 1:
         raise ValueError(
             f"validation_fraction={validation_fraction} must be in (0, 1)."
@@ -36,10 +43,14 @@ def split_samples(store, validation_fraction=0.2, seed=0):
     return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
 
 
-def mean_m_errors(model, store, samples):
-    """Per-sample max over time and components of |<m>_pred - <m>_true|."""
+def mean_m_errors(model, store, samples, true_mean=None):
+    """Per-sample max over time and components of |<m>_pred - <m>_true|.
+
+    ``true_mean`` ``(k, s+1, 3)``: the samples' <m> when already read.
+    """
     store = as_store(store)
-    true_mean = store.mean_m(samples)  # (k, s+1, 3)
+    if true_mean is None:
+        true_mean = store.mean_m(samples)  # (k, s+1, 3)
     n_times = true_mean.shape[1]
     predicted = model.predict(store.fields[samples], n=n_times - 1).mean_m()
     return np.abs(predicted - true_mean).max(axis=(1, 2))
