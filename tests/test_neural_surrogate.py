@@ -17,6 +17,7 @@ from ubermag_surrogate.cli import main
 from ubermag_surrogate.integration import LatentNetworkIntegrator
 from ubermag_surrogate.models import NeuralSurrogate, load
 from ubermag_surrogate.neural import DenseAutoencoder, DenseStack
+from ubermag_surrogate.neural import autoencoder as autoencoder_module
 from ubermag_surrogate.neural.dense import dense_layers, import_keras, train
 from ubermag_surrogate.problems import sp4
 
@@ -204,6 +205,17 @@ def test_autoencoder_without_the_field_input():
     assert ae.inverse_transform(ae.transform(X)).shape == X.shape
     with pytest.raises(ValueError, match="give the fields"):
         DenseAutoencoder().fit(X)
+
+
+def test_autoencoder_encodes_in_chunks(sp4_store, sp4_neural_model, monkeypatch):
+    states = sp4_store.tensor(field_components=())[:3].reshape(-1, 3 * 500)
+    fields = np.tile(sp4_store.fields[:], (3, 1))
+    whole = sp4_neural_model.encode(states, fields)
+    monkeypatch.setattr(autoencoder_module, "ENCODE_CHUNK", 5 * 1502)  # 5 rows
+    np.testing.assert_allclose(
+        sp4_neural_model.encode(states, fields), whole, rtol=1e-6, atol=1e-6
+    )
+    assert sp4_neural_model.encode(states[:0], fields[:0]).shape == (0, 8)
 
 
 def test_predicts_the_training_trajectories(sp4_store, sp4_neural_model):

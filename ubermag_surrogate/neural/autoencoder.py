@@ -22,6 +22,9 @@ from .dense import (
     train,
 )
 
+ENCODE_CHUNK = 2**25
+"""Input values encoded at a time by ``transform`` (128 MB of float32)."""
+
 
 class DenseAutoencoder(TransformerMixin, BaseEstimator):
     """Dense autoencoder with the applied field as an extra encoder input.
@@ -144,13 +147,20 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
             *dense_layers(keras, hidden[::-1], dropout, {0}, "decoder"),
             keras.layers.Dense(X.shape[1], name="output"),
         ]
-        net = keras.Sequential(
-            [keras.Input((h.shape[1] + X.shape[1],)), *encoder, *decoder],
-            name="autoencoder",
-        )
+        # [h | m] is concatenated batch by batch inside the network, not as one
+        # copy of the data (0.9 GB for the paper's SP4 tensor)
+        m_input = keras.Input((X.shape[1],), name="m")
+        if h.shape[1]:
+            h_input = keras.Input((h.shape[1],), name="field")
+            inputs, data = [h_input, m_input], [h, X]
+            y = keras.layers.Concatenate(name="field_and_m")([h_input, m_input])
+        else:
+            inputs, data, y = m_input, X, m_input
+        for layer in (*encoder, *decoder):
+            y = layer(y)
         self.loss_ = train(
-            net,
-            np.concatenate([h, X], axis=1),
+            keras.Model(inputs, y, name="autoencoder"),
+            data,
             X,
             epochs=epochs,
             batch_size=batch_size,
@@ -172,7 +182,13 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} values per state; expected {self.n_features_in_}."
             )
         h = self._field_inputs(fields, len(X))
-        return self.encoder_(np.concatenate([h, X], axis=1))
+        rows = max(1, ENCODE_CHUNK // (h.shape[1] + X.shape[1]))
+        return np.concatenate(
+            [
+                self.encoder_(np.concatenate([h[i : i + rows], X[i : i + rows]], 1))
+                for i in range(0, max(len(X), 1), rows)  # (0, d) for no rows
+            ]
+        )
 
     def inverse_transform(self, Z):
         """Return decoded states ``(k, 3N)`` (not normalised) of codes ``(k, d)``."""
