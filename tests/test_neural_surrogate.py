@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import random
 import subprocess
 import sys
 import warnings
@@ -207,6 +208,35 @@ def test_autoencoder_without_the_field_input():
         DenseAutoencoder().fit(X)
 
 
+def test_fits_are_seeded_and_keep_the_callers_random_numbers():
+    rng = np.random.default_rng(0)
+    X = np.tanh(rng.normal(size=(40, 2)) @ rng.normal(size=(2, 12)))
+    latent, fields = damped_rotations(n_fields=4, n_times=8)
+    small = dict(hidden=(8,), epochs=2, batch_size=8)
+
+    def fit_both(seed):
+        ae = DenseAutoencoder(n_components=2, field_input=False, random_state=seed)
+        integrator = LatentNetworkIntegrator(nu=2, horizon=2, random_state=seed)
+        return (
+            ae.set_params(**small).fit(X),
+            integrator.set_params(**small).fit(latent, fields),
+        )
+
+    np.random.seed(7)  # noqa: NPY002 - the caller's global generators
+    random.seed(7)
+    expected = np.random.random(), random.random()  # noqa: NPY002
+    np.random.seed(7)  # noqa: NPY002
+    random.seed(7)
+    first = fit_both(3)
+    assert (np.random.random(), random.random()) == expected  # noqa: NPY002
+    again, other = fit_both(3), fit_both(None)
+    for a, b, c in zip(first, again, other, strict=True):
+        assert a.loss_ == b.loss_  # same seed, same fit
+        assert a.loss_ != c.loss_  # None: not seeded
+    with pytest.raises(ValueError, match="random_state must be None or an integer"):
+        DenseAutoencoder(random_state=1.5).fit(X, np.zeros((40, 3)))
+
+
 def test_autoencoder_encodes_in_chunks(sp4_store, sp4_neural_model, monkeypatch):
     states = sp4_store.tensor(field_components=())[:3].reshape(-1, 3 * 500)
     fields = np.tile(sp4_store.fields[:], (3, 1))
@@ -273,6 +303,7 @@ def test_drives_a_system_like_a_time_driver(sp4_neural_model, tmp_path):
         ({"nu": True}, "nu must be a positive integer"),
         ({"validation_fraction": 1.0}, "validation_fraction must be in"),
         ({"validation_interval": 0}, "validation_interval must be a positive"),
+        ({"random_state": -1}, "random_state must be None or an integer"),
     ],
 )
 def test_bad_hyperparameters_are_refused_before_training(params, match, sp4_store):

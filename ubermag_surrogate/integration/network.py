@@ -20,8 +20,10 @@ from ..neural.dense import (
     check_hidden,
     check_positive,
     check_positive_int,
+    check_seed,
     dense_layers,
     import_keras,
+    keras_seed,
     train,
 )
 from .base import WindowIntegrator
@@ -49,8 +51,9 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         Windows per gradient step.
     validation_interval : int
         Epochs between two calls of the ``score`` given to :meth:`fit` (if any).
-    random_state : int
-        Seed.
+    random_state : int or None
+        Seed of the weights' initialisation, dropout and shuffling (None: not
+        seeded).
     verbose : int
         1: a progress bar over the epochs; 0: silent.
 
@@ -130,9 +133,10 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         ``prefix`` is put before the names ``hidden`` and ``epochs`` in messages.
 
         (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate); the
-        validation interval is checked too.
+        validation interval and the seed are checked too.
         """
         check_positive_int("validation_interval", self.validation_interval)
+        check_seed("random_state", self.random_state)
         return (
             check_positive_int("nu", self.nu),
             check_hidden(f"{prefix}hidden", self.hidden),
@@ -168,38 +172,11 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         h, history, future = self.windows(latent, fields)
 
         keras = import_keras()
-        keras.utils.set_random_seed(self.random_state)
-        layers = [
-            *dense_layers(keras, hidden, dropout, range(len(hidden)), "step"),
-            keras.layers.Dense(d, name="step_out"),
-        ]
-        step = keras.Sequential(
-            [keras.Input((h.shape[1] + nu * d,)), *layers], name="step"
-        )
-        ops = keras.ops
-
-        class Rollout(keras.Model):
-            """The step network applied ``horizon`` times on its own outputs."""
-
-            def __init__(self, step, horizon):
-                super().__init__()
-                self.step, self.horizon = step, horizon
-
-            def call(self, inputs):
-                field, window = inputs
-                outputs = []
-                for _ in range(self.horizon):
-                    flat = ops.reshape(window, (-1, nu * d))
-                    new = self.step(ops.concatenate([field, flat], axis=1))
-                    outputs.append(new)
-                    window = ops.concatenate([window[:, 1:], new[:, None]], axis=1)
-                return ops.stack(outputs, axis=1)
-
         self.n_latent_ = d
         self.validation_scores_ = []
-        best = {}
+        best, layers = {}, []
 
-        def check(epoch):
+        def check(epoch):  # the weights of the step network's layers, built below
             self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
             value = float(score(self))
             value = value if np.isfinite(value) else np.inf  # a rollout that blew up
@@ -214,17 +191,21 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
                 if (epoch + 1) % interval == 0:
                     check(epoch + 1)
 
-        self.loss_ = train(
-            Rollout(step, self.horizon_),
-            [h.astype(np.float32), history.astype(np.float32)],
-            future.astype(np.float32),
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            desc="integrator",
-            verbose=self.verbose,
-            callbacks=[KeepBest()] if score is not None else [],
-        )
+        with keras_seed(keras, self.random_state):
+            layers, model = _rollout_network(
+                keras, h.shape[1], nu, d, hidden, dropout, self.horizon_
+            )
+            self.loss_ = train(
+                model,
+                [h.astype(np.float32), history.astype(np.float32)],
+                future.astype(np.float32),
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                desc="integrator",
+                verbose=self.verbose,
+                callbacks=[KeepBest()] if score is not None else [],
+            )
         last = len(self.loss_)
         if score is None:
             self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
@@ -271,3 +252,39 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         self.best_epoch_ = int(arrays.get(f"{prefix}.best_epoch", len(self.loss_)))
         self.n_latent_ = self.network_.n_outputs
         return self
+
+
+def _rollout_network(keras, n_field_inputs, nu, d, hidden, dropout, horizon):
+    """Return the step layers and a Keras model applying them ``horizon`` times.
+
+    The model maps ``[field inputs (k, n_field_inputs), window (k, nu, d)]`` to
+    the next ``horizon`` latent states ``(k, horizon, d)``, each step fed the
+    window shifted by its own previous output.
+    """
+    layers = [
+        *dense_layers(keras, hidden, dropout, range(len(hidden)), "step"),
+        keras.layers.Dense(d, name="step_out"),
+    ]
+    step = keras.Sequential(
+        [keras.Input((n_field_inputs + nu * d,)), *layers], name="step"
+    )
+    ops = keras.ops
+
+    class Rollout(keras.Model):
+        """The step network applied ``horizon`` times on its own outputs."""
+
+        def __init__(self, step, horizon):
+            super().__init__()
+            self.step, self.horizon = step, horizon
+
+        def call(self, inputs):
+            field, window = inputs
+            outputs = []
+            for _ in range(self.horizon):
+                flat = ops.reshape(window, (-1, nu * d))
+                new = self.step(ops.concatenate([field, flat], axis=1))
+                outputs.append(new)
+                window = ops.concatenate([window[:, 1:], new[:, None]], axis=1)
+            return ops.stack(outputs, axis=1)
+
+    return layers, Rollout(step, horizon)

@@ -56,8 +56,10 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Integrator epochs between two checks on the held-out fields.
     normalize : bool
         Scale predicted cell vectors to unit length (default ``True``).
-    random_state : int
-        Seed of both networks.
+    random_state : int or None
+        Seed of both networks and of the held-out fields' choice (None: not
+        seeded). Python's and numpy's global random generators are left as they
+        were; with the torch backend, torch's global generator is seeded.
     verbose : int
         1: progress bars over the training stages and epochs; 0: silent.
 

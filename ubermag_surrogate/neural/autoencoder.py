@@ -17,8 +17,10 @@ from .dense import (
     check_hidden,
     check_positive,
     check_positive_int,
+    check_seed,
     dense_layers,
     import_keras,
+    keras_seed,
     train,
 )
 
@@ -46,8 +48,9 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         Training epochs.
     batch_size : int
         States per gradient step.
-    random_state : int
-        Seed of the weights' initialisation, dropout and shuffling.
+    random_state : int or None
+        Seed of the weights' initialisation, dropout and shuffling (None: not
+        seeded).
     verbose : int
         1: a progress bar over the epochs; 0: silent.
 
@@ -103,8 +106,10 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
 
         ``prefix`` is put before the names ``hidden`` and ``epochs`` in messages.
 
-        (n_components, hidden, dropout, epochs, batch_size, learning_rate)
+        (n_components, hidden, dropout, epochs, batch_size, learning_rate); the
+        seed is checked too.
         """
+        check_seed("random_state", self.random_state)
         return (
             check_positive_int("n_components", self.n_components),
             check_hidden(f"{prefix}hidden", self.hidden),
@@ -138,36 +143,20 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         h = self._field_inputs(fields, len(X))
 
         keras = import_keras()
-        keras.utils.set_random_seed(self.random_state)
-        encoder = [
-            *dense_layers(keras, hidden, dropout, {len(hidden) - 1}, "encoder"),
-            keras.layers.Dense(d, name="latent"),
-        ]
-        decoder = [
-            *dense_layers(keras, hidden[::-1], dropout, {0}, "decoder"),
-            keras.layers.Dense(X.shape[1], name="output"),
-        ]
-        # [h | m] is concatenated batch by batch inside the network, not as one
-        # copy of the data (0.9 GB for the paper's SP4 tensor)
-        m_input = keras.Input((X.shape[1],), name="m")
-        if h.shape[1]:
-            h_input = keras.Input((h.shape[1],), name="field")
-            inputs, data = [h_input, m_input], [h, X]
-            y = keras.layers.Concatenate(name="field_and_m")([h_input, m_input])
-        else:
-            inputs, data, y = m_input, X, m_input
-        for layer in (*encoder, *decoder):
-            y = layer(y)
-        self.loss_ = train(
-            keras.Model(inputs, y, name="autoencoder"),
-            data,
-            X,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            desc="autoencoder",
-            verbose=self.verbose,
-        )
+        with keras_seed(keras, self.random_state):
+            encoder, decoder, model = _autoencoder_network(
+                keras, h.shape[1], X.shape[1], d, hidden, dropout
+            )
+            self.loss_ = train(
+                model,
+                [h, X] if h.shape[1] else X,
+                X,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                desc="autoencoder",
+                verbose=self.verbose,
+            )
         self.encoder_ = DenseStack.from_keras(encoder)
         self.decoder_ = DenseStack.from_keras(decoder)
         self.n_features_in_ = X.shape[1]
@@ -216,3 +205,30 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         self.loss_ = arrays[f"{prefix}.loss"].tolist()
         self.n_features_in_ = self.decoder_.n_outputs
         return self
+
+
+def _autoencoder_network(keras, n_field_inputs, n_values, d, hidden, dropout):
+    """Return encoder and decoder layers and the Keras model ``[h, m] -> m``.
+
+    (``m -> m`` without field inputs.) ``[h | m]`` is concatenated batch by batch
+    inside the network, not as one copy of the data (0.9 GB for the paper's SP4
+    tensor).
+    """
+    encoder = [
+        *dense_layers(keras, hidden, dropout, {len(hidden) - 1}, "encoder"),
+        keras.layers.Dense(d, name="latent"),
+    ]
+    decoder = [
+        *dense_layers(keras, hidden[::-1], dropout, {0}, "decoder"),
+        keras.layers.Dense(n_values, name="output"),
+    ]
+    m_input = keras.Input((n_values,), name="m")
+    if n_field_inputs:
+        h_input = keras.Input((n_field_inputs,), name="field")
+        inputs = [h_input, m_input]
+        y = keras.layers.Concatenate(name="field_and_m")(inputs)
+    else:
+        inputs = y = m_input
+    for layer in (*encoder, *decoder):
+        y = layer(y)
+    return encoder, decoder, keras.Model(inputs, y, name="autoencoder")

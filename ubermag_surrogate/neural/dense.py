@@ -5,10 +5,12 @@ A :class:`DenseStack` holds the weights of a stack of Keras ``Dense`` layers
 matrix products. :func:`train` runs Keras' ``fit`` with a progress bar.
 """
 
+import contextlib
 import importlib.util
 import json
 import numbers
 import os
+import random
 import sys
 import warnings
 
@@ -74,6 +76,42 @@ def check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}.")
     return int(value)
+
+
+def check_seed(name, value):
+    """Return ``value`` as None or an int in [0, 2**32), or a ValueError."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value < 2**32
+    ):
+        raise ValueError(
+            f"{name} must be None or an integer in [0, 2**32), not {value!r}."
+        )
+    return int(value)
+
+
+@contextlib.contextmanager
+def keras_seed(keras, seed):
+    """Seed a Keras build and fit; keep the caller's global random generators.
+
+    ``keras.utils.set_random_seed`` (Keras' way to make a fit reproducible) also
+    seeds Python's and numpy's global generators: their states are restored on
+    exit, so a fit does not change the random numbers of the caller's code. The
+    backend's own global generator (torch's, with the torch backend) stays seeded.
+    ``seed`` None: nothing is seeded.
+    """
+    # the legacy global generator is what Keras seeds, so it is what to restore
+    states = random.getstate(), np.random.get_state()  # noqa: NPY002
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])  # noqa: NPY002
 
 
 def check_positive(name, value):
