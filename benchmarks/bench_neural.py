@@ -56,6 +56,9 @@ def bench(train, test, params, more_tests, save=None):
         fit_s=fit_s,
         autoencoder_loss=model.autoencoder_.loss_[-1],
         integrator_loss=model.integrator_.loss_[-1],
+        # with validation_fraction: the held-out checks and the epoch kept
+        integrator_validation_scores=model.integrator_.validation_scores_,
+        integrator_best_epoch=model.integrator_.best_epoch_,
         peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         predict_one_s=one_s,
         predict_300_s=batch_s,
@@ -114,7 +117,8 @@ def main():
         print(
             f"{'':11} floor {x['encode_decode_floor_mean_m']:.4f}; losses: "
             f"autoencoder {x['autoencoder_loss']:.3g}, integrator "
-            f"{x['integrator_loss']:.3g}; peak RSS {x['peak_rss_gb']:.1f} GB; "
+            f"{x['integrator_loss']:.3g} (weights of epoch "
+            f"{x['integrator_best_epoch']} kept); peak RSS {x['peak_rss_gb']:.1f} GB; "
             f"300 <m> only {x['predict_300_mean_m_only_s']:.2f} s"
         )
         for name, y in x["more_tests"].items():
