@@ -9,7 +9,7 @@ only.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from tqdm.auto import tqdm
 
 from ..data.layout import fix_cells
@@ -177,8 +177,6 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
         fields = np.asarray(store.fields[samples], dtype=np.float64)
-        self._set_training_info(store, samples, states[0])
-        self.validation_samples_ = held_out
         row_fields = np.broadcast_to(fields, (n_times, n_fields, 3)).reshape(-1, 3)
         stages.update()
         stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
@@ -190,15 +188,22 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         stages.set_postfix_str("latent integrator")
         score = None
         if len(held_out):
+            # the model as it will be, to predict the held-out fields with; self
+            # stays unfitted until the end, should training fail part-way
+            probe = clone(self)
+            probe._set_training_info(store, samples, states[0])
+            probe.autoencoder_ = self.autoencoder_
             true_mean = store.mean_m(held_out)
 
             def score(candidate):
-                self.integrator_ = candidate
-                return mean_m_errors(self, store, held_out, true_mean).mean()
+                probe.integrator_ = candidate
+                return mean_m_errors(probe, store, held_out, true_mean).mean()
 
         self.integrator_ = integrator.fit(latent, fields, score=score)
         stages.update()
         stages.close()
+        self._set_training_info(store, samples, states[0])
+        self.validation_samples_ = held_out
         return self
 
     def encode(self, m, fields):
