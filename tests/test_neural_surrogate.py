@@ -16,7 +16,7 @@ from helpers import SP4_NEURAL_PARAMS, damped_rotations
 from ubermag_surrogate import SurrogateDriver
 from ubermag_surrogate.cli import main
 from ubermag_surrogate.integration import LatentNetworkIntegrator
-from ubermag_surrogate.models import NeuralSurrogate, load
+from ubermag_surrogate.models import NeuralSurrogate, load, select_hyperparameters
 from ubermag_surrogate.neural import DenseAutoencoder, DenseStack
 from ubermag_surrogate.neural import autoencoder as autoencoder_module
 from ubermag_surrogate.neural.dense import dense_layers, import_keras, train
@@ -172,6 +172,21 @@ def test_held_out_fields_choose_the_integrator_weights(sp4_store, tmp_path):
     assert np.array_equal(loaded.validation_samples_, held_out)
     assert loaded.integrator_.validation_scores_ == integrator.validation_scores_
     assert loaded.integrator_.best_epoch_ == integrator.best_epoch_
+
+
+def test_hyperparameter_selection_takes_the_neural_surrogate(sp4_store):
+    params = {**SP4_NEURAL_PARAMS, "autoencoder_epochs": 20}
+    result = select_hyperparameters(
+        NeuralSurrogate(**params),
+        sp4_store,
+        {"integrator_epochs": [1, 60]},
+        validation_fraction=0.25,
+        refit=False,
+        verbose=False,
+    )
+    errors = {row["params"]["integrator_epochs"]: row["error"] for row in result.table}
+    # one epoch has not learned the dynamics: it must lose
+    assert result.best_params["integrator_epochs"] == 60 and errors[60] < errors[1]
 
 
 def test_autoencoder_reconstructs_the_training_states(sp4_store, sp4_neural_model):
