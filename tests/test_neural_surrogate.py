@@ -144,6 +144,14 @@ def test_integrator_keeps_the_weights_that_score_best():
     assert integrator.best_epoch_ == 6
     assert np.array_equal(integrator.network_.kernels[0], seen[1])
     assert not np.array_equal(seen[1], seen[2])  # the last epoch's are not kept
+    # patience 2: training stops after two checks in a row without improvement
+    scores = iter([0.5, 0.3, 0.4, 0.35, 0.1])
+    patient = LatentNetworkIntegrator(
+        nu=2, hidden=(8,), horizon=3, epochs=20, validation_interval=2,
+        validation_patience=2,
+    ).fit(latent, fields, score=lambda candidate: next(scores))  # fmt: skip
+    assert len(patient.loss_) == 8 and patient.best_epoch_ == 4
+    assert [e for e, _ in patient.validation_scores_] == [2, 4, 6, 8]
     # without a score: the last epoch's weights, no checks
     plain = LatentNetworkIntegrator(nu=2, hidden=(8,), horizon=3, epochs=2)
     plain.fit(latent, fields)
@@ -318,6 +326,7 @@ def test_drives_a_system_like_a_time_driver(sp4_neural_model, tmp_path):
         ({"nu": True}, "nu must be a positive integer"),
         ({"validation_fraction": 1.0}, "validation_fraction must be in"),
         ({"validation_interval": 0}, "validation_interval must be a positive"),
+        ({"validation_patience": 0}, "validation_patience must be a positive"),
         ({"random_state": -1}, "random_state must be None or an integer"),
     ],
 )

@@ -51,6 +51,9 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         Windows per gradient step.
     validation_interval : int
         Epochs between two calls of the ``score`` given to :meth:`fit` (if any).
+    validation_patience : int or None
+        With a ``score``: stop training once this many calls in a row have not
+        improved on the best score (None: train all epochs).
     random_state : int or None
         Seed of the weights' initialisation, dropout and shuffling (None: not
         seeded).
@@ -90,6 +93,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         epochs=200,
         batch_size=64,
         validation_interval=10,
+        validation_patience=None,
         random_state=0,
         verbose=0,
     ):
@@ -101,6 +105,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.validation_interval = validation_interval
+        self.validation_patience = validation_patience
         self.random_state = random_state
         self.verbose = verbose
 
@@ -133,9 +138,11 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         ``prefix`` is put before the names ``hidden`` and ``epochs`` in messages.
 
         (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate); the
-        validation interval and the seed are checked too.
+        validation interval, patience and the seed are checked too.
         """
         check_positive_int("validation_interval", self.validation_interval)
+        if self.validation_patience is not None:
+            check_positive_int("validation_patience", self.validation_patience)
         check_seed("random_state", self.random_state)
         return (
             check_positive_int("nu", self.nu),
@@ -160,7 +167,9 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             ``score(integrator) -> float``, lower is better (e.g. the rollout error
             on held-out fields), called with this integrator holding the weights of
             every ``validation_interval``-th epoch and of the last one. The
-            weights that scored lowest are kept. Without it, the last epoch's.
+            weights that scored lowest are kept (and with ``validation_patience``
+            training stops once the score has stopped improving). Without it, the
+            last epoch's.
         """
         nu, hidden, dropout, horizon, epochs, batch_size, learning_rate = (
             self.checked_params()
@@ -177,19 +186,23 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         best, layers = {}, []
 
         def check(epoch):  # the weights of the step network's layers, built below
+            """Score this epoch's weights; return whether patience has run out."""
             self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
             value = float(score(self))
             value = value if np.isfinite(value) else np.inf  # a rollout that blew up
             self.validation_scores_.append((epoch, value))
             if not best or value < best["score"]:
-                best.update(score=value, epoch=epoch, network=self.network_)
+                best.update(score=value, epoch=epoch, network=self.network_, at=0)
+            best["at"] += 1  # checks since (and including) the best
+            patience = self.validation_patience
+            return patience is not None and best["at"] > patience
 
         interval = self.validation_interval
 
         class KeepBest(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                if (epoch + 1) % interval == 0:
-                    check(epoch + 1)
+                if (epoch + 1) % interval == 0 and check(epoch + 1):
+                    self.model.stop_training = True
 
         with keras_seed(keras, self.random_state):
             layers, model = _rollout_network(

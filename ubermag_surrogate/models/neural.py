@@ -54,6 +54,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         kept. 0 (default): no fields held out, the last epoch's weights.
     validation_interval : int
         Integrator epochs between two checks on the held-out fields.
+    validation_patience : int or None
+        Stop the integrator's training once this many checks in a row have not
+        improved on its best held-out error (None, default: train all epochs).
     normalize : bool
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int or None
@@ -97,6 +100,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         batch_size=64,
         validation_fraction=0.0,
         validation_interval=10,
+        validation_patience=None,
         normalize=True,
         random_state=0,
         verbose=0,
@@ -114,6 +118,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.validation_interval = validation_interval
+        self.validation_patience = validation_patience
         self.normalize = normalize
         self.random_state = random_state
         self.verbose = verbose
@@ -141,6 +146,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             epochs=self.integrator_epochs,
             batch_size=self.batch_size,
             validation_interval=self.validation_interval,
+            validation_patience=self.validation_patience,
             random_state=self.random_state,
             verbose=self.verbose,
         )
