@@ -68,6 +68,34 @@ def _metrics(pred_m, truth):
     }
 
 
+SCORES_HEADER = (
+    f"{'<m> err mean (sem)':>18} {'median':>7} {'max':>7} {'rel err':>8} "
+    f"{'fit (s)':>8} {'1 traj (ms)':>11} {'300 (s)':>8}"
+)
+"""Column heads of :func:`scores`."""
+
+
+def scores(x):
+    """One table row's score columns for a result of :func:`_metrics` + timings."""
+    return (
+        f"{x['mean_m_error_mean']:9.4f} ({x['mean_m_error_sem']:.4f}) "
+        f"{x['mean_m_error_median']:7.4f} {x['mean_m_error_max']:7.4f} "
+        f"{x['relative_error_mean']:8.4f} {x['fit_s']:8.1f} "
+        f"{x['predict_one_s'] * 1e3:11.1f} {x['predict_300_s']:8.2f}"
+    )
+
+
+def print_more_tests(domain, more_tests):
+    """Print one line per further held-out store (``{domain}_{name}``)."""
+    for name, x in more_tests.items():
+        print(
+            f"{'':11} on the {x['n']} fields of {domain}_{name}: <m> err "
+            f"mean {x['mean_m_error_mean']:.4f} ({x['mean_m_error_sem']:.4f}), "
+            f"median {x['mean_m_error_median']:.4f}, max "
+            f"{x['mean_m_error_max']:.4f}, rel err {x['relative_error_mean']:.4f}"
+        )
+
+
 def _time_predictions(predict, domain_fields, repeat=20):
     one = domain_fields[:1]
     predict(one)
@@ -209,10 +237,7 @@ def main():
         records.append(record)
 
     print(f"kernel surrogate, params {params}")
-    header = (
-        f"{'domain':11} {'method':8} {'<m> err mean (sem)':>18} {'median':>7} "
-        f"{'max':>7} {'rel err':>8} {'fit (s)':>8} {'1 traj (ms)':>11} {'300 (s)':>8}"
-    )
+    header = f"{'domain':11} {'method':8} {SCORES_HEADER}"
     print(header)
     print("-" * len(header))
     for r in records:
@@ -220,13 +245,7 @@ def main():
             if method not in r:
                 continue
             x = r[method]
-            print(
-                f"{r['domain']:11} {method:8} {x['mean_m_error_mean']:9.4f} "
-                f"({x['mean_m_error_sem']:.4f}) {x['mean_m_error_median']:7.4f} "
-                f"{x['mean_m_error_max']:7.4f} {x['relative_error_mean']:8.4f} "
-                f"{x['fit_s']:8.1f} {x['predict_one_s'] * 1e3:11.1f} "
-                f"{x['predict_300_s']:8.2f}"
-            )
+            print(f"{r['domain']:11} {method:8} {scores(x)}")
         ours = r["ours"]
         print(
             f"{'':11} floor {ours['encode_decode_floor_mean_m']:.4f}, peak traced "
@@ -235,13 +254,7 @@ def main():
             f"{ours['predict_300_mean_m_only_s']:.3f} s; latent rollout of 1 "
             f"{ours['rollout_one_s'] * 1e3:.1f} ms"
         )
-        for name, x in ours["more_tests"].items():
-            print(
-                f"{'':11} on the {x['n']} fields of {r['domain']}_{name}: <m> err "
-                f"mean {x['mean_m_error_mean']:.4f} ({x['mean_m_error_sem']:.4f}), "
-                f"median {x['mean_m_error_median']:.4f}, max "
-                f"{x['mean_m_error_max']:.4f}, rel err {x['relative_error_mean']:.4f}"
-            )
+        print_more_tests(r["domain"], ours["more_tests"])
     write_results(args.out, "kernel", params=params, records=records)
 
 

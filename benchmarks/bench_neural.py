@@ -23,7 +23,13 @@ import time
 
 import numpy as np
 from _results import write_results
-from bench_kernel import _metrics, _time_predictions
+from bench_kernel import (
+    SCORES_HEADER,
+    _metrics,
+    _time_predictions,
+    print_more_tests,
+    scores,
+)
 
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import NeuralSurrogate
@@ -100,20 +106,11 @@ def main():
         records.append({"domain": domain, "n_train": len(train.complete), **result})
 
     print(f"neural surrogate, params {params}")
-    header = (
-        f"{'domain':11} {'<m> err mean (sem)':>18} {'median':>7} {'max':>7} "
-        f"{'rel err':>8} {'fit (s)':>8} {'1 traj (ms)':>11} {'300 (s)':>8}"
-    )
+    header = f"{'domain':11} {SCORES_HEADER}"
     print(header)
     print("-" * len(header))
     for x in records:
-        print(
-            f"{x['domain']:11} {x['mean_m_error_mean']:9.4f} "
-            f"({x['mean_m_error_sem']:.4f}) {x['mean_m_error_median']:7.4f} "
-            f"{x['mean_m_error_max']:7.4f} {x['relative_error_mean']:8.4f} "
-            f"{x['fit_s']:8.1f} {x['predict_one_s'] * 1e3:11.1f} "
-            f"{x['predict_300_s']:8.2f}"
-        )
+        print(f"{x['domain']:11} {scores(x)}")
         print(
             f"{'':11} floor {x['encode_decode_floor_mean_m']:.4f}; losses: "
             f"autoencoder {x['autoencoder_loss']:.3g}, integrator "
@@ -121,13 +118,7 @@ def main():
             f"{x['integrator_best_epoch']} kept); peak RSS {x['peak_rss_gb']:.1f} GB; "
             f"300 <m> only {x['predict_300_mean_m_only_s']:.2f} s"
         )
-        for name, y in x["more_tests"].items():
-            print(
-                f"{'':11} on the {y['n']} fields of {x['domain']}_{name}: <m> err "
-                f"mean {y['mean_m_error_mean']:.4f} ({y['mean_m_error_sem']:.4f}), "
-                f"median {y['mean_m_error_median']:.4f}, max "
-                f"{y['mean_m_error_max']:.4f}"
-            )
+        print_more_tests(x["domain"], x["more_tests"])
     write_results(args.out, "neural", params=params, records=records)
 
 
