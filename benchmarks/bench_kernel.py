@@ -96,6 +96,22 @@ def print_more_tests(domain, more_tests):
         )
 
 
+def open_stores(data, domain, more_tests):
+    """Return a domain's train and test stores and the further held-out ones.
+
+    ``{data}/{domain}_train.zarr``, ``..._test.zarr`` and, for each name in the
+    comma-separated ``more_tests``, ``..._{name}.zarr`` where it exists.
+    """
+    train = TrajectoryStore(pathlib.Path(data, f"{domain}_train.zarr"))
+    test = TrajectoryStore(pathlib.Path(data, f"{domain}_test.zarr"))
+    more = {
+        name: TrajectoryStore(path)
+        for name in filter(None, more_tests.split(","))
+        if (path := pathlib.Path(data, f"{domain}_{name}.zarr")).exists()
+    }
+    return train, test, more
+
+
 def _time_predictions(predict, domain_fields, repeat=20):
     one = domain_fields[:1]
     predict(one)
@@ -219,13 +235,7 @@ def main():
     params = {**DEFAULT_PARAMS, **json.loads(args.params)}
     records = []
     for domain in args.domains.split(","):
-        train = TrajectoryStore(pathlib.Path(args.data, f"{domain}_train.zarr"))
-        test = TrajectoryStore(pathlib.Path(args.data, f"{domain}_test.zarr"))
-        more = {
-            name: TrajectoryStore(path)
-            for name in filter(None, args.more_tests.split(","))
-            if (path := pathlib.Path(args.data, f"{domain}_{name}.zarr")).exists()
-        }
+        train, test, more = open_stores(args.data, domain, args.more_tests)
         record = {
             "domain": domain,
             "n_train": len(train.complete),

@@ -27,11 +27,11 @@ from bench_kernel import (
     SCORES_HEADER,
     _metrics,
     _time_predictions,
+    open_stores,
     print_more_tests,
     scores,
 )
 
-from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import NeuralSurrogate
 
 HERE = pathlib.Path(__file__).parent
@@ -91,13 +91,7 @@ def main():
     params = {**NeuralSurrogate().get_params(), "verbose": 1, **json.loads(args.params)}
     records = []
     for domain in args.domains.split(","):
-        train = TrajectoryStore(pathlib.Path(args.data, f"{domain}_train.zarr"))
-        test = TrajectoryStore(pathlib.Path(args.data, f"{domain}_test.zarr"))
-        more = {
-            name: TrajectoryStore(path)
-            for name in filter(None, args.more_tests.split(","))
-            if (path := pathlib.Path(args.data, f"{domain}_{name}.zarr")).exists()
-        }
+        train, test, more = open_stores(args.data, domain, args.more_tests)
         save = None
         if args.save:
             pathlib.Path(args.save).mkdir(parents=True, exist_ok=True)
