@@ -13,7 +13,11 @@ import xarray as xr
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN
 
 from ubermag_surrogate import SurrogateDriver, embedded
-from ubermag_surrogate.models import ExtrapolationWarning, KernelSurrogate
+from ubermag_surrogate.models import (
+    ExtrapolationWarning,
+    KernelSurrogate,
+    SensitivityWarning,
+)
 from ubermag_surrogate.problems import sp4
 
 T, N = 2e-10, 10
@@ -324,6 +328,53 @@ def test_warns_for_extrapolation(change, match, sp4_model, driver, tmp_path):
         driver.drive(system, t=t, n=n, dirname=tmp_path, verbose=0)
     assert record[0].filename == __file__  # points at the user's call
     assert md.Data("sp4", dirname=str(tmp_path))[-1].n == n
+
+
+def test_opt_in_sensitivity_warning(sp4_model, sp4_model_file, tmp_path):
+    """sensitivity_threshold: the model's field sensitivity recorded, warned above."""
+    field = sp4_model.training_fields_[3]
+    expected = sp4_model.field_sensitivity(field, t=T, n=N)[0]
+    assert expected > 0
+
+    strict = SurrogateDriver(model=sp4_model_file, sensitivity_threshold=0)
+    with pytest.warns(SensitivityWarning, match="may be far off") as record:
+        strict.drive(request_system(sp4_model), t=T, n=N, dirname=tmp_path, verbose=0)
+    assert len(record) == 1
+    assert record[0].filename == __file__  # points at the user's call
+    info = md.Data("sp4", dirname=str(tmp_path))[-1].info
+    assert info["field_sensitivity"] == pytest.approx(expected, rel=1e-6)
+
+    lenient = SurrogateDriver(model=sp4_model, sensitivity_threshold=expected * 1.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        darray = lenient.drive(request_system(sp4_model), t=T, n=N, save=False)
+    assert darray.attrs["field_sensitivity"] == pytest.approx(expected, rel=1e-6)
+
+    # off by default: nothing computed, nothing recorded
+    default = SurrogateDriver(model=sp4_model)
+    assert default.sensitivity_threshold is None
+    default.drive(request_system(sp4_model), t=T, n=N, dirname=tmp_path, verbose=0)
+    assert md.Data("sp4", dirname=str(tmp_path))[-1].info["field_sensitivity"] is None
+    darray = default.drive(request_system(sp4_model), t=T, n=N, save=False, verbose=0)
+    assert "field_sensitivity" not in darray.attrs
+
+
+@pytest.mark.parametrize("name", ["sensitivity_threshold", "initial_state_tolerance"])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (-0.1, ValueError),
+        (float("nan"), ValueError),
+        ("0.05", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_bad_thresholds(name, value, error, sp4_model):
+    with pytest.raises(error, match=name):
+        SurrogateDriver(model=sp4_model, **{name: value})
+    driver = SurrogateDriver(model=sp4_model)
+    with pytest.raises(error, match=name):
+        setattr(driver, name, value)
 
 
 def test_sweep_many_fields_at_once(sp4_model, driver):

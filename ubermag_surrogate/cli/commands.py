@@ -1,7 +1,9 @@
 """The commands ``generate``, ``train``, ``predict`` and ``compare``."""
 
+import json
 import pathlib
 import time
+import warnings
 
 import micromagneticmodel as mm
 
@@ -92,12 +94,16 @@ def _system(model, field, name):
 def predict(args):
     """Drive the model's system under one field with a SurrogateDriver."""
     from ..driver import SurrogateDriver
+    from ..models import SensitivityWarning
 
-    driver = SurrogateDriver(model=args.model)
+    driver = SurrogateDriver(model=args.model, sensitivity_threshold=SENSITIVE)
     system = _system(driver.model, args.field, args.name)
     out = pathlib.Path(args.out).absolute()
-    driver.drive(system, t=args.t, n=args.steps, dirname=out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SensitivityWarning)  # advised below
+        driver.drive(system, t=args.t, n=args.steps, dirname=out)
     drive = out / system.name / f"drive-{system.drive_number - 1}"
+    info = json.loads((drive / "info.json").read_text(encoding="utf-8"))
     final = system.table.data[["mx", "my", "mz"]].iloc[-1].to_numpy()
     b = args.field * 1e3
     print(
@@ -105,7 +111,7 @@ def predict(args):
         f"{args.steps} outputs; <m> at the end = "
         f"({final[0]:.5f}, {final[1]:.5f}, {final[2]:.5f})"
     )
-    sensitivity = driver.model.field_sensitivity(args.field, t=args.t, n=args.steps)[0]
+    sensitivity = info["field_sensitivity"]
     print(
         f"Field sensitivity: {sensitivity:.3f} (largest change of <m> when the field "
         "moves by 0.5 % of the training domain's range)"

@@ -2,6 +2,7 @@
 
 from .base import ExtrapolationWarning as ExtrapolationWarning
 from .base import Prediction as Prediction
+from .base import SensitivityWarning as SensitivityWarning
 from .base import SurrogateModel as SurrogateModel
 from .base import model_class as model_class
 from .kernel import KernelSurrogate as KernelSurrogate
@@ -19,6 +20,7 @@ __all__ = [
     "NeuralSurrogate",
     "Prediction",
     "SelectionResult",
+    "SensitivityWarning",
     "SurrogateModel",
     "load",
     "mean_m_errors",

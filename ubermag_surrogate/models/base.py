@@ -63,6 +63,17 @@ class ExtrapolationWarning(UserWarning):
     """A prediction was asked for outside what the model was trained on."""
 
 
+class SensitivityWarning(UserWarning):
+    """A prediction was asked for where the model's dynamics change fast with the field.
+
+    Issued by :class:`~ubermag_surrogate.SurrogateDriver` when its
+    ``sensitivity_threshold`` is set and :meth:`SurrogateModel.field_sensitivity`
+    exceeds it: there the training fields lie too far apart to resolve the
+    dynamics, and the prediction may be far off although the field lies inside the
+    training domain.
+    """
+
+
 def reissue_warnings(caught, stacklevel):
     """Warn again with warnings recorded by ``catch_warnings(record=True)``.
 
