@@ -83,10 +83,10 @@ def test_rollout_follows_the_training_trajectories(trajectories):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"n_segments": 0}, "n_segments must be an integer >= 1"),
+        ({"n_segments": 0}, "n_segments must be a positive integer, not 0"),
         ({"n_segments": 41}, "exceeds the 40 trained steps"),
-        ({"segment_overlap": -1}, "segment_overlap must be an integer >= 0"),
-        ({"nu": 0}, "nu must be an integer >= 1"),
+        ({"segment_overlap": -1}, "segment_overlap must be an integer >= 0, not -1"),
+        ({"nu": 0}, "nu must be a positive integer, not 0"),
         ({"target": "velocity"}, "target='velocity'"),
     ],
 )

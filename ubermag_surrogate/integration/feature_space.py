@@ -19,24 +19,15 @@ Beyond the paper (each switchable):
   scale so the kPCA ordering of variances is kept) before the RBF kernel.
 """
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_int
 from ..lowrank import LowRankKernelRidge
 from .base import WindowIntegrator
 
 TARGETS = ("increment", "state")
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}.")
-    return int(value)
 
 
 class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
@@ -110,9 +101,9 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
         self.random_state = random_state
 
     def _check(self):
-        _positive_int("nu", self.nu)
-        _positive_int("n_segments", self.n_segments)
-        _positive_int("segment_overlap", self.segment_overlap, minimum=0)
+        check_int("nu", self.nu)
+        check_int("n_segments", self.n_segments)
+        check_int("segment_overlap", self.segment_overlap, minimum=0)
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} must be one of {TARGETS}.")
 

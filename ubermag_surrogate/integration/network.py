@@ -14,13 +14,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator
 
-from ..neural.dense import (
-    DenseStack,
+from .._checks import (
     check_fraction,
     check_hidden,
+    check_int,
     check_positive,
-    check_positive_int,
     check_seed,
+)
+from ..neural.dense import (
+    DenseStack,
     dense_layers,
     import_keras,
     keras_seed,
@@ -140,17 +142,17 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         (nu, hidden, dropout, horizon, epochs, batch_size, learning_rate); the
         validation interval, patience and the seed are checked too.
         """
-        check_positive_int("validation_interval", self.validation_interval)
+        check_int("validation_interval", self.validation_interval)
         if self.validation_patience is not None:
-            check_positive_int("validation_patience", self.validation_patience)
+            check_int("validation_patience", self.validation_patience)
         check_seed("random_state", self.random_state)
         return (
-            check_positive_int("nu", self.nu),
+            check_int("nu", self.nu),
             check_hidden(f"{prefix}hidden", self.hidden),
             check_fraction("dropout", self.dropout),
-            check_positive_int("horizon", self.horizon),
-            check_positive_int(f"{prefix}epochs", self.epochs),
-            check_positive_int("batch_size", self.batch_size),
+            check_int("horizon", self.horizon),
+            check_int(f"{prefix}epochs", self.epochs),
+            check_int("batch_size", self.batch_size),
             check_positive("learning_rate", self.learning_rate),
         )
 

@@ -18,6 +18,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_int
 from .kernels import (
     _chunk_rows,
     check_gamma,
@@ -39,12 +40,6 @@ def _as_2d(X, name="X"):
     if not np.issubdtype(X.dtype, np.floating):
         X = np.asarray(X, dtype=np.float64)
     return X
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}.")
-    return int(value)
 
 
 def median_gamma(X, max_samples=2000, seed=0):
@@ -113,7 +108,7 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Choose landmarks in ``X`` and compute K[x_r]^{-1/2}."""
         X = _as_2d(X)
-        r = _check_positive_int("n_components", self.n_components)
+        r = check_int("n_components", self.n_components)
         if r > X.shape[0]:
             raise ValueError(f"n_components={r} exceeds the {X.shape[0]} samples.")
         self.gamma_ = check_gamma(
@@ -249,7 +244,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         self.coef_ = scipy.linalg.solve(A, B, assume_a="pos")
         self.output_basis_, self.output_energy_ = None, 1.0
         if self.output_rank is not None:
-            q = _check_positive_int("output_rank", self.output_rank)
+            q = check_int("output_rank", self.output_rank)
             if q < Y.shape[1]:
                 A[np.diag_indices_from(A)] -= self.alpha  # Phi^T Phi
                 self._reduce_outputs(A, q)
@@ -365,7 +360,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         X = _as_2d(X)
-        d = _check_positive_int("n_components", self.n_components)
+        d = check_int("n_components", self.n_components)
         if d > self.rank:
             raise ValueError(f"n_components={d} exceeds rank={self.rank}.")
         self.features_ = NystroemFeatures(

@@ -12,10 +12,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from tqdm.auto import tqdm
 
+from .._checks import check_fraction
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
-from ..neural.dense import check_fraction
 from .base import SurrogateModel, register
 from .selection import mean_m_errors, split_fields
 

@@ -10,14 +10,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import (
+    check_fraction,
+    check_hidden,
+    check_int,
+    check_positive,
+    check_seed,
+)
 from ..integration.scaling import field_scaling, scale_fields
 from .dense import (
     DenseStack,
-    check_fraction,
-    check_hidden,
-    check_positive,
-    check_positive_int,
-    check_seed,
     dense_layers,
     import_keras,
     keras_seed,
@@ -111,11 +113,11 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         """
         check_seed("random_state", self.random_state)
         return (
-            check_positive_int("n_components", self.n_components),
+            check_int("n_components", self.n_components),
             check_hidden(f"{prefix}hidden", self.hidden),
             check_fraction("dropout", self.dropout),
-            check_positive_int(f"{prefix}epochs", self.epochs),
-            check_positive_int("batch_size", self.batch_size),
+            check_int(f"{prefix}epochs", self.epochs),
+            check_int("batch_size", self.batch_size),
             check_positive("learning_rate", self.learning_rate),
         )
 

@@ -8,7 +8,6 @@ matrix products. :func:`train` runs Keras' ``fit`` with a progress bar.
 import contextlib
 import importlib.util
 import json
-import numbers
 import os
 import random
 import sys
@@ -71,28 +70,6 @@ def import_keras():
     return keras
 
 
-def check_positive_int(name, value):
-    """Return ``value`` as an int >= 1, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}.")
-    return int(value)
-
-
-def check_seed(name, value):
-    """Return ``value`` as None or an int in [0, 2**32), or a ValueError."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or not 0 <= value < 2**32
-    ):
-        raise ValueError(
-            f"{name} must be None or an integer in [0, 2**32), not {value!r}."
-        )
-    return int(value)
-
-
 @contextlib.contextmanager
 def keras_seed(keras, seed):
     """Seed a Keras build and fit; keep the caller's global random generators.
@@ -112,43 +89,6 @@ def keras_seed(keras, seed):
     finally:
         random.setstate(states[0])
         np.random.set_state(states[1])  # noqa: NPY002
-
-
-def check_positive(name, value):
-    """Return ``value`` as a positive finite float, or a ValueError."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not (0 < value < np.inf)
-    ):
-        raise ValueError(f"{name} must be a positive number, not {value!r}.")
-    return float(value)
-
-
-def check_hidden(name, hidden):
-    """Return hidden-layer widths as a tuple of positive ints, or a ValueError."""
-    try:
-        widths = tuple(hidden)
-    except TypeError:
-        widths = None
-    if not widths or not all(
-        isinstance(w, int | np.integer) and not isinstance(w, bool) and w > 0
-        for w in widths
-    ):
-        raise ValueError(
-            f"{name} must be a non-empty sequence of positive layer widths, "
-            f"not {hidden!r}."
-        )
-    return tuple(int(w) for w in widths)
-
-
-def check_fraction(name, value, upper=1.0):
-    """Return ``value`` as a float in [0, upper), or a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-        raise ValueError(f"{name} must be a number in [0, {upper}), not {value!r}.")
-    if not 0 <= value < upper:
-        raise ValueError(f"{name} must be in [0, {upper}), not {value!r}.")
-    return float(value)
 
 
 def dense_layers(keras, widths, dropout, dropout_after, name):
