@@ -61,8 +61,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int or None
         Seed of both networks and of the held-out fields' choice (None: not
-        seeded). Python's and numpy's global random generators are left as they
-        were; with the torch backend, torch's global generator is seeded.
+        seeded). Python's, numpy's and (torch backend) torch's global random
+        generators are left as they were.
     verbose : int
         1: progress bars over the training stages and epochs; 0: silent.
 

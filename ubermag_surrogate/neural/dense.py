@@ -58,6 +58,7 @@ def import_keras():
             "Training a neural surrogate needs Keras 3: "
             "pip install 'ubermag-surrogate[neural]' (and torch, see the README)."
         )
+    state = random.getstate()  # rich, which Keras imports, draws from it
     try:
         import keras
     except ImportError as error:  # e.g. KERAS_BACKEND names a missing package
@@ -65,6 +66,8 @@ def import_keras():
             f"Keras could not start with backend "
             f"{os.environ.get('KERAS_BACKEND', 'from keras.json')!r}: {error}"
         ) from error
+    finally:
+        random.setstate(state)
     if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - old installs
         raise ImportError(f"Keras 3 is needed, found {keras.__version__}.")
     return keras
@@ -75,20 +78,26 @@ def keras_seed(keras, seed):
     """Seed a Keras build and fit; keep the caller's global random generators.
 
     ``keras.utils.set_random_seed`` (Keras' way to make a fit reproducible) also
-    seeds Python's and numpy's global generators: their states are restored on
-    exit, so a fit does not change the random numbers of the caller's code. The
-    backend's own global generator (torch's, with the torch backend) stays seeded.
+    seeds Python's and numpy's global generators, and torch's with the torch
+    backend: their states are restored on exit, so a fit does not change the
+    random numbers of the caller's code. (TensorFlow's global seed, which Keras
+    also sets when TensorFlow is installed, cannot be read back and stays set.)
     ``seed`` None: nothing is seeded.
     """
     # the legacy global generator is what Keras seeds, so it is what to restore
     states = random.getstate(), np.random.get_state()  # noqa: NPY002
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    try:
-        yield
-    finally:
-        random.setstate(states[0])
-        np.random.set_state(states[1])  # noqa: NPY002
+    with contextlib.ExitStack() as restore:
+        if seed is not None:
+            if keras.backend.backend() == "torch":
+                import torch
+
+                restore.enter_context(torch.random.fork_rng())
+            keras.utils.set_random_seed(int(seed))
+        try:
+            yield
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])  # noqa: NPY002
 
 
 def dense_layers(keras, widths, dropout, dropout_after, name):
