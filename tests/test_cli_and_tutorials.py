@@ -241,6 +241,7 @@ def test_surrogate_driver_tutorial_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["02_surrogate_driver.py"])
     namespace = runpy.run_path(str(ROOT / "tutorials" / "02_surrogate_driver.py"))
     assert namespace["drive"].n == 20
+    assert md.Data("sp4_surrogate_tutorial")[-1].info["field_sensitivity"] > 0
     assert namespace["curves"]["mx"].shape == (10, 21)
     assert namespace["comparison"].relative_error < 1
     assert (tmp_path / "sp4_tutorial_comparison" / "snapshots.png").is_file()

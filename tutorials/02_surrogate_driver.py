@@ -56,6 +56,20 @@ drive = md.Data("sp4_surrogate_tutorial")[-1]
 print(drive.info["driver"], drive.info["model_fingerprint"], drive.n, "outputs")
 
 # %% [markdown]
+# Opt in to a reliability check per drive: with `sensitivity_threshold` the driver
+# also computes how much the predicted <m> changes when the field moves by 0.5 % of
+# the domain's range (4 more predictions), records it in the drive's `info.json`
+# and warns (`SensitivityWarning`) above the threshold. SP4's field 2 (190 deg)
+# lies where the reversal depends sharply on the angle, so expect a warning here.
+
+# %%
+checked = us.SurrogateDriver(model=model, sensitivity_threshold=0.05)
+system = model.system(name="sp4_surrogate_tutorial")
+system.energy += sp4.zeeman(sp4.FIELD2)
+checked.drive(system, t=t, n=n)
+print("field sensitivity:", md.Data(system.name)[-1].info["field_sensitivity"])
+
+# %% [markdown]
 # ## Many fields at once
 # `sweep` predicts the mean magnetisation for a grid of fields, here |mu0 H| = 35 mT
 # at angles across the domain; nothing is written to disk. With
