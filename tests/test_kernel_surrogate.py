@@ -103,7 +103,7 @@ def test_save_replaces_the_file_whole(model, tmp_path):
     assert load(path).fingerprint_ == model.fingerprint_
     # a failed save leaves neither a partial file nor a damaged target
     (tmp_path / "folder.npz").mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(IsADirectoryError, match="is a directory; name the model"):
         model.save(tmp_path / "folder.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.npz", "model.npz"]
 
@@ -244,6 +244,29 @@ def test_unfitted_model_refuses(tmp_path):
         KernelSurrogate().save(tmp_path / "x.npz")
     with pytest.raises(TypeError, match="TrajectoryStore"):
         KernelSurrogate().fit(42)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"n_components": 2.0}, ValueError, "n_components must be a positive integer"),
+        ({"embedding_gamma": "x"}, TypeError, "embedding_gamma must be a positive"),
+        ({"preimage_gamma": "mean"}, ValueError, "preimage_gamma='mean'.*median"),
+        ({"integrator_gamma": -1.0}, ValueError, "integrator_gamma=-1.0 must be"),
+        ({"integrator_alpha": 0}, ValueError, "integrator_alpha must be a positive"),
+        ({"field_weight": np.nan}, ValueError, "field_weight must be a positive"),
+        ({"integrator_segment_overlap": -1}, ValueError, "overlap must be .*>= 0"),
+        ({"preimage_output_rank": 0}, ValueError, "preimage_output_rank must be"),
+        ({"integrator_target": "velocity"}, ValueError, "integrator_target='velo"),
+        ({"landmarks": "kmeans"}, ValueError, "landmarks='kmeans' must be one of"),
+        ({"random_state": 1.5}, ValueError, "random_state must be None or an int"),
+    ],
+)
+def test_bad_hyperparameters_are_refused_by_their_names(store, params, error, match):
+    model = KernelSurrogate(**{**PARAMS, **params})
+    with pytest.raises(error, match=match):
+        model.fit(store)
+    assert not hasattr(model, "fingerprint_")
 
 
 def test_hyperparameter_selection_picks_by_validation_error(store):

@@ -535,6 +535,11 @@ class SurrogateModel(abc.ABC):
         if overlap:  # pragma: no cover - a subclass naming bug
             raise ValueError(f"Array names {overlap} are reserved.")
         path = pathlib.Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{str(path)!r} is a directory; name the model file, e.g. "
+                f"{str(path / 'model.npz')!r}."
+            )
         # write beside the target and rename: an interrupted save never leaves a
         # half-written file in place of an existing model
         partial = path.with_name(f".{path.name}.partial")

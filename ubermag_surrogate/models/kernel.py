@@ -10,10 +10,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
+from .._checks import check_int, check_positive, check_seed
 from ..data.layout import fix_cells
 from ..integration import FeatureSpaceIntegrator
+from ..integration.feature_space import TARGETS
 from ..lowrank import LowRankKernelPCA, LowRankKernelRidge, NystroemFeatures
-from ..lowrank.kernels import squared_norms
+from ..lowrank.kernels import LANDMARK_METHODS, check_gamma, squared_norms
 from .base import SurrogateModel, register
 
 
@@ -118,8 +120,9 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         ``"greedy"``.
     normalize : bool
         Scale predicted cell vectors to unit length (default ``True``).
-    random_state : int
-        Seed.
+    random_state : int or None
+        Seed of the landmark choices and of the median heuristics' subsamples
+        (None: not seeded).
     verbose : int
         1: a progress bar over the fitting stages; 0: silent (default).
 
@@ -185,8 +188,15 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         samples : array_like of int, optional
             Which samples (field cases) to train on; split train/validation by
             sample, never by time step.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad hyper-parameter (named as this model names it), before the
+            data are read.
         """
         store, samples = self._training_samples(dataset, samples)
+        self._check_params()  # before reading gigabytes and fitting for a minute
         stages = tqdm(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
@@ -233,6 +243,42 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         self.c0_ = latent[:, 0].mean(axis=0)
         self._set_training_info(store, samples, states[0])
         return self
+
+    def _check_params(self):
+        """Refuse bad hyper-parameters by the names this model gives them."""
+        for name in (
+            "n_components",
+            "embedding_rank",
+            "preimage_rank",
+            "nu",
+            "integrator_rank",
+            "integrator_segments",
+        ):
+            check_int(name, getattr(self, name))
+        check_int("integrator_segment_overlap", self.integrator_segment_overlap, 0)
+        if self.preimage_output_rank is not None:
+            check_int("preimage_output_rank", self.preimage_output_rank)
+        if self.embedding_gamma is not None:
+            check_gamma(self.embedding_gamma, "embedding_gamma")
+        for name in ("preimage_gamma", "integrator_gamma"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if value != "median":
+                    raise ValueError(f'{name}={value!r}: give a number or "median".')
+            else:
+                check_gamma(value, name)
+        for name in ("preimage_alpha", "integrator_alpha", "field_weight"):
+            check_positive(name, getattr(self, name))
+        if self.integrator_target not in TARGETS:
+            raise ValueError(
+                f"integrator_target={self.integrator_target!r} must be one of "
+                f"{TARGETS}."
+            )
+        if self.landmarks not in LANDMARK_METHODS:
+            raise ValueError(
+                f"landmarks={self.landmarks!r} must be one of {LANDMARK_METHODS}."
+            )
+        check_seed("random_state", self.random_state)
 
     def encode(self, m):
         """Return the latent coordinates of unit magnetisations ``(k, 3N)``."""
