@@ -38,6 +38,7 @@ from sklearn.decomposition import PCA
 from sklearn.kernel_approximation import Nystroem
 from sklearn.kernel_ridge import KernelRidge
 
+from ubermag_surrogate.comparison.evaluation import error_statistics, trajectory_errors
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
 from ubermag_surrogate.lowrank.estimators import median_gamma
@@ -49,21 +50,19 @@ DEFAULT_PARAMS = KernelSurrogate().get_params()
 
 def _metrics(pred_m, truth):
     """Error metrics for predicted and true unit trajectories (k, s+1, 3N)."""
-    k, n_times, three_n = truth.shape
-    rel = np.linalg.norm(pred_m - truth, axis=(1, 2)) / np.linalg.norm(
-        truth, axis=(1, 2)
-    )
-    pm = pred_m.reshape(k, n_times, 3, three_n // 3).mean(-1)
-    tm = truth.reshape(k, n_times, 3, three_n // 3).mean(-1)
-    mean_err = np.abs(pm - tm).max(axis=(1, 2))
+    rel, mean_err = trajectory_errors(pred_m, truth)
+    stats = {
+        **error_statistics(rel, "relative_error"),
+        **error_statistics(mean_err, "mean_m_error"),
+    }
     return {
-        "relative_error_mean": float(rel.mean()),
-        "relative_error_max": float(rel.max()),
-        "mean_m_error_mean": float(mean_err.mean()),
+        "relative_error_mean": stats["relative_error_mean"],
+        "relative_error_max": stats["relative_error_max"],
+        "mean_m_error_mean": stats["mean_m_error_mean"],
         # its standard error: how much another draw of k test fields would move it
-        "mean_m_error_sem": float(mean_err.std(ddof=1) / np.sqrt(k)) if k > 1 else 0,
-        "mean_m_error_median": float(np.median(mean_err)),
-        "mean_m_error_max": float(mean_err.max()),
+        "mean_m_error_sem": stats["mean_m_error_sem"],
+        "mean_m_error_median": stats["mean_m_error_median"],
+        "mean_m_error_max": stats["mean_m_error_max"],
         "mean_m_error_per_field": mean_err.tolist(),
     }
 

@@ -13,11 +13,19 @@ from .calculators import oommf_available as oommf_available
 
 __version__ = importlib.metadata.version("ubermag-surrogate")
 
-__all__ = ["SurrogateDriver", "calculator", "compare", "oommf_available", "__version__"]
+__all__ = [
+    "SurrogateDriver",
+    "calculator",
+    "compare",
+    "evaluate",
+    "oommf_available",
+    "__version__",
+]
 
 _LAZY = {
     "SurrogateDriver": "ubermag_surrogate.driver",
     "compare": "ubermag_surrogate.comparison",
+    "evaluate": "ubermag_surrogate.comparison",
 }
 
 

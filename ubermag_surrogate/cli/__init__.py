@@ -20,6 +20,9 @@ predict
     a drive folder that ``micromagneticdata`` reads like an OOMMF drive.
 compare
     Surrogate against full simulation for one field: errors, timings, figures.
+evaluate
+    A model scored on the simulated fields of a store (e.g. held-out fields): errors
+    per field and over fields, the worst fields, and a map of the errors.
 """
 
 import argparse
@@ -120,6 +123,21 @@ def build_parser():
     _add_field_request(comp)
     comp.add_argument("--calculator", choices=_CALCULATORS, default="auto")
     comp.set_defaults(func=commands.compare)
+
+    ev = sub.add_parser(
+        "evaluate", help="score a model on the simulated fields of a store"
+    )
+    ev.add_argument("--model", required=True, help="saved model (.npz)")
+    ev.add_argument("--data", required=True, help="store of simulations (.zarr)")
+    ev.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also the model's field sensitivity per field (4 more predictions each)",
+    )
+    ev.add_argument(
+        "--out", help="folder for evaluation.json, evaluation.csv and the error map"
+    )
+    ev.set_defaults(func=commands.evaluate)
     return parser
 
 

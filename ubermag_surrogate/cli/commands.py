@@ -1,4 +1,4 @@
-"""The commands ``generate``, ``train``, ``predict`` and ``compare``."""
+"""The commands ``generate``, ``train``, ``predict``, ``compare`` and ``evaluate``."""
 
 import json
 import pathlib
@@ -146,4 +146,16 @@ def compare(args):
     print()
     print(comparison.summary())
     print(f"\nReport and figures: {written[0].parent}")
+    return 0
+
+
+def evaluate(args):
+    """Score a model on the simulated fields of a store; print and save the results."""
+    from ..comparison import evaluate as run
+
+    evaluation = run(args.model, args.data, sensitivity=args.sensitivity)
+    print(evaluation.text(threshold=SENSITIVE))
+    if args.out:
+        written = evaluation.save(args.out, threshold=SENSITIVE)
+        print(f"Written: {', '.join(str(p.absolute()) for p in written)}")
     return 0

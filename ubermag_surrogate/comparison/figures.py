@@ -5,6 +5,8 @@
 - :func:`plot_snapshots`: the film at four times, simulated beside predicted
   (colour m_x, arrows the in-plane direction) and the error |m_pred - m_sim| per
   cell.
+- :func:`plot_field_errors`: an :class:`Evaluation` over many fields as a map of
+  the field domain.
 """
 
 import matplotlib.pyplot as plt
@@ -136,5 +138,60 @@ def plot_snapshots(comparison, indices=None):
         )
         fig.colorbar(
             error_image, ax=axes[:, 2], location="bottom", shrink=0.9, label="|error|"
+        )
+    return fig
+
+
+def plot_field_errors(evaluation, threshold=0.05):
+    """Where in the field domain a surrogate errs: an :class:`Evaluation` as a map.
+
+    Left: the fields (in-plane angle, magnitude), coloured by the largest error of
+    <m>. Right: that error against the angle; with sensitivities, the fields the
+    model flags (sensitivity above ``threshold``) drawn as open circles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    frame = evaluation.to_dataframe()
+    with plt.style.context("default"):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+        points = left.scatter(
+            frame["angle_deg"],
+            frame["B_mT"],
+            c=frame["mean_m_error"],
+            cmap="viridis",
+            s=25,
+        )
+        fig.colorbar(points, ax=left, label="max |<m> error|")
+        left.set_xlabel("field angle (deg)")
+        left.set_ylabel(r"$|\mu_0 H|$ (mT)")
+        flagged = np.zeros(len(frame), dtype=bool)
+        if evaluation.sensitivity is not None:
+            flagged = frame["sensitivity"].to_numpy() > threshold
+        right.scatter(
+            frame["angle_deg"][~flagged],
+            frame["mean_m_error"][~flagged],
+            s=20,
+            color="tab:blue",
+            label="fields" if evaluation.sensitivity is None else "not flagged",
+        )
+        if flagged.any():
+            right.scatter(
+                frame["angle_deg"][flagged],
+                frame["mean_m_error"][flagged],
+                s=30,
+                facecolors="none",
+                edgecolors="tab:red",
+                label=f"flagged (sensitivity > {threshold})",
+            )
+        right.set_xlabel("field angle (deg)")
+        right.set_ylabel("max |<m> error|")
+        right.grid(alpha=0.3)
+        right.legend(fontsize=8)
+        mean = evaluation.mean_m_error.mean()
+        fig.suptitle(
+            f"{evaluation.model}: {len(frame)} fields, mean <m> error {mean:.3f}",
+            fontsize=10,
         )
     return fig
