@@ -245,3 +245,21 @@ def test_surrogate_driver_tutorial_runs(tmp_path, monkeypatch):
     assert namespace["curves"]["mx"].shape == (10, 21)
     assert namespace["comparison"].relative_error < 1
     assert (tmp_path / "sp4_tutorial_comparison" / "snapshots.png").is_file()
+
+
+def test_neural_surrogate_tutorial_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("SP4_CELL_NM", "10,12.5,3")
+    monkeypatch.setenv("SP4_N_FIELDS", "5")
+    monkeypatch.setenv("SP4_T", "2e-10")
+    monkeypatch.setenv("NEURAL_EPOCHS", "3,4")
+    monkeypatch.setattr(sys, "argv", ["03_neural_surrogate.py"])
+    namespace = runpy.run_path(str(ROOT / "tutorials" / "03_neural_surrogate.py"))
+    neural = namespace["neural"]
+    assert [e for e, _ in namespace["checks"]] == [1, 2, 3, 4]
+    assert neural.integrator_.best_epoch_ in (1, 2, 3, 4)
+    assert len(neural.validation_samples_) == 1  # a fifth of 5 fields
+    assert namespace["same"]
+    for evaluation in namespace["scores"].values():
+        assert len(evaluation.fields) == 2
+        assert np.all(evaluation.mean_m_error > 0)
+    assert md.Data("sp4_neural_tutorial")[-1].n == 20
