@@ -14,7 +14,6 @@ stored, for as many fields as the store holds.
 """
 
 import dataclasses
-import json
 import pathlib
 import time
 import warnings
@@ -22,7 +21,12 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..models.base import ExtrapolationWarning, as_store, reissue_warnings
+from ..models.base import (
+    ExtrapolationWarning,
+    as_fitted_model,
+    as_store,
+    reissue_warnings,
+)
 
 CHUNK_BYTES = 2**27
 """Bytes of predicted (and as many of stored) states held at a time (float32)."""
@@ -227,23 +231,14 @@ class Evaluation:
         list of pathlib.Path
             The files written.
         """
-        import matplotlib.pyplot as plt
-
         from .figures import plot_field_errors
+        from .report import write_report
 
-        out = pathlib.Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [out / "evaluation.json", out / "evaluation.csv"]
-        written[0].write_text(
-            json.dumps(self.to_dict(threshold), indent=2), encoding="utf-8"
-        )
+        figures = {"field_errors": lambda e: plot_field_errors(e, threshold)}
+        record = self.to_dict(threshold)
+        written = write_report(out, "evaluation.json", record, figures, self, formats)
+        written.insert(1, pathlib.Path(out, "evaluation.csv"))
         self.to_dataframe().to_csv(written[1], index=False)
-        fig = plot_field_errors(self)
-        for fmt in formats:
-            path = out / f"field_errors.{fmt}"
-            fig.savefig(path, dpi=150)
-            written.append(path)
-        plt.close(fig)
         return written
 
 
@@ -304,17 +299,7 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
         (RMS over cells of |m - m0| above 0.05; predictions start from the
         model's m0).
     """
-    from ..models import SurrogateModel, load
-
-    if isinstance(model, str | pathlib.Path):
-        model = load(model)
-    if not isinstance(model, SurrogateModel):
-        raise TypeError(
-            f"model must be a SurrogateModel or the path of a saved one, not "
-            f"{type(model).__name__}."
-        )
-    if not hasattr(model, "fingerprint_"):
-        raise ValueError(f"The {type(model).__name__} is not fitted yet.")
+    model = as_fitted_model(model)
     store = as_store(store)
     times = _check_store(model, store)
     samples = store.complete if samples is None else np.asarray(samples, dtype=int)

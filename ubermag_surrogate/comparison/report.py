@@ -160,22 +160,50 @@ class Comparison:
         list of pathlib.Path
             The files written.
         """
-        import matplotlib.pyplot as plt
-
         from .figures import plot_mean_m, plot_snapshots
 
-        out = pathlib.Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [out / "comparison.json"]
-        written[0].write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        for name, plot in (("mean_m", plot_mean_m), ("snapshots", plot_snapshots)):
-            fig = plot(self)
-            for fmt in formats:
-                path = out / f"{name}.{fmt}"
-                fig.savefig(path, dpi=150)
-                written.append(path)
-            plt.close(fig)
-        return written
+        figures = {"mean_m": plot_mean_m, "snapshots": plot_snapshots}
+        record = self.to_dict()
+        return write_report(out, "comparison.json", record, figures, self, formats)
+
+
+def write_report(out, record_name, record, figures, results, formats):
+    """Write a JSON record and figures into the folder ``out``.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        Folder (created if missing).
+    record_name : str
+        File name of the JSON record.
+    record : dict
+        JSON-serialisable results.
+    figures : dict
+        File stem -> function drawing ``results`` into a new figure.
+    results : object
+        What the figure functions draw.
+    formats : sequence of str
+        Figure formats (``"png"``, ``"pdf"``, ...).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, the record first.
+    """
+    import matplotlib.pyplot as plt
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / record_name]
+    written[0].write_text(json.dumps(record, indent=2), encoding="utf-8")
+    for name, plot in figures.items():
+        fig = plot(results)
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            fig.savefig(path, dpi=150)
+            written.append(path)
+        plt.close(fig)
+    return written
 
 
 def _mean(states):

@@ -22,8 +22,12 @@ import xarray as xr
 from .. import __version__
 from ..data.layout import to_field, unit_vectors
 from ..driver_options import NoScheduling, check_drive_options
-from ..models import SurrogateModel, load
-from ..models.base import SensitivityWarning, check_fields, reissue_warnings
+from ..models.base import (
+    SensitivityWarning,
+    as_fitted_model,
+    check_fields,
+    reissue_warnings,
+)
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
 
@@ -111,15 +115,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         source = None
         if isinstance(value, str | pathlib.Path):
             source = str(pathlib.Path(value).absolute())
-            value = load(value)
-        if not isinstance(value, SurrogateModel):
-            raise TypeError(
-                f"model must be a SurrogateModel or the path of a saved one, not "
-                f"{type(value).__name__}."
-            )
-        if not hasattr(value, "fingerprint_"):
-            raise ValueError(f"The {type(value).__name__} is not fitted yet.")
-        self._model = value
+        self._model = as_fitted_model(value)
         self._source = source
 
     @property

@@ -172,6 +172,28 @@ _DECODE_CHUNK = 256
 """States decoded at a time (their temporaries stay in cache)."""
 
 
+def as_fitted_model(model):
+    """Return a fitted :class:`SurrogateModel`, given one or the path of a saved one.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+    ValueError
+        For a model that is not fitted.
+    """
+    if isinstance(model, str | pathlib.Path):
+        model = SurrogateModel.load(model)
+    if not isinstance(model, SurrogateModel):
+        raise TypeError(
+            f"model must be a SurrogateModel or the path of a saved one, not "
+            f"{type(model).__name__}."
+        )
+    if not hasattr(model, "fingerprint_"):
+        raise ValueError(f"The {type(model).__name__} is not fitted yet.")
+    return model
+
+
 def as_store(dataset):
     """Return a :class:`TrajectoryStore` for a store or a path."""
     if isinstance(dataset, TrajectoryStore):
