@@ -124,6 +124,18 @@ def test_loading_refuses_other_files(tmp_path):
         load(tmp_path / "array.npy")
 
 
+def test_loading_a_missing_file_or_a_folder_says_what_it_found(model, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"No model file at '.*nope\.npz'\.$"):
+        load(tmp_path / "nope.npz")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not a model file"):
+        load(folder)
+    model.save(folder / "sp4_kernel.npz")
+    with pytest.raises(IsADirectoryError, match=r"it holds sp4_kernel\.npz"):
+        load(folder)
+
+
 def test_loading_a_file_missing_arrays_says_so(model, tmp_path):
     path = model.save(tmp_path / "model.npz")
     with np.load(path, allow_pickle=False) as data:

@@ -11,10 +11,11 @@
 #
 # Run it as a script: `python tutorials/03_neural_surrogate.py`. With the defaults
 # (40 training and 10 held-out fields on the full SP4 mesh, networks of the paper's
-# size trained for 60 + 100 epochs) it takes about 30 minutes on 2 cores: 13 to
-# simulate the 50 fields, 7.5 for the autoencoder, 9.5 for the integrator (the
-# training store is tutorial 02's: run that first, or rerun this, and the stored
-# simulations are reused). `SP4_CELL_NM`, `SP4_N_FIELDS` and `SP4_T` as in tutorial 02;
+# size trained for 60 + 100 epochs) it takes 10 to 30 minutes on 2 cores,
+# depending on the machine: to simulate the 50 fields 3.3 to 13, for the
+# autoencoder 3 to 7.5, for the integrator 3.3 to 9.5 (the training store is
+# tutorial 02's: run that first, or rerun this, and the stored simulations are
+# reused). `SP4_CELL_NM`, `SP4_N_FIELDS` and `SP4_T` as in tutorial 02;
 # `NEURAL_EPOCHS=ae,int` sets the epochs. On a GPU, set `KERAS_BACKEND=jax` (or
 # torch with CUDA) and train for longer: see `docs/neural-surrogate.md` for what
 # the paper's settings reach on 300 fields.

@@ -577,8 +577,26 @@ class SurrogateModel(abc.ABC):
 
     @staticmethod
     def load(path):
-        """Load a model saved by :meth:`save` (no code is executed from the file)."""
+        """Load a model saved by :meth:`save` (no code is executed from the file).
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing at ``path``.
+        IsADirectoryError
+            ``path`` is a folder (the message names the ``.npz`` files in it).
+        ValueError
+            The file is not a model of this package, or is damaged.
+        """
         path = pathlib.Path(path)
+        if path.is_dir():
+            held = sorted(p.name for p in path.glob("*.npz"))
+            hint = f"; it holds {', '.join(held)}" if held else ""
+            raise IsADirectoryError(
+                f"{str(path)!r} is a folder, not a model file (.npz){hint}."
+            )
+        if not path.exists():
+            raise FileNotFoundError(f"No model file at {str(path)!r}.")
         not_a_model = f"{str(path)!r} is not an ubermag-surrogate model"
         try:
             data = np.load(path, allow_pickle=False)
