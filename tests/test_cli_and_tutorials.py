@@ -234,7 +234,14 @@ def test_embedded_calculator_tutorial_runs(tmp_path, monkeypatch):
     assert (tmp_path / "sp4_tutorial_final_state.png").is_file()
 
 
-def test_surrogate_driver_tutorial_runs(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def tutorial_dir(tmp_path_factory):
+    """One folder for tutorials 02 and 03, as a user runs them: 03 reuses 02's store."""
+    return tmp_path_factory.mktemp("tutorials")
+
+
+def test_surrogate_driver_tutorial_runs(tutorial_dir, monkeypatch):
+    monkeypatch.chdir(tutorial_dir)
     monkeypatch.setenv("SP4_CELL_NM", "10,12.5,3")
     monkeypatch.setenv("SP4_N_FIELDS", "6")
     monkeypatch.setenv("SP4_T", "2e-10")
@@ -244,12 +251,13 @@ def test_surrogate_driver_tutorial_runs(tmp_path, monkeypatch):
     assert md.Data("sp4_surrogate_tutorial")[-1].info["field_sensitivity"] > 0
     assert namespace["curves"]["mx"].shape == (10, 21)
     assert namespace["comparison"].relative_error < 1
-    assert (tmp_path / "sp4_tutorial_comparison" / "snapshots.png").is_file()
+    assert (tutorial_dir / "sp4_tutorial_comparison" / "snapshots.png").is_file()
 
 
-def test_neural_surrogate_tutorial_runs(tmp_path, monkeypatch):
+def test_neural_surrogate_tutorial_runs(tutorial_dir, monkeypatch):
+    monkeypatch.chdir(tutorial_dir)  # the training simulations of tutorial 02's test
     monkeypatch.setenv("SP4_CELL_NM", "10,12.5,3")
-    monkeypatch.setenv("SP4_N_FIELDS", "5")
+    monkeypatch.setenv("SP4_N_FIELDS", "6")
     monkeypatch.setenv("SP4_T", "2e-10")
     monkeypatch.setenv("NEURAL_EPOCHS", "3,4")
     monkeypatch.setattr(sys, "argv", ["03_neural_surrogate.py"])
@@ -257,7 +265,7 @@ def test_neural_surrogate_tutorial_runs(tmp_path, monkeypatch):
     neural = namespace["neural"]
     assert [e for e, _ in namespace["checks"]] == [1, 2, 3, 4]
     assert neural.integrator_.best_epoch_ in (1, 2, 3, 4)
-    assert len(neural.validation_samples_) == 1  # a fifth of 5 fields
+    assert len(neural.validation_samples_) == 1  # a fifth of 6 fields
     assert namespace["same"]
     for evaluation in namespace["scores"].values():
         assert len(evaluation.fields) == 2
