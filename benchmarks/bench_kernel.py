@@ -1,20 +1,14 @@
 """Accuracy and speed of the kernel surrogate on SP4, beside a scikit-learn pipeline.
 
 Trains on each domain's training store (paper: 300 fields, 1 ns, s = 100) and
-tests on its held-out store (20 fields), and on further held-out stores where they
-exist (``--more-tests``, default ``val``: 20 test fields leave the mean error
-uncertain by about 0.02 on domain 2). Make the data first (50 to 150 minutes on
-2 cores, depending on the machine; resumable)::
+tests on its held-out store (20 fields), and on further held-out stores
+(``--more-tests``, default ``val``: 100 fields; 20 test fields leave the mean error
+uncertain by about 0.02 on domain 2)::
 
-    for d in sp4_field2 sp4_field1; do
-      ubermag-surrogate generate --domain $d --n-samples 300 --seed 0 \
-          --out data/${d}_train.zarr
-      ubermag-surrogate generate --domain $d --n-samples 20 --seed 1 \
-          --out data/${d}_test.zarr
-    done
-    ubermag-surrogate generate --domain sp4_field2 --n-samples 100 --seed 2 \
-        --out data/sp4_field2_val.zarr
     python benchmarks/bench_kernel.py --data data
+
+The stores are made on first use (``_data.py``: 840 simulations, 1 to 5 hours on
+2 cores depending on the machine; resumable: Ctrl-C and the same command go on).
 
 Reports per domain: relative trajectory error ||M_pred - M_true||_F / ||M_true||_F
 (mean, max over test fields), max over time of |<m>_pred - <m>_true| (mean with
@@ -33,13 +27,13 @@ import time
 import tracemalloc
 
 import numpy as np
+from _data import open_stores
 from _results import write_results
 from sklearn.decomposition import PCA
 from sklearn.kernel_approximation import Nystroem
 from sklearn.kernel_ridge import KernelRidge
 
 from ubermag_surrogate.comparison.evaluation import error_statistics, trajectory_errors
-from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
 from ubermag_surrogate.lowrank.estimators import median_gamma
 from ubermag_surrogate.models import KernelSurrogate
@@ -93,22 +87,6 @@ def print_more_tests(domain, more_tests):
             f"median {x['mean_m_error_median']:.4f}, max "
             f"{x['mean_m_error_max']:.4f}, rel err {x['relative_error_mean']:.4f}"
         )
-
-
-def open_stores(data, domain, more_tests):
-    """Return a domain's train and test stores and the further held-out ones.
-
-    ``{data}/{domain}_train.zarr``, ``..._test.zarr`` and, for each name in the
-    comma-separated ``more_tests``, ``..._{name}.zarr`` where it exists.
-    """
-    train = TrajectoryStore(pathlib.Path(data, f"{domain}_train.zarr"))
-    test = TrajectoryStore(pathlib.Path(data, f"{domain}_test.zarr"))
-    more = {
-        name: TrajectoryStore(path)
-        for name in filter(None, more_tests.split(","))
-        if (path := pathlib.Path(data, f"{domain}_{name}.zarr")).exists()
-    }
-    return train, test, more
 
 
 def _time_predictions(predict, domain_fields, repeat=20):

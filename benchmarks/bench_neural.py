@@ -2,8 +2,8 @@
 
 Trains ``NeuralSurrogate`` (seed paper, sec. 2.1: dense autoencoder, feed-forward
 latent integrator with the forward-looking objective) on each domain's training
-store and scores it like ``bench_kernel.py`` on the held-out stores (make the
-data as its docstring says)::
+store and scores it like ``bench_kernel.py`` on the held-out stores (made on
+first use, as there)::
 
     python benchmarks/bench_neural.py --data data --params '{"autoencoder_epochs": 30}'
 
@@ -22,12 +22,12 @@ import resource
 import time
 
 import numpy as np
+from _data import open_stores
 from _results import write_results
 from bench_kernel import (
     SCORES_HEADER,
     _metrics,
     _time_predictions,
-    open_stores,
     print_more_tests,
     scores,
 )

@@ -15,7 +15,7 @@ domain's range per coordinate (default 0.005: 0.1 deg and 0.05 mT; four extra
 predictions, no simulation), the package's per-field signal of where a prediction
 cannot be trusted.
 
-Make the held-out store as ``bench_kernel.py`` says, then::
+The held-out store is made on first use, as for ``bench_kernel.py``::
 
     python benchmarks/field_sensitivity.py --data data --domain sp4_field2 \\
         --errors benchmarks/results/kernel.json [--model sp4_field2_kernel.npz]
@@ -31,6 +31,7 @@ import pathlib
 import time
 
 import numpy as np
+from _data import store
 from _results import write_results
 
 from ubermag_surrogate.data import FieldDomain, in_plane_field
@@ -73,7 +74,7 @@ def main():
         "--out", default=str(HERE / "results" / "field_sensitivity.json")
     )
     args = parser.parse_args()
-    test = TrajectoryStore(pathlib.Path(args.data, f"{args.domain}_{args.test}.zarr"))
+    test = store(args.data, args.domain, args.test)
     samples = test.complete
     fields = test.fields[samples]
     driver = test.attrs["driver"]

@@ -7,7 +7,7 @@ landmark choice alone moves the error by up to 0.03 on SP4 domain 2, so single r
 mislead). Reports, per variant, the held-out error (mean over test fields of the
 max over time of |<m>_pred - <m>_true|; mean and spread over seeds), the same on 20
 training fields (rollouts, not teacher forcing) and the fit time. Data as for
-``bench_kernel.py``::
+``bench_kernel.py`` (made on first use)::
 
     python benchmarks/study_integrator.py --data data --domain sp4_field2 \\
         --variants '[{"n_segments": 1, "rank": 3000}, {"n_segments": 10}]'
@@ -24,9 +24,9 @@ import pathlib
 import time
 
 import numpy as np
+from _data import store
 from _results import write_results
 
-from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.integration import FeatureSpaceIntegrator
 from ubermag_surrogate.models import KernelSurrogate, Prediction
 
@@ -62,8 +62,8 @@ def main():
         "--out", default=str(HERE / "results" / "integrator_study.json")
     )
     args = parser.parse_args()
-    train = TrajectoryStore(pathlib.Path(args.data, f"{args.domain}_train.zarr"))
-    test = TrajectoryStore(pathlib.Path(args.data, f"{args.domain}_{args.test}.zarr"))
+    train = store(args.data, args.domain, "train")
+    test = store(args.data, args.domain, args.test)
     model = KernelSurrogate(
         **{"integrator_rank": 10, "integrator_segments": 1, **json.loads(args.model)}
     ).fit(train)
