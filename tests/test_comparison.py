@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from IPython.lib.pretty import pretty
 
 import ubermag_surrogate as us
 from ubermag_surrogate.comparison import Comparison
@@ -63,6 +64,11 @@ def test_errors_and_timings(comparison, sp4_model):
     assert result.field_sensitivity == pytest.approx(expected[0], abs=1e-6)
     assert f"{result.field_sensitivity:.4f}" in text
     assert result.calculator == "embedded"
+    # Jupyter shows the summary, repr one line (not the two trajectories' arrays)
+    assert pretty(result) == text
+    line = repr(result)
+    assert line.startswith("Comparison(field (") and "\n" not in line
+    assert f"relative error {result.relative_error:.4f}" in line
 
 
 def test_report_and_figures_on_disk(comparison, tmp_path):

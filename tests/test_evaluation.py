@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN
+from IPython.lib.pretty import pretty
 
 import ubermag_surrogate as us
 from ubermag_surrogate.cli import main
@@ -76,6 +77,13 @@ def test_per_field_errors_on_held_out_fields(sp4_model, held_out):
     sem = mean_m.std(ddof=1) / np.sqrt(2)
     assert summary["mean_m_error_sem"] == pytest.approx(sem, rel=1e-4)
     assert summary["predict_s"] > 0
+    # Jupyter shows the report, repr one line (not the per-field arrays)
+    assert pretty(result) == str(result) == result.text()
+    assert repr(result) == (
+        f"Evaluation(kernel model {sp4_model.fingerprint_}, 2 fields of "
+        f"{str(held_out.path)!r}: <m> error mean {result.mean_m_error.mean():.4f}, "
+        f"max {result.mean_m_error.max():.4f})"
+    )
 
 
 def test_training_fields_score_as_the_rollout_test_says(sp4_model, sp4_store):

@@ -7,6 +7,7 @@ import micromagneticmodel as mm
 import numpy as np
 import pytest
 from helpers import SP4_TEST_DOMAIN, SP4_TEST_PARAMS
+from IPython.lib.pretty import pretty
 
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
@@ -304,6 +305,12 @@ def test_hyperparameter_selection_picks_by_validation_error(store):
     assert result.best_error == min(errors.values())
     assert result.model.fingerprint_  # refitted on all samples
     assert "error" in str(result)
+    # Jupyter shows the table; repr is one line (not the model and table dumped)
+    assert pretty(result) == str(result)
+    assert repr(result) == (
+        f"SelectionResult(best error {result.best_error:.4g} of 3 candidates: "
+        f"{result.best_params})"
+    )
 
 
 def test_selection_records_and_resumes(store, tmp_path):
@@ -338,6 +345,17 @@ def test_selection_refuses_unknown_parameters(store):
 
     with pytest.raises(ValueError, match="Unknown parameters"):
         select_hyperparameters(KernelSurrogate(), store, {"depth": [1]})
+
+
+def test_a_prediction_shows_its_shape_not_its_arrays(model):
+    prediction = model.predict(DOMAIN.sample(2, seed=4), t=1e-10, n=10)
+    d = model.n_components
+    assert repr(prediction) == (
+        f"Prediction(2 fields, 11 times from 0 to 1e-10 s, {d} latent dimensions, "
+        "magnetisation not decoded yet)"
+    )
+    assert prediction.m.shape == (2, 11, 3 * model.Ms_.size)
+    assert repr(prediction).endswith("magnetisation decoded)")
 
 
 def test_time_and_outputs_like_a_time_driver(model):

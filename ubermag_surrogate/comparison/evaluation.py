@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._display import ReportDisplay
 from ..models.base import (
     ExtrapolationWarning,
     as_fitted_model,
@@ -84,8 +85,8 @@ def error_statistics(errors, name):
     }
 
 
-@dataclasses.dataclass
-class Evaluation:
+@dataclasses.dataclass(repr=False)
+class Evaluation(ReportDisplay):
     """A surrogate's errors on the simulated fields of a store, field by field.
 
     Attributes
@@ -206,6 +207,13 @@ class Evaluation:
 
     def __str__(self):
         return self.text()
+
+    def _one_line(self):
+        return (
+            f"{self.model}, {len(self.fields)} fields of {self.store!r}: "
+            f"<m> error mean {np.mean(self.mean_m_error):.4f}, max "
+            f"{np.max(self.mean_m_error):.4f}"
+        )
 
     def to_dict(self, threshold=0.05):
         """Return the summary and the per-field values (JSON-serialisable)."""

@@ -19,13 +19,14 @@ import micromagneticdata as md
 import micromagneticmodel as mm
 import numpy as np
 
+from .._display import ReportDisplay
 from ..calculators import calculator as choose_calculator
 from ..data.layout import to_components
 from ..driver import SurrogateDriver, zeeman_field
 
 
-@dataclasses.dataclass
-class Comparison:
+@dataclasses.dataclass(repr=False)
+class Comparison(ReportDisplay):
     """Surrogate prediction beside the full simulation of the same request.
 
     Attributes
@@ -151,6 +152,16 @@ class Comparison:
 
     def __str__(self):
         return self.summary()
+
+    def _one_line(self):
+        b = np.asarray(self.field) * 1e3
+        return (
+            f"field ({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT, "
+            f"{len(self.times) - 1} outputs over {self.times[-1]:.3g} s: relative "
+            f"error {self.relative_error:.4f}, <m> error {self.max_mean_m_error:.4f}, "
+            f"{self.calculator} {self.simulation_s:.3g} s, surrogate "
+            f"{self.surrogate_s:.3g} s"
+        )
 
     def save(self, out, formats=("png",)):
         """Write ``comparison.json`` and the figures to the folder ``out``.

@@ -103,7 +103,7 @@ def model_class(kind):
     return _REGISTRY[kind]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class Prediction:
     """Predicted trajectories: latent states now, magnetisations when asked for.
 
@@ -128,8 +128,16 @@ class Prediction:
     times: np.ndarray
     fields: np.ndarray
     latent: np.ndarray
-    decoder: object = dataclasses.field(repr=False)
-    magnetic: np.ndarray = dataclasses.field(repr=False)
+    decoder: object
+    magnetic: np.ndarray
+
+    def __repr__(self):
+        k, n_times, d = self.latent.shape
+        decoded = "decoded" if "m" in self.__dict__ else "not decoded yet"
+        return (
+            f"Prediction({k} fields, {n_times} times from 0 to {self.times[-1]:.3g} s, "
+            f"{d} latent dimensions, magnetisation {decoded})"
+        )
 
     @functools.cached_property
     def m(self):

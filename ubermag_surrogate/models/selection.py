@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from .._display import ReportDisplay
 from .base import as_store, fingerprint
 
 
@@ -56,8 +57,8 @@ def mean_m_errors(model, store, samples, true_mean=None):
     return np.abs(predicted - true_mean).max(axis=(1, 2))
 
 
-@dataclasses.dataclass
-class SelectionResult:
+@dataclasses.dataclass(repr=False)
+class SelectionResult(ReportDisplay):
     """Outcome of :func:`select_hyperparameters`."""
 
     best_params: dict
@@ -70,6 +71,12 @@ class SelectionResult:
         for row in sorted(self.table, key=lambda r: r["error"]):
             lines.append(f"{row['error']:8.4f}  {row['fit_s']:7.1f}  {row['params']}")
         return "\n".join(lines)
+
+    def _one_line(self):
+        return (
+            f"best error {self.best_error:.4g} of {len(self.table)} "
+            f"candidates: {self.best_params}"
+        )
 
 
 def select_hyperparameters(
