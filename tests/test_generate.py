@@ -56,6 +56,9 @@ def test_summary_and_store_contents(generated, problem):
     summary, fields, root = generated
     assert (summary.completed, summary.skipped, summary.failed) == (3, 0, 0)
     assert "3 simulated, 0 already in the store, 0 failed" in str(summary)
+    assert repr(summary) == (
+        f"GenerationSummary(3 simulated, 0 skipped, 0 failed -> {summary.store!r})"
+    )
     store = TrajectoryStore(root / "d.zarr")
     assert store.n_samples == 3
     assert np.array_equal(store.complete, [0, 1, 2])

@@ -21,6 +21,7 @@ from concurrent.futures import as_completed
 
 import numpy as np
 
+from .._display import ReportDisplay
 from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
 from .layout import to_components
@@ -31,8 +32,8 @@ _DRIVE_LOCK = threading.Lock()
 _FIELD_DECIMALS = 12  # fields equal to 1e-12 T are the same sample
 
 
-@dataclasses.dataclass
-class GenerationSummary:
+@dataclasses.dataclass(repr=False)
+class GenerationSummary(ReportDisplay):
     """What a :func:`generate` call did."""
 
     store: str
@@ -53,6 +54,12 @@ class GenerationSummary:
         for index, message in list(self.errors.items())[:5]:
             text += f"\n  sample {index} failed: {message.splitlines()[-1][:200]}"
         return text
+
+    def _one_line(self):
+        return (
+            f"{self.completed} simulated, {self.skipped} skipped, {self.failed} "
+            f"failed -> {self.store!r}"
+        )
 
 
 def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
