@@ -273,6 +273,12 @@ def test_unfitted_model_refuses(tmp_path):
         ({"integrator_target": "velocity"}, ValueError, "integrator_target='velo"),
         ({"landmarks": "kmeans"}, ValueError, "landmarks='kmeans' must be one of"),
         ({"random_state": 1.5}, ValueError, "random_state must be None or an int"),
+        ({"n_components": 61}, ValueError, "n_components=61 exceeds embedding_rank=60"),
+        (
+            {"n_components": 200, "embedding_rank": 400},
+            ValueError,
+            r"hold 168 states \(8 fields x 21 outputs.*fewer than n_components=200",
+        ),
     ],
 )
 def test_bad_hyperparameters_are_refused_by_their_names(store, params, error, match):

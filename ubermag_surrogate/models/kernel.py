@@ -197,6 +197,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         """
         store, samples = self._training_samples(dataset, samples)
         self._check_params()  # before reading gigabytes and fitting for a minute
+        self._check_data_size(len(samples), len(store.times))
         stages = tqdm(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
@@ -279,6 +280,22 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
                 f"landmarks={self.landmarks!r} must be one of {LANDMARK_METHODS}."
             )
         check_seed("random_state", self.random_state)
+        if self.n_components > self.embedding_rank:
+            raise ValueError(
+                f"n_components={self.n_components} exceeds embedding_rank="
+                f"{self.embedding_rank}: the principal components are taken from "
+                "that many features."
+            )
+
+    def _check_data_size(self, n_fields, n_times):
+        """Refuse training data with fewer states than ``n_components``."""
+        n_states = n_fields * n_times
+        if self.n_components > n_states:
+            raise ValueError(
+                f"The training data hold {n_states} states ({n_fields} fields x "
+                f"{n_times} outputs, t = 0 included), fewer than n_components="
+                f"{self.n_components}: lower n_components or simulate more fields."
+            )
 
     def encode(self, m):
         """Return the latent coordinates of unit magnetisations ``(k, 3N)``."""
