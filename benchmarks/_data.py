@@ -24,6 +24,11 @@ held-out test fields, and 100 more held-out fields (20 leave the mean error of
 SP4 domain 2 uncertain by about 0.02)."""
 
 
+def store_path(data, domain, name):
+    """``DATA/DOMAIN_NAME.zarr``."""
+    return pathlib.Path(data, f"{domain}_{name}.zarr")
+
+
 def generate_command(data, domain, name):
     """The ``ubermag-surrogate`` arguments that make ``DATA/DOMAIN_NAME.zarr``."""
     n, seed = STORES[name]
@@ -36,7 +41,7 @@ def generate_command(data, domain, name):
         "--seed",
         str(seed),
         "--out",
-        str(pathlib.Path(data, f"{domain}_{name}.zarr")),
+        str(store_path(data, domain, name)),
     ]
 
 
@@ -57,11 +62,12 @@ def sp4_store(data, domain, name):
     SystemExit
         If some simulations failed (the store keeps what completed).
     """
-    path = pathlib.Path(data, f"{domain}_{name}.zarr")
+    path = store_path(data, domain, name)
     n = STORES[name][0]
-    if path.exists() and len(TrajectoryStore(path).complete) >= n:
-        return TrajectoryStore(path)
-    done = len(TrajectoryStore(path).complete) if path.exists() else 0
+    existing = TrajectoryStore(path) if path.exists() else None
+    done = len(existing.complete) if existing is not None else 0
+    if done >= n:
+        return existing
     argv = generate_command(data, domain, name)
     print(
         f"{path}: {done} of {n} simulations there; making the rest "
@@ -84,7 +90,7 @@ def store(data, domain, name):
     """
     if name in STORES:
         return sp4_store(data, domain, name)
-    return TrajectoryStore(pathlib.Path(data, f"{domain}_{name}.zarr"))
+    return TrajectoryStore(store_path(data, domain, name))
 
 
 def open_stores(data, domain, more_tests=""):
@@ -98,6 +104,6 @@ def open_stores(data, domain, more_tests=""):
     more = {
         name: store(data, domain, name)
         for name in filter(None, more_tests.split(","))
-        if name in STORES or pathlib.Path(data, f"{domain}_{name}.zarr").exists()
+        if name in STORES or store_path(data, domain, name).exists()
     }
     return train, test, more
