@@ -183,8 +183,29 @@ def test_solver_runs_in_a_child_process():
 def test_failed_drive_keeps_m_and_marks_info_unsuccessful():
     system = small_system(name="failing")
     m_before = system.m.array.copy()
-    with pytest.raises(RuntimeError, match="magnum.np failed"):
+    with pytest.raises(RuntimeError, match="magnum.np failed") as failure:
         embedded.TimeDriver(device="cuda").drive(system, t=1e-11, n=2, verbose=0)
+    # the reason in a sentence, not a traceback from inside torch
+    assert "sees no CUDA GPU on this machine" in str(failure.value)
+    assert "Traceback" not in str(failure.value)
     assert np.array_equal(system.m.array, m_before)
     info = json.loads(pathlib.Path("failing/drive-0/info.json").read_text())
     assert info["success"] is False
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+def test_gpu_drive_agrees_with_the_cpu_drive(device):
+    cpu = small_system(name="on_cpu")
+    gpu = small_system(name="on_gpu")
+    embedded.TimeDriver().drive(cpu, t=5e-11, n=5, verbose=0)
+    embedded.TimeDriver(device=device).drive(gpu, t=5e-11, n=5, verbose=0)
+    info = json.loads(pathlib.Path("on_gpu/drive-0/info.json").read_text())
+    assert info["device"] == device
+    result = json.loads(pathlib.Path("on_gpu/drive-0/on_gpu-result.json").read_text())
+    assert result["device"].startswith("cuda")
+    # same float64 equations, only the order of floating-point sums differs
+    assert np.max(np.abs(gpu.m.array - cpu.m.array)) < 1e-6 * 8e5
+    columns = ["mx", "my", "mz"]
+    difference = gpu.table.data[columns].to_numpy() - cpu.table.data[columns].to_numpy()
+    assert np.max(np.abs(difference)) < 1e-6

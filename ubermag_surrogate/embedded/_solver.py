@@ -35,6 +35,10 @@ import numpy as np  # noqa: E402
 MU0 = 4e-7 * math.pi  # magnum.np uses 1.2566370614e-6; both agree to 1e-10
 
 
+class SetupError(Exception):
+    """A problem with the drive's settings, reported without a traceback."""
+
+
 def _import_magnumnp(device):
     """Import magnum.np on ``device`` without torch.compile (slow JIT on CPU)."""
     import torch
@@ -45,6 +49,12 @@ def _import_magnumnp(device):
     torch.compile = _no_compile
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SetupError(
+            f"device={device!r}, but torch {torch.__version__} sees no CUDA GPU on "
+            "this machine (torch.cuda.is_available() is False). Drive with "
+            "device='cpu', or device='auto' to use a GPU only where there is one."
+        )
     if "CUDA_DEVICE" not in os.environ or device == "cpu":
         os.environ["CUDA_DEVICE"] = "0" if device.startswith("cuda") else "-1"
     import magnumnp as mn
@@ -334,7 +344,11 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    code = main(sys.argv)
+    try:
+        code = main(sys.argv)
+    except SetupError as error:
+        print(f"SetupError: {error}", file=sys.stderr)
+        code = 1
     # Every output is closed and flushed by now; skipping the interpreter's
     # teardown (torch's takes about 0.7 s) shortens each drive.
     sys.stdout.flush()

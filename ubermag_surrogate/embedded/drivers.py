@@ -293,7 +293,8 @@ class TimeDriver(Driver):
     Parameters
     ----------
     device : str, optional
-        ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+        ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (a GPU if torch sees one).
+        On meshes of a few thousand cells (SP4) a GPU is not faster than the CPU.
     atol, rtol : float, optional
         Absolute and relative error tolerances of the integrator (default 1e-5).
 
