@@ -2,24 +2,36 @@
 
 Same mesh (100 x 25 x 1 cells), same s-state (OOMMF's m0.omf), same drive call
 (t = 1 ns, n = 200). The issue's bar: max over t of |<m>_embedded - <m>_OOMMF| at
-most 0.01 per component, first zero crossing of <mx> within 1 ps.
+most 0.01 per component, first zero crossing of <mx> within 1 ps. Where torch sees
+a CUDA GPU, the same checks run with ``device="cuda"`` as well.
 """
 
 import discretisedfield as df
 import micromagneticdata as md
 import numpy as np
 import pytest
+import torch
 
 from ubermag_surrogate import embedded
 from ubermag_surrogate.problems import sp4
 
 REFERENCE = {"field1": sp4.FIELD1, "field2": sp4.FIELD2}
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=needs_gpu)]
 
 
-@pytest.fixture(scope="module", params=sorted(REFERENCE))
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param((label, device.values[0]), marks=device.marks)
+        for device in DEVICES
+        for label in sorted(REFERENCE)
+    ],
+    ids=lambda param: "-".join(param),
+)
 def sp4_pair(request, oommf_data, tmp_path_factory):
     """Run the embedded TimeDriver from OOMMF's s-state; return both drives."""
-    label = request.param
+    label, device = request.param
     oommf = md.Data(f"sp4_{label}", dirname=str(oommf_data))[0]
     system = sp4.system(name=f"sp4_{label}")
     system.m = df.Field.from_file(
@@ -27,7 +39,8 @@ def sp4_pair(request, oommf_data, tmp_path_factory):
     )
     system.energy += sp4.zeeman(REFERENCE[label])
     dirname = tmp_path_factory.mktemp(label)
-    embedded.TimeDriver().drive(system, t=1e-9, n=200, dirname=str(dirname), verbose=0)
+    driver = embedded.TimeDriver(device=device)
+    driver.drive(system, t=1e-9, n=200, dirname=str(dirname), verbose=0)
     ours = md.Data(system.name, dirname=str(dirname))[-1]
     return label, ours, oommf
 
@@ -80,10 +93,11 @@ def test_same_reader_results_as_an_oommf_drive(sp4_pair):
     )
 
 
-def test_relaxed_s_state_matches_oommf(oommf_data):
+@pytest.mark.parametrize("device", DEVICES)
+def test_relaxed_s_state_matches_oommf(oommf_data, device):
     oommf = md.Data("sp4_relax", dirname=str(oommf_data))[0]
     system = sp4.system(name="relax")
-    embedded.MinDriver().drive(system, verbose=0)
+    embedded.MinDriver(device=device).drive(system, verbose=0)
     ours = system.table.data[["mx", "my", "mz"]].iloc[0].to_numpy()
     reference = oommf.table.data[["mx", "my", "mz"]].iloc[0].to_numpy()
     assert np.allclose(ours, reference, atol=1e-4)
