@@ -1,8 +1,9 @@
 """Embedded calculator: Ubermag drivers backed by magnum.np.
 
-A drop-in for oommfc where OOMMF is not installed. Each drive runs magnum.np
-(GPL-3.0, installed with the ``embedded`` extra) in a child process and writes the
-same drive folder layout as oommfc, so ``micromagneticdata`` reads it.
+A drop-in for oommfc where OOMMF is not installed. Drives run magnum.np (GPL-3.0,
+installed with the ``embedded`` extra) in a child process, started by the first
+drive and reused by the next ones (:mod:`.solver_process`), and write the same drive
+folder layout as oommfc, so ``micromagneticdata`` reads it.
 
 Examples
 --------

@@ -1,12 +1,16 @@
 """Child-process entry point of the embedded calculator: runs magnum.np.
 
-Usage: ``python _solver.py <drive-dir>/<name>.json``
+Usage: ``python _solver.py <drive-dir>/<name>.json`` (one drive), or
+``python _solver.py --serve DEVICE IDLE_S`` (many drives, see :func:`serve`).
 
-This script is run by :mod:`ubermag_surrogate.embedded.drivers` in a fresh Python
-process per drive, the way oommfc runs OOMMF: magnum.np changes global torch state
-(default dtype and device) and the process title on import and may ``exit()`` when
-its import fails, so it must never be imported into the user's process. It depends
-only on numpy, torch and magnum.np (not on this package) to keep start-up short.
+This script runs in a child process of the user's (started by
+:mod:`ubermag_surrogate.embedded.solver_process`), the way oommfc runs OOMMF:
+magnum.np changes global torch state (default dtype and device) and the process
+title on import and may ``exit()`` when its import fails, so it must never be
+imported into the user's process. It depends only on numpy, torch and magnum.np
+(not on this package) to keep start-up short. Importing torch and magnum.np takes
+1.5-2 s, longer than many drives, so the child serves drive after drive and
+imports them once.
 
 It reads the problem written by :mod:`ubermag_surrogate.embedded.system_input` and
 writes, into the drive directory,
@@ -19,12 +23,17 @@ writes, into the drive directory,
 Exit code 0 on success; otherwise the error is printed to stderr (exit code 1).
 """
 
+import contextlib
 import json
 import math
 import os
 import pathlib
+import queue
+import signal
 import sys
+import threading
 import time
+import traceback
 
 # Do not let this script's directory shadow installed modules.
 if sys.path and pathlib.Path(sys.path[0]).resolve() == pathlib.Path(__file__).parent:
@@ -311,14 +320,13 @@ def run_min_driver(problem, mn, directory, name, settings):
     }
 
 
-def main(argv):
-    """Run the drive described by the JSON file ``argv[1]``."""
+def run_drive(spec_path, torch, mn, startup_s=0.0):
+    """Run the drive described by the JSON file ``spec_path``; write its results."""
     start = time.perf_counter()
-    spec_path = pathlib.Path(argv[1])
+    spec_path = pathlib.Path(spec_path)
     directory = spec_path.parent
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     settings = spec["settings"]
-    torch, mn = _import_magnumnp(settings.get("device", "cpu"))
     torch.set_num_threads(int(settings.get("n_threads") or os.cpu_count() or 1))
     with np.load(directory / spec["arrays"], allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
@@ -333,19 +341,111 @@ def main(argv):
             "torch_version": torch.__version__,
             "device": str(problem.state.device),
             "torch_threads": torch.get_num_threads(),
-            "startup_s": setup - start,
+            "startup_s": startup_s + (setup - start),
             "solve_s": time.perf_counter() - setup,
+            "process_id": os.getpid(),
         }
     )
     (directory / f"{spec['name']}-result.json").write_text(
         json.dumps(result), encoding="utf-8"
     )
+
+
+def main(argv):
+    """Run the drive described by the JSON file ``argv[1]``."""
+    start = time.perf_counter()
+    spec = json.loads(pathlib.Path(argv[1]).read_text(encoding="utf-8"))
+    torch, mn = _import_magnumnp(spec["settings"].get("device", "cpu"))
+    run_drive(argv[1], torch, mn, startup_s=time.perf_counter() - start)
     return 0
+
+
+IDLE_EXIT = 3  # exit code of a server that stopped after idle_s without a request
+
+
+@contextlib.contextmanager
+def _output_to(path):
+    """Send this process's stdout and stderr (file descriptors 1 and 2) to ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+
+
+def serve(device, idle_s):
+    """Run drives sent on stdin until it closes or ``idle_s`` seconds pass without one.
+
+    Each request is one JSON line ``{"spec": <name>.json, "log": <name>.log}``; while
+    a drive runs, everything this process prints goes to its log. The reply, one
+    JSON line ``{"ok": true|false}`` on the original stdout, is written when the
+    drive's files are complete. Torch and magnum.np are imported by the first drive
+    (an import error lands in its log). After a failed drive the server exits with
+    code 1 (its torch state is unknown); after ``idle_s`` idle seconds it exits
+    with :data:`IDLE_EXIT`, never in the middle of a request it has read.
+    """
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides
+    # (it kills this process when a drive is interrupted).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reply = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    requests = queue.Queue()
+
+    def read():
+        for line in sys.stdin:
+            requests.put(line)
+        requests.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    modules = None
+    while True:
+        try:
+            line = requests.get(timeout=idle_s)
+        except queue.Empty:
+            return IDLE_EXIT
+        if line is None:
+            return 0
+        request = json.loads(line)
+        ok = True
+        with _output_to(request["log"]):
+            try:
+                startup = 0.0
+                if modules is None:
+                    start = time.perf_counter()
+                    modules = _import_magnumnp(device)
+                    startup = time.perf_counter() - start
+                run_drive(request["spec"], *modules, startup_s=startup)
+            except SetupError as error:
+                print(f"SetupError: {error}", file=sys.stderr)
+                ok = False
+            except BaseException:  # noqa: BLE001 - reported in the drive's log
+                traceback.print_exc()
+                ok = False
+        reply.write(json.dumps({"ok": ok}) + "\n")
+        reply.flush()
+        if not ok:
+            return 1
 
 
 if __name__ == "__main__":
     try:
-        code = main(sys.argv)
+        if sys.argv[1] == "--serve":
+            code = serve(sys.argv[2], float(sys.argv[3]))
+        else:
+            code = main(sys.argv)
     except SetupError as error:
         print(f"SetupError: {error}", file=sys.stderr)
         code = 1

@@ -13,8 +13,6 @@ import json
 import numbers
 import os
 import pathlib
-import subprocess
-import sys
 import time
 import warnings
 
@@ -24,9 +22,9 @@ import numpy as np
 import ubermagtable as ut
 
 from ..driver_options import NoScheduling, check_drive_options
+from .solver_process import IDLE_EXIT, discard, solver_process
 from .system_input import check_system, write_input
 
-_SOLVER = pathlib.Path(__file__).with_name("_solver.py")
 _DEVICES = ("cpu", "cuda", "auto")
 # oommfc drive options, accepted only with their default (no-op) values.
 _OOMMF_ONLY = {"fixed_subregions": None, "output_step": False, "compute": None}
@@ -194,8 +192,6 @@ class Driver(NoScheduling, mm.ExternalDriver):
         name = system.name
         spec = json.loads(pathlib.Path(f"{name}.json").read_text(encoding="utf-8"))
         total = kwargs.get("n", 1)
-        env = os.environ.copy()
-        env["OMP_NUM_THREADS"] = str(spec["settings"]["n_threads"])
         start = time.perf_counter()
         if verbose >= 1:
             now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M")
@@ -206,37 +202,31 @@ class Driver(NoScheduling, mm.ExternalDriver):
             from tqdm.auto import tqdm
 
             progress = tqdm(total=total, unit="step", leave=False)
-        with open(f"{name}.log", "w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, str(_SOLVER), f"{name}.json"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-            try:
-                while process.poll() is None:
-                    if progress is not None:
-                        progress.update(_table_rows(f"{name}.odt") - progress.n)
-                    time.sleep(0.05)
-            except KeyboardInterrupt:
-                process.kill()
-                process.wait()
-                done = self._write_steps(system, spec)
-                raise RuntimeError(
-                    f"Drive of {name!r} interrupted after {done} of {total} outputs; "
-                    f"the completed outputs are in {pathlib.Path().absolute()}."
-                ) from None
-            finally:
-                if progress is not None:
-                    progress.close()
+        try:
+            outcome = self._run_in_solver_process(name, spec, progress)
+        except KeyboardInterrupt:
+            done = self._write_steps(system, spec)
+            raise RuntimeError(
+                f"Drive of {name!r} interrupted after {done} of {total} outputs; "
+                f"the completed outputs are in {pathlib.Path().absolute()}."
+            ) from None
+        finally:
+            if progress is not None:
+                progress.close()
         elapsed = time.perf_counter() - start
         done = self._write_steps(system, spec)
-        if process.returncode != 0:
-            tail = pathlib.Path(f"{name}.log").read_text(encoding="utf-8")[-3000:]
+        if outcome is not True:
+            code = 1 if outcome is False else outcome
+            log = pathlib.Path(f"{name}.log")
+            tail = (
+                log.read_text(encoding="utf-8")[-3000:]
+                if log.exists()
+                else "(none: the solver process ended before the drive started)"
+            )
             if verbose >= 1:
                 print("failed.")
             raise RuntimeError(
-                f"magnum.np failed (exit code {process.returncode}) after {done} of "
+                f"magnum.np failed (exit code {code}) after {done} of "
                 f"{total} outputs. End of {name}.log:\n{tail}"
             )
         if verbose >= 1:
@@ -244,6 +234,27 @@ class Driver(NoScheduling, mm.ExternalDriver):
         result = pathlib.Path(f"{name}-result.json")
         if result.exists():
             self._check_result(json.loads(result.read_text(encoding="utf-8")))
+
+    def _run_in_solver_process(self, name, spec, progress):
+        """Run the drive in a solver process; return True, False or an exit code."""
+        for _ in range(3):
+            solver = solver_process(self.device, spec["settings"]["n_threads"])
+            if solver.submit(f"{name}.json", f"{name}.log"):
+                try:
+                    while (outcome := solver.reply(timeout=0.05)) is None:
+                        if progress is not None:
+                            progress.update(_table_rows(f"{name}.odt") - progress.n)
+                except KeyboardInterrupt:
+                    discard(solver, kill=True)  # the outputs so far are on disk
+                    raise
+            else:
+                outcome = solver.process.wait()
+            if outcome is not True:
+                discard(solver)
+            if outcome != IDLE_EXIT:
+                return outcome
+            # it had stopped, idle, before reading this drive: start another
+        return outcome
 
     def _check_result(self, result):
         """Warn about anything the solver reported (e.g. no convergence)."""

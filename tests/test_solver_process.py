@@ -1,0 +1,137 @@
+"""The embedded calculator's solver process: imported once, reused, never leaked."""
+
+import json
+import multiprocessing
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from helpers import macrospin, small_system
+
+from ubermag_surrogate import embedded
+from ubermag_surrogate.embedded import _solver, solver_process
+
+
+def _result(system):
+    drives = pathlib.Path(system.name).glob("drive-*")
+    drive = max(drives, key=lambda path: int(path.name.split("-")[1]))
+    return json.loads((drive / f"{system.name}-result.json").read_text())
+
+
+def _drive(system, **kwargs):
+    embedded.TimeDriver().drive(system, t=2e-11, n=4, n_threads=1, verbose=0, **kwargs)
+    return _result(system)
+
+
+def _exited(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_drives_reuse_one_process_and_give_the_same_results():
+    solver_process.stop_all()
+    first, other, again = small_system("first"), macrospin(), small_system("again")
+    info_first = _drive(first)
+    info_other = _drive(other)
+    info_again = _drive(again)
+    # one child for all three, which imported torch and magnum.np once
+    assert info_first["process_id"] == info_other["process_id"]
+    assert info_first["process_id"] == info_again["process_id"]
+    assert info_first["process_id"] != os.getpid()
+    assert info_first["startup_s"] > 10 * info_again["startup_s"]
+    # a reused process computes exactly what a fresh one computes
+    assert np.array_equal(first.m.array, again.m.array)
+    columns = ["mx", "my", "mz", "E"]
+    assert np.array_equal(first.table.data[columns], again.table.data[columns])
+
+
+def test_idle_process_exits_and_the_next_drive_starts_another(monkeypatch):
+    solver_process.stop_all()
+    monkeypatch.setattr(solver_process, "IDLE_TIMEOUT", 0.5)
+    before = _drive(small_system("before"))["process_id"]
+    (process,) = solver_process._processes.values()
+    assert process.pid == before
+    assert process.process.wait(timeout=30) == solver_process.IDLE_EXIT
+    assert solver_process.IDLE_EXIT == _solver.IDLE_EXIT
+    after = _drive(small_system("after"))["process_id"]
+    assert after != before
+
+
+def test_failed_drive_ends_its_process(monkeypatch):
+    solver_process.stop_all()
+    system = small_system("broken")
+    _drive(system)
+    (process,) = solver_process._processes.values()
+    # a real fault: the drive's input file is damaged after it is written
+    write_input = embedded.drivers.write_input
+
+    def write_damaged_input(system, **kwargs):
+        write_input(system, **kwargs)
+        pathlib.Path(f"{system.name}-input.npz").write_bytes(b"not an npz file")
+
+    monkeypatch.setattr(embedded.drivers, "write_input", write_damaged_input)
+    with pytest.raises(RuntimeError, match="magnum.np failed") as failure:
+        _drive(system)
+    assert "Traceback" in str(failure.value)  # the solver's own report, from its log
+    assert process.process.poll() == 1
+    assert process not in solver_process._processes.values()
+    monkeypatch.undo()
+    assert _drive(system)["process_id"] != process.pid
+
+
+def _drive_in_fork(queue):
+    system = small_system("forked")
+    queue.put(_drive(system)["process_id"])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork is a Linux start method")
+def test_forked_process_does_not_share_the_solver_process():
+    parent = _drive(small_system("parent"))["process_id"]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_drive_in_fork, args=(queue,))
+    child.start()
+    forked = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert forked != parent
+    assert _drive(small_system("parent_again"))["process_id"] == parent
+
+
+def test_solver_process_ends_with_the_process_that_started_it(tmp_path):
+    script = textwrap.dedent(
+        """
+        import json, pathlib
+        from helpers import small_system
+        from ubermag_surrogate import embedded
+
+        system = small_system("short")
+        embedded.TimeDriver().drive(system, t=1e-11, n=1, verbose=0)
+        info = pathlib.Path("short/drive-0/short-result.json").read_text()
+        print(json.loads(info)["process_id"])
+        """
+    )
+    tests = pathlib.Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), *sys.path])}
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    pid = int(output.stdout.split()[-1])
+    deadline = time.monotonic() + 30
+    while not _exited(pid):
+        assert time.monotonic() < deadline, "the solver process outlived its parent"
+        time.sleep(0.1)
