@@ -83,7 +83,7 @@ def test_failed_drive_ends_its_process(monkeypatch):
     assert "Traceback" in str(failure.value)  # the solver's own report, from its log
     assert process.process.poll() == 1
     assert process not in solver_process._processes.values()
-    monkeypatch.undo()
+    monkeypatch.setattr(embedded.drivers, "write_input", write_input)
     assert _drive(system)["process_id"] != process.pid
 
 
