@@ -239,16 +239,18 @@ class Driver(NoScheduling, mm.ExternalDriver):
         """Run the drive in a solver process; return True, False or an exit code."""
         for _ in range(3):
             solver = solver_process(self.device, spec["settings"]["n_threads"])
-            if solver.submit(f"{name}.json", f"{name}.log"):
-                try:
-                    while (outcome := solver.reply(timeout=0.05)) is None:
-                        if progress is not None:
-                            progress.update(_table_rows(f"{name}.odt") - progress.n)
-                except KeyboardInterrupt:
-                    discard(solver, kill=True)  # the outputs so far are on disk
-                    raise
-            else:
-                outcome = solver.process.wait()
+            with solver.busy:
+                if solver.submit(f"{name}.json", f"{name}.log"):
+                    try:
+                        while (outcome := solver.reply(timeout=0.05)) is None:
+                            if progress is not None:
+                                rows = _table_rows(f"{name}.odt")
+                                progress.update(rows - progress.n)
+                    except KeyboardInterrupt:
+                        discard(solver, kill=True)  # the outputs so far are on disk
+                        raise
+                else:
+                    outcome = solver.process.wait()
             if outcome is not True:
                 discard(solver)
             if outcome != IDLE_EXIT:

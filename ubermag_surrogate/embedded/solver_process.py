@@ -53,6 +53,8 @@ class SolverProcess:
             encoding="utf-8",
         )
         self._replies = queue.Queue()
+        self.busy = threading.Lock()
+        """Held from a drive's submission to its reply (one drive at a time)."""
         threading.Thread(target=self._read_replies, daemon=True).start()
 
     def _read_replies(self):
