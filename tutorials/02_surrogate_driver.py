@@ -8,7 +8,7 @@
 # surrogate against the full simulation.
 #
 # Run it as a script: `python tutorials/02_surrogate_driver.py`. With the defaults
-# (40 training fields on the full SP4 mesh) it takes 3 to 10 minutes on 2 cores,
+# (40 training fields on the full SP4 mesh) it takes 2 to 10 minutes on 2 cores,
 # most of it simulating the training data; the seed paper's setup is 300 fields
 # (`SP4_N_FIELDS=300`). `SP4_CELL_NM=10,12.5,3` and `SP4_T=2e-10` make it faster.
 
