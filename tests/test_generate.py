@@ -276,10 +276,18 @@ KILL_SCRIPT = textwrap.dedent(
 
 
 def _children(pid):
-    """Pids of the child processes of ``pid`` (Linux /proc)."""
+    """Pids of the child processes of ``pid`` and of theirs (Linux /proc).
+
+    For :func:`generate`: its pool workers and their solver processes.
+    """
     children = set()
-    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
-        children.update(int(c) for c in (task / "children").read_text().split())
+    try:
+        for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+            children.update(int(c) for c in (task / "children").read_text().split())
+    except (FileNotFoundError, ProcessLookupError):  # it has exited meanwhile
+        return children
+    for child in list(children):
+        children |= _children(child)
     return children
 
 
@@ -297,7 +305,21 @@ def _assert_gone_within(pids, seconds):
     deadline = time.monotonic() + seconds
     while any(_running(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [p for p in pids if _running(p)], "pool workers outlived the run"
+    left = [p for p in pids if _running(p)]
+    assert not left, f"pool workers or their solver processes outlived the run: {left}"
+
+
+def _solvers(pids):
+    """The embedded calculator's solver processes among ``pids``."""
+    found = []
+    for pid in pids:
+        try:
+            command = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if b"_solver.py" in command:
+            found.append(pid)
+    return found
 
 
 def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
@@ -315,6 +337,7 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
             done_at_kill = int((TrajectoryStore(store_path).status == 1).sum())
     has_proc = pathlib.Path(f"/proc/{process.pid}/task").exists()
     workers = _children(process.pid) if has_proc else set()
+    assert _solvers(workers) or not has_proc
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     # Its pool workers go too (a worker left behind blocked for ever writing its
@@ -363,6 +386,7 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
         time.sleep(0.2)
     time.sleep(1)  # the next two simulations are under way
     workers = _children(process.pid)
+    assert len(_solvers(workers)) == 2  # one per worker
     start = time.monotonic()
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)

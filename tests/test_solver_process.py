@@ -135,3 +135,39 @@ def test_solver_process_ends_with_the_process_that_started_it(tmp_path):
     while not _exited(pid):
         assert time.monotonic() < deadline, "the solver process outlived its parent"
         time.sleep(0.1)
+
+
+LONG_DRIVE = textwrap.dedent(
+    """
+    from ubermag_surrogate import embedded
+    from ubermag_surrogate.problems import sp4
+
+    system = sp4.system(name="long", cell=(10e-9, 12.5e-9, 3e-9))
+    system.energy += sp4.zeeman(sp4.FIELD1)
+    embedded.TimeDriver().drive(system, t=20e-9, n=2000, n_threads=1, verbose=0)
+    """
+)
+
+
+@pytest.mark.skipif(
+    not pathlib.Path("/proc/self/task").exists(),
+    reason="needs Linux /proc to find the solver process",
+)
+def test_solver_process_stops_mid_drive_when_its_parent_is_killed(tmp_path):
+    # SIGKILL, a crashed Jupyter kernel: nothing can stop the drive from the parent.
+    parent = subprocess.Popen([sys.executable, "-c", LONG_DRIVE], cwd=tmp_path)
+    table = tmp_path / "long" / "drive-0" / "long.odt"
+    deadline = time.monotonic() + 120
+    while not table.exists() or table.read_text().count("\n") < 8:
+        assert parent.poll() is None, "the drive ended before the test could kill it"
+        assert time.monotonic() < deadline, "the drive never produced output"
+        time.sleep(0.1)
+    children = pathlib.Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+    (solver,) = (int(pid) for pid in children.read_text().split())
+    parent.kill()
+    parent.wait(timeout=30)
+    # the drive had minutes to go; the solver process stops at once
+    deadline = time.monotonic() + 5
+    while not _exited(solver):
+        assert time.monotonic() < deadline, "the solver process outlived its parent"
+        time.sleep(0.1)

@@ -392,7 +392,9 @@ def serve(device, idle_s):
     drive's files are complete. Torch and magnum.np are imported by the first drive
     (an import error lands in its log). After a failed drive the server exits with
     code 1 (its torch state is unknown); after ``idle_s`` idle seconds it exits
-    with :data:`IDLE_EXIT`, never in the middle of a request it has read.
+    with :data:`IDLE_EXIT`, never in the middle of a request it has read. When its
+    input closes (the parent has exited or been killed) it exits at once, in the
+    middle of a drive too.
     """
     # Ctrl-C in a terminal reaches the whole process group: the parent decides
     # (it kills this process when a drive is interrupted).
@@ -407,7 +409,9 @@ def serve(device, idle_s):
     def read():
         for line in sys.stdin:
             requests.put(line)
-        requests.put(None)
+        # End of input: the parent has gone (or let this process go). Stop now,
+        # also in the middle of a drive that no one will read.
+        os._exit(0)
 
     threading.Thread(target=read, daemon=True).start()
     modules = None
