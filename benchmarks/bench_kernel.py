@@ -7,7 +7,7 @@ uncertain by about 0.02 on domain 2)::
 
     python benchmarks/bench_kernel.py --data data
 
-The stores are made on first use (``_data.py``: 840 simulations, 1 to 4 hours on
+The stores are made on first use (``_data.py``: 840 simulations, 45 min to 3 hours on
 2 cores depending on the machine; resumable: Ctrl-C and the same command go on).
 
 Reports per domain: relative trajectory error ||M_pred - M_true||_F / ||M_true||_F
