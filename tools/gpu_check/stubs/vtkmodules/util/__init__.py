@@ -1,0 +1,1 @@
+"""Stand-in for vtkmodules.util (see pyvista/__init__.py beside it)."""
