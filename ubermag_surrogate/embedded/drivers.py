@@ -252,7 +252,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
                 else:
                     outcome = solver.process.wait()
             if outcome is not True:
-                discard(solver)
+                discard(solver, grace=10.0)
             if outcome != IDLE_EXIT:
                 return outcome
             # it had stopped, idle, before reading this drive: start another

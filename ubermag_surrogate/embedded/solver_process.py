@@ -122,12 +122,22 @@ def solver_process(device, n_threads):
         return process
 
 
-def discard(process, kill=True):
-    """Stop ``process`` and forget it, so the next drive starts a fresh one."""
+def discard(process, kill=True, grace=0.0):
+    """Stop ``process`` and forget it, so the next drive starts a fresh one.
+
+    ``grace`` (s): how long to let it end on its own first (after a failed drive it
+    exits with code 1 just after its reply); then it is killed or, with
+    ``kill=False``, its input is closed.
+    """
     with _lock:
         for key, value in list(_processes.items()):
             if value is process:
                 del _processes[key]
+    if grace > 0:
+        try:
+            process.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
     if process.process.poll() is None:
         process.stop(kill=kill)
 
