@@ -363,24 +363,24 @@ def main(argv):
 IDLE_EXIT = 3  # exit code of a server that stopped after idle_s without a request
 
 
-@contextlib.contextmanager
-def _output_to(path):
-    """Send this process's stdout and stderr (file descriptors 1 and 2) to ``path``."""
+def _send_output(path, flags=os.O_WRONLY):
+    """Point this process's stdout and stderr (file descriptors 1 and 2) at ``path``."""
     sys.stdout.flush()
     sys.stderr.flush()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(path, flags, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+
+
+@contextlib.contextmanager
+def _output_to(path):
+    """Send stdout and stderr to the file ``path`` (new), then to nowhere again."""
+    _send_output(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         yield
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        os.close(null)
+        _send_output(os.devnull)
 
 
 def serve(device, idle_s):
@@ -400,10 +400,7 @@ def serve(device, idle_s):
     # (it kills this process when a drive is interrupted).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reply = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    os.close(null)
+    _send_output(os.devnull)
     requests = queue.Queue()
 
     def read():
@@ -420,8 +417,6 @@ def serve(device, idle_s):
             line = requests.get(timeout=idle_s)
         except queue.Empty:
             return IDLE_EXIT
-        if line is None:
-            return 0
         request = json.loads(line)
         ok = True
         with _output_to(request["log"]):

@@ -247,7 +247,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
                                 rows = _table_rows(f"{name}.odt")
                                 progress.update(rows - progress.n)
                     except KeyboardInterrupt:
-                        discard(solver, kill=True)  # the outputs so far are on disk
+                        discard(solver)  # the outputs so far are on disk
                         raise
                 else:
                     outcome = solver.process.wait()

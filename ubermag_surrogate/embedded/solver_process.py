@@ -122,12 +122,11 @@ def solver_process(device, n_threads):
         return process
 
 
-def discard(process, kill=True, grace=0.0):
+def discard(process, grace=0.0):
     """Stop ``process`` and forget it, so the next drive starts a fresh one.
 
     ``grace`` (s): how long to let it end on its own first (after a failed drive it
-    exits with code 1 just after its reply); then it is killed or, with
-    ``kill=False``, its input is closed.
+    exits with code 1 just after its reply); then it is killed.
     """
     with _lock:
         for key, value in list(_processes.items()):
@@ -139,7 +138,7 @@ def discard(process, kill=True, grace=0.0):
         except subprocess.TimeoutExpired:
             pass
     if process.process.poll() is None:
-        process.stop(kill=kill)
+        process.stop(kill=True)
 
 
 @atexit.register
