@@ -1,8 +1,10 @@
 """The command line and the tutorials run as a user runs them."""
 
+import argparse
 import json
 import pathlib
 import runpy
+import shlex
 import subprocess
 import sys
 
@@ -12,9 +14,10 @@ import pytest
 from helpers import SP4_TEST_PARAMS
 
 import ubermag_surrogate as us
-from ubermag_surrogate.cli import main
+from ubermag_surrogate.cli import COMMANDS, MODEL_KINDS, build_parser, main
 from ubermag_surrogate.data import in_plane_field
 from ubermag_surrogate.models import load
+from ubermag_surrogate.models.base import _REGISTRY
 from ubermag_surrogate.problems import sp4
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -180,6 +183,41 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0
     assert "quickstart" in result.stdout
+
+
+def _command_parsers():
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_help_describes_every_option_and_its_examples_parse(command, capsys):
+    parser = _command_parsers()[command]
+    for action in parser._actions:
+        assert action.help, f"{command} {action.option_strings} has no help"
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([command, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert COMMANDS[command][1].split()[0] in text  # the description
+    examples = COMMANDS[command][2]
+    assert examples
+    for example in examples:
+        assert example in text
+        argv = shlex.split(example)
+        assert argv[:2] == ["ubermag-surrogate", command]
+        args = build_parser().parse_args(argv[1:])
+        assert args.func is parser.get_default("func")
+    words = " ".join(text.split())
+    for option in ("--t", "--steps", "--n-samples", "--calculator", "--cell"):
+        default = parser.get_default(option.lstrip("-").replace("-", "_"))
+        if default is not None:
+            assert f"(default: {default})" in words
+
+
+def test_train_help_names_the_registered_model_kinds():
+    assert set(MODEL_KINDS) == set(_REGISTRY)
 
 
 @pytest.mark.parametrize(

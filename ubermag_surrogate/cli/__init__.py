@@ -1,28 +1,10 @@
 """Command line: ``ubermag-surrogate <command>``.
 
-Commands
---------
-quickstart
-    The whole pipeline on SP4 on this machine: s-state, a small training set in the
-    seed paper's field domain, the kernel surrogate, and SP4 field 2 predicted and
-    compared with the full simulation (OOMMF through oommfc if found, else the
-    embedded calculator); everything is written to one folder.
-generate
-    Training data: sample fields from a named domain, simulate each, and store the
-    trajectories in a Zarr store (resumable: rerunning skips completed samples;
-    a larger --n-samples with the same seed appends for uniform and Sobol sampling).
-    Exits with 1 if any simulation failed (the others are stored).
-train
-    Fit a surrogate of a named kind (``kernel`` or ``neural``) on a store; save it
-    to one file.
-predict
-    Drive the model's training system under one field with a ``SurrogateDriver``:
-    a drive folder that ``micromagneticdata`` reads like an OOMMF drive.
-compare
-    Surrogate against full simulation for one field: errors, timings, figures.
-evaluate
-    A model scored on the simulated fields of a store (e.g. held-out fields): errors
-    per field and over fields, the worst fields, and a map of the errors.
+``ubermag-surrogate --help`` lists the commands (``quickstart``, ``generate``,
+``train``, ``predict``, ``compare``, ``evaluate``); ``ubermag-surrogate COMMAND
+--help`` says what one does, its options with their defaults and units, and gives
+examples. The descriptions live in :data:`COMMANDS`; the argument types in
+:mod:`.arguments`, the commands themselves in :mod:`.commands` and :mod:`.quickstart`.
 """
 
 import argparse
@@ -32,24 +14,178 @@ from . import commands, quickstart
 from .arguments import cell_nm, field, json_object, positive_float, positive_int
 
 _CALCULATORS = ("auto", "oommf", "embedded")
+MODEL_KINDS = ("kernel", "neural")
+"""The package's model kinds, named in ``train --help`` (``train`` itself looks any
+registered kind up with ``ubermag_surrogate.models.model_class``)."""
+
+COMMANDS = {
+    "quickstart": (
+        "SP4: training data, kernel surrogate, field 2 against simulation",
+        "The whole pipeline on muMAG standard problem 4 on this machine: the "
+        "s-state, a small training set in the seed paper's field domain (|mu0 H| in "
+        "[30, 40] mT at [180, 200] deg, Sobol-sampled), the kernel surrogate fitted "
+        "on it, and SP4 field 2 predicted and compared with the full simulation "
+        "(OOMMF through oommfc if found, else the embedded calculator). Drives, "
+        "training data, model, report, figures and summary.json are written to "
+        "--out; rerunning the same command reuses the simulations already there.",
+        [
+            "ubermag-surrogate quickstart",
+            "ubermag-surrogate quickstart --n-samples 300 --workers 2 --out sp4",
+        ],
+    ),
+    "generate": (
+        "simulate sampled field cases into a training-data store",
+        "Training data: sample applied fields from a named domain, simulate each "
+        "(one simulation per process, or per Dask worker with --scheduler), and "
+        "store the trajectories in a Zarr store. Resumable: rerunning the same "
+        "command skips completed samples; a larger --n-samples with the same seed "
+        "appends for uniform and Sobol sampling. Exits with 1 if any simulation "
+        "failed (the others are stored). Domains: {domains}.",
+        [
+            "ubermag-surrogate generate --domain sp4_field2 --n-samples 300 "
+            "--out data/train.zarr",
+            "ubermag-surrogate generate --domain sp4_field2 --n-samples 20 --seed 1 "
+            "--out data/test.zarr --workers 2",
+        ],
+    ),
+    "train": (
+        "fit a surrogate on a store and save it",
+        "Fit a surrogate of the named kind on the complete samples of a "
+        "training-data store and save it to one .npz file (loading it never "
+        "executes code). --params sets hyper-parameters by their names in "
+        "KernelSurrogate / NeuralSurrogate.",
+        [
+            "ubermag-surrogate train --data data/train.zarr --out model.npz",
+            "ubermag-surrogate train --data data/train.zarr --model kernel "
+            "--params '{\"n_components\": 40}' --out model.npz",
+        ],
+    ),
+    "predict": (
+        "drive the model's system under one field (drive folder)",
+        "Drive the model's training system (its mesh, material and initial "
+        "state) under one applied field with a SurrogateDriver: a drive folder "
+        "under --out/--name that micromagneticdata reads like an OOMMF drive. "
+        "Prints <m> at the end and the model's field sensitivity, with advice to "
+        "check the prediction where it is high.",
+        [
+            "ubermag-surrogate predict --model model.npz --field 36mT@190deg",
+            "ubermag-surrogate predict --model model.npz --field=-35.5,-6.3,0 "
+            "--t 2e-9 --steps 200 --out runs",
+        ],
+    ),
+    "compare": (
+        "surrogate against full simulation for one field",
+        "Drive the model's system under one field twice, with the surrogate and "
+        "with the full simulation (OOMMF through oommfc, or the embedded "
+        "calculator): errors, timings, mean-magnetisation curves and snapshots, "
+        "written to --out/NAME_comparison.",
+        [
+            "ubermag-surrogate compare --model model.npz --field 36mT@190deg "
+            "--out runs",
+        ],
+    ),
+    "evaluate": (
+        "score a model on the simulated fields of a store",
+        "Score a model on the simulated fields of a store (e.g. held-out "
+        "fields): relative trajectory error and max over time of the "
+        "mean-magnetisation error per field and over fields, the worst fields, "
+        "and a map of the errors over the field domain.",
+        [
+            "ubermag-surrogate evaluate --model model.npz --data data/test.zarr",
+            "ubermag-surrogate evaluate --model model.npz --data data/test.zarr "
+            "--sensitivity --out report",
+        ],
+    ),
+}
+"""Per command: one-line help, description and example command lines."""
 
 
-def _add_time(parser, steps_help="outputs"):
-    parser.add_argument("--t", type=positive_float, default=1e-9, help="time (s)")
-    parser.add_argument("--steps", type=positive_int, default=100, help=steps_help)
+class _HelpFormatter(argparse.HelpFormatter):
+    """Each option's default after its help (where it has one); examples as written."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        unset = action.default is None or action.default is False
+        if (
+            not unset
+            and action.default != argparse.SUPPRESS
+            and ("(default" not in help_text)
+        ):
+            help_text += " (default: %(default)s)"
+        return help_text
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
+def _add_command(sub, name, func, **descriptions):
+    summary, description, examples = COMMANDS[name]
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description.format(**descriptions),
+        epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+        formatter_class=_HelpFormatter,
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _add_time(parser):
+    parser.add_argument(
+        "--t", type=positive_float, default=1e-9, help="simulated time (s)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=100,
+        help="output steps over --t (states at steps + 1 times, t = 0 included)",
+    )
+
+
+def _add_cell(parser):
+    parser.add_argument(
+        "--cell",
+        type=cell_nm,
+        default="5,5,3",
+        help="cell size dx,dy,dz (nm) of SP4's 500 x 125 x 3 nm film",
+    )
+
+
+def _add_calculator(parser):
+    parser.add_argument(
+        "--calculator",
+        choices=_CALCULATORS,
+        default="auto",
+        help="full simulator: OOMMF through oommfc, the embedded magnum.np "
+        "calculator, or auto (OOMMF if oommfc finds it, else embedded)",
+    )
+
+
+def _add_workers(parser):
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        help="simulations at a time on this machine (default: one per core)",
+    )
 
 
 def _add_field_request(parser):
-    parser.add_argument("--model", required=True, help="saved model (.npz)")
+    parser.add_argument("--model", required=True, help="saved model file (.npz)")
     parser.add_argument(
         "--field",
         type=field,
         required=True,
-        help="mu0 H: 36mT@190deg (in-plane) or --field=-35.5,-6.3,0 (mT)",
+        help="applied field mu0 H: in-plane magnitude and angle as 36mT@190deg, "
+        "or components in mT as --field=-35.5,-6.3,0",
     )
     _add_time(parser)
-    parser.add_argument("--name", default="sp4", help="system name (drive folders)")
-    parser.add_argument("--out", default=".", help="base folder of the drives")
+    parser.add_argument(
+        "--name", default="sp4", help="system name (the drive folders' parent)"
+    )
+    parser.add_argument("--out", default=".", help="folder the drives go under")
 
 
 def build_parser():
@@ -59,85 +195,108 @@ def build_parser():
 
     parser = argparse.ArgumentParser(
         prog="ubermag-surrogate",
-        description="Machine-learned surrogates of micromagnetic dynamics for Ubermag.",
+        description="Machine-learned surrogates of micromagnetic dynamics for "
+        "Ubermag. 'ubermag-surrogate COMMAND --help' describes a command.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    quick = sub.add_parser(
-        "quickstart",
-        help="SP4: training data, kernel surrogate, field 2 against simulation",
+    quick = _add_command(sub, "quickstart", quickstart.run)
+    quick.add_argument(
+        "--out", default="quickstart-output", help="folder for everything written"
     )
-    quick.add_argument("--out", default="quickstart-output", help="output folder")
-    quick.add_argument("--calculator", choices=_CALCULATORS, default="auto")
+    _add_calculator(quick)
     quick.add_argument(
         "--n-samples", type=positive_int, default=40, help="training fields"
     )
-    quick.add_argument("--workers", type=positive_int, help="simulations at a time")
+    _add_workers(quick)
     _add_time(quick)
-    quick.add_argument(
-        "--cell", type=cell_nm, default="5,5,3", help="cell in nm (default 5,5,3)"
-    )
-    quick.set_defaults(func=quickstart.run)
+    _add_cell(quick)
 
-    gen = sub.add_parser(
-        "generate", help="simulate sampled field cases into a training-data store"
+    domains = "; ".join(
+        f"{name}: {d.magnitude[0]:g}-{d.magnitude[1]:g} mT at "
+        f"{d.angle[0]:g}-{d.angle[1]:g} deg"
+        for name, d in sorted(DOMAINS.items())
     )
-    gen.add_argument("--problem", choices=sorted(PROBLEMS), default="sp4")
-    gen.add_argument("--domain", choices=sorted(DOMAINS), default="sp4_field2")
-    gen.add_argument("--n-samples", type=positive_int, default=300)
-    gen.add_argument("--sampling", choices=METHODS, default="uniform")
-    gen.add_argument("--seed", type=int, default=0)
-    _add_time(gen, steps_help="outputs s")
-    gen.add_argument("--cell", type=cell_nm, default="5,5,3", help="cell in nm")
-    gen.add_argument("--out", required=True, help="Zarr store to create or extend")
-    gen.add_argument("--workers", type=positive_int, help="local processes")
-    gen.add_argument("--scheduler", help="Dask scheduler address (instead of local)")
-    gen.add_argument("--calculator", choices=_CALCULATORS, default="auto")
-    gen.add_argument("--scratch", help="folder for simulation folders (default: tmp)")
-    gen.add_argument("--keep", action="store_true", help="keep simulation folders")
-    gen.set_defaults(func=commands.generate)
+    gen = _add_command(sub, "generate", commands.generate, domains=domains)
+    gen.add_argument(
+        "--problem", choices=sorted(PROBLEMS), default="sp4", help="system to drive"
+    )
+    gen.add_argument(
+        "--domain",
+        choices=sorted(DOMAINS),
+        default="sp4_field2",
+        help="field domain to sample (listed above)",
+    )
+    gen.add_argument(
+        "--n-samples", type=positive_int, default=300, help="fields to simulate"
+    )
+    gen.add_argument(
+        "--sampling",
+        choices=METHODS,
+        default="uniform",
+        help="how fields are drawn from the domain (scipy.stats.qmc for sobol, lhs)",
+    )
+    gen.add_argument("--seed", type=int, default=0, help="seed of the field sampling")
+    _add_time(gen)
+    _add_cell(gen)
+    gen.add_argument(
+        "--out", required=True, help="Zarr store to create or extend (.zarr)"
+    )
+    _add_workers(gen)
+    gen.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (e.g. tcp://host:8786): simulate on its "
+        "workers instead of local processes",
+    )
+    _add_calculator(gen)
+    gen.add_argument(
+        "--scratch",
+        help="folder for the simulations' working folders (default: the system's "
+        "temporary folder)",
+    )
+    gen.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the simulations' working folders (drives, logs) after storing",
+    )
 
-    train = sub.add_parser("train", help="fit a surrogate on a store and save it")
+    train = _add_command(sub, "train", commands.train)
     train.add_argument("--data", required=True, help="training-data store (.zarr)")
     train.add_argument(
-        "--model", default="kernel", help="model kind (kernel or neural)"
+        "--model",
+        default="kernel",
+        help=f"model kind: {' or '.join(MODEL_KINDS)} (or a kind registered with "
+        "ubermag_surrogate.models.base.register)",
     )
     train.add_argument(
         "--params",
         type=json_object,
         default="{}",
-        help="hyper-parameters as JSON, e.g. '{\"n_components\": 40}'",
+        help="hyper-parameters as a JSON object, e.g. '{\"n_components\": 40}'",
     )
     train.add_argument("--out", required=True, help="model file to write (.npz)")
-    train.set_defaults(func=commands.train)
 
-    predict = sub.add_parser(
-        "predict", help="drive the model's system under one field (drive folder)"
-    )
-    _add_field_request(predict)
-    predict.set_defaults(func=commands.predict)
+    _add_field_request(_add_command(sub, "predict", commands.predict))
 
-    comp = sub.add_parser(
-        "compare", help="surrogate against full simulation for one field"
-    )
+    comp = _add_command(sub, "compare", commands.compare)
     _add_field_request(comp)
-    comp.add_argument("--calculator", choices=_CALCULATORS, default="auto")
-    comp.set_defaults(func=commands.compare)
+    _add_calculator(comp)
 
-    ev = sub.add_parser(
-        "evaluate", help="score a model on the simulated fields of a store"
+    ev = _add_command(sub, "evaluate", commands.evaluate)
+    ev.add_argument("--model", required=True, help="saved model file (.npz)")
+    ev.add_argument(
+        "--data", required=True, help="store of simulations to score on (.zarr)"
     )
-    ev.add_argument("--model", required=True, help="saved model (.npz)")
-    ev.add_argument("--data", required=True, help="store of simulations (.zarr)")
     ev.add_argument(
         "--sensitivity",
         action="store_true",
         help="also the model's field sensitivity per field (4 more predictions each)",
     )
     ev.add_argument(
-        "--out", help="folder for evaluation.json, evaluation.csv and the error map"
+        "--out",
+        help="folder for evaluation.json, evaluation.csv and the error map "
+        "(default: print only)",
     )
-    ev.set_defaults(func=commands.evaluate)
     return parser
 
 
