@@ -176,6 +176,18 @@ def test_extrapolation_warns_and_says_by_how_much(model):
         model.predict(DOMAIN.sample(2, seed=3))
 
 
+def test_time_far_beyond_the_horizon_is_refused_before_any_work(model):
+    horizon = model.n_steps_ * model.dt_
+    with pytest.warns(ExtrapolationWarning, match="beyond the trained horizon"):
+        assert len(model.predict(DOMAIN.sample(1, seed=2), t=100 * horizon).times)
+    # t in ns instead of s: 1e9 times the horizon, 1e11 steps, refused at once
+    with pytest.raises(ValueError, match="times the trained horizon") as exc:
+        model.predict(DOMAIN.sample(1, seed=2), t=1.0, n=100)
+    assert "1 ns is 1e-9" in str(exc.value)
+    with pytest.raises(ValueError, match="times the trained horizon"):
+        model.predict(DOMAIN.sample(1, seed=2), n=100 * model.n_steps_ + 1)
+
+
 def test_field_sensitivity_is_the_largest_change_under_small_field_moves(model):
     fields = DOMAIN.sample(3, seed=5)
     at_edge = [[-0.040, 0, 0]]  # 40 mT at 180 deg: two of its moves leave the domain

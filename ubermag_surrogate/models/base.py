@@ -29,6 +29,9 @@ from ..data.store import TrajectoryStore
 from ..material import build
 
 FILE_FORMAT = "ubermag-surrogate-model/1"
+MAX_HORIZON_FACTOR = 100
+"""A prediction may run past the trained horizon (with an ``ExtrapolationWarning``)
+up to this many times its length; longer is refused as a likely unit mistake."""
 _REGISTRY = {}
 
 
@@ -354,12 +357,26 @@ class SurrogateModel(abc.ABC):
         ExtrapolationWarning
             For fields outside the training domain (saying by how much), or more
             steps than the trained horizon.
+
+        Raises
+        ------
+        ValueError
+            For more than ``MAX_HORIZON_FACTOR`` (100) times the trained horizon
+            (e.g. ``t`` given in ns instead of s), before any work is done.
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
         fields = check_fields(fields)
         n, stride = self._steps(t, n)
         total = n * stride
+        if total > MAX_HORIZON_FACTOR * self.n_steps_:
+            horizon = self.n_steps_ * self.dt_
+            raise ValueError(
+                f"t={total * self.dt_:.6g} s is {total * self.dt_ / horizon:.3g} "
+                f"times the trained horizon of {horizon:.3g} s ({total:.3g} steps of "
+                f"dt = {self.dt_:.3g} s); at most {MAX_HORIZON_FACTOR} times is "
+                "predicted. Times are in seconds: 1 ns is 1e-9."
+            )
         if total > self.n_steps_:
             warnings.warn(
                 f"Predicting {total * self.dt_:.3g} s ({total} steps) beyond the "
