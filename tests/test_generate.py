@@ -441,6 +441,8 @@ def test_generate_from_a_script_without_a_main_guard(tmp_path):
         ({"fields": np.zeros((2, 2))}, ValueError, "shape"),
         ({"fields": [[np.nan, 0, 0]]}, ValueError, "non-finite"),
         ({"t": -1e-9}, ValueError, "t=-1e-09"),
+        ({"t": 1.0}, ValueError, "1 ns is 1e-9"),
+        ({"fields": [[-28000.0, -5000.0, 0]]}, ValueError, "tesla"),
         ({"n": 0}, ValueError, "n=0"),
         ({"workers": 0}, ValueError, "workers=0"),
         ({"workers": 1, "client": object()}, ValueError, "either workers"),

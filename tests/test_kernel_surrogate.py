@@ -255,6 +255,8 @@ def test_field_sensitivity_without_a_domain_moves_within_the_training_box(
         ({"fields": [sp4.FIELD2], "m0": np.zeros(1500)}, "zero vectors"),
         ({"fields": [sp4.FIELD2], "m0": np.full(1500, np.nan)}, "non-finite"),
         ({"fields": [["a", "b", "c"]]}, "array of numbers"),
+        ({"fields": np.zeros((0, 3))}, "No fields given"),
+        ({"fields": [[-28000.0, -5000.0, 0]]}, r"2.84e\+04 T, above 100 T"),
     ],
 )
 def test_bad_prediction_requests(model, kwargs, match):

@@ -419,6 +419,10 @@ def test_sweep_bad_input(sp4_model, driver):
         driver.sweep(system, B=[[1, 0]], t=T, n=N)
     with pytest.raises(ValueError, match=r"H has non-finite values"):
         driver.sweep(system, H=[[np.nan, 0, 0]], t=T, n=N)
+    with pytest.raises(ValueError, match=r"H is in A/m"):
+        driver.sweep(system, H=[[1e9, 0, 0]], t=T, n=N)
+    with pytest.raises(ValueError, match=r"mu0 H in tesla"):
+        driver.sweep(system, B=[[-28000, -5000, 0]], t=T, n=N)
     with pytest.raises(ValueError, match=r"H must be an array of numbers"):
         driver.sweep(system, H="36 mT", t=T, n=N)
     with pytest.warns(ExtrapolationWarning, match="outside the training domain"):

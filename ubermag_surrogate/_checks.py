@@ -71,3 +71,70 @@ def check_fraction(name, value, upper=1.0):
     if not 0 <= value < upper:
         raise ValueError(f"{name} must be in [0, {upper}), not {value!r}.")
     return float(value)
+
+
+MAX_FIELD = 100.0
+"""Largest applied field |mu0 H| (T) accepted: larger is taken for a unit mistake
+(H in A/m given where mu0 H in T is asked for); no lab magnet reaches it."""
+
+MU0 = 4e-7 * np.pi
+"""Vacuum permeability (T m/A), as ``micromagneticmodel.consts.mu0``."""
+
+
+def as_float_array(values, name):
+    """``values`` as a float64 array, or a ValueError naming the argument."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array of numbers: {error}") from None
+
+
+def check_fields(values, name="fields", unit="T"):
+    """Constant applied fields as a finite float64 array ``(k, 3)``.
+
+    Parameters
+    ----------
+    values : array_like
+        ``(k, 3)`` fields, or ``(3,)`` for one.
+    name : str
+        The argument's name, for messages.
+    unit : {"T", "A/m"}
+        ``"T"``: mu0 H in T (default); ``"A/m"``: H in A/m.
+
+    Returns
+    -------
+    numpy.ndarray
+        The fields ``(k, 3)``, float64, in ``unit``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and its unit, for non-numbers, another shape, no fields,
+        non-finite values, or a field above ``MAX_FIELD`` (100 T) in mu0 H.
+    """
+    fields = as_float_array(values, name)
+    if fields.ndim == 1:
+        fields = fields[None, :]
+    described = "mu0 H in T" if unit == "T" else "H in A/m"
+    if fields.ndim != 2 or fields.shape[1] != 3:
+        raise ValueError(
+            f"{name} must be an array of shape (k, 3) ({described}), got shape "
+            f"{fields.shape}."
+        )
+    if len(fields) == 0:
+        raise ValueError(f"No fields given: {name} is empty.")
+    if not np.all(np.isfinite(fields)):
+        raise ValueError(f"{name} has non-finite values.")
+    tesla = np.linalg.norm(fields, axis=1) * (1.0 if unit == "T" else MU0)
+    if tesla.max() > MAX_FIELD:
+        hint = (
+            "fields are mu0 H in tesla (36 mT is 0.036); H in A/m times mu0 = "
+            "4 pi 1e-7 T m/A is mu0 H"
+            if unit == "T"
+            else "H is in A/m (mu0 H = 36 mT is H = 28648 A/m)"
+        )
+        raise ValueError(
+            f"{name} has |mu0 H| up to {tesla.max():.3g} T, above "
+            f"{MAX_FIELD:g} T: {hint}."
+        )
+    return fields

@@ -21,6 +21,7 @@ from concurrent.futures import as_completed
 
 import numpy as np
 
+from .._checks import check_fields
 from .._display import ReportDisplay
 from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
@@ -30,6 +31,9 @@ from .store import COMPLETE, TrajectoryStore
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
 _FIELD_DECIMALS = 12  # fields equal to 1e-12 T are the same sample
+MAX_TIME = 1e-3
+"""Longest simulated time (s) :func:`generate` accepts: longer is taken for a unit
+mistake (ns given as s)."""
 
 
 @dataclasses.dataclass(repr=False)
@@ -137,19 +141,15 @@ def _simulate_payload(payload):
 
 
 def _check_arguments(fields, t, n, workers, client):
-    fields = np.asarray(fields, dtype=float)
-    if fields.ndim == 1:
-        fields = fields[None, :]
-    if fields.ndim != 2 or fields.shape[1] != 3:
-        raise ValueError(
-            f"fields must have shape (k, 3) (mu0 H in T), not {fields.shape}."
-        )
-    if len(fields) == 0:
-        raise ValueError("No fields given: nothing to simulate.")
-    if not np.all(np.isfinite(fields)):
-        raise ValueError("fields contain non-finite values.")
+    fields = check_fields(fields)
     if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
         raise ValueError(f"t={t!r} must be a positive time in seconds.")
+    if t > MAX_TIME:
+        raise ValueError(
+            f"t={t!r} s is more than {MAX_TIME:g} s of magnetisation dynamics per "
+            "simulation, which time-stepping the LLG equation does not finish: "
+            "times are in seconds (1 ns is 1e-9)."
+        )
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
         raise ValueError(f"n={n!r} must be a positive integer number of outputs.")
     if workers is not None:

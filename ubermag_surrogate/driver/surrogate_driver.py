@@ -437,9 +437,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             given = "both were given" if H is not None else "neither was given"
             raise TypeError(f"Give the fields as H (A/m) or as B = mu0 H (T): {given}.")
         if H is not None:
-            fields = check_fields(H, "H", "A/m") * mm.consts.mu0
+            fields = check_fields(H, "H", unit="A/m") * mm.consts.mu0
         else:
-            fields = check_fields(B, "B", "mu0 H in T")
+            fields = check_fields(B, "B")
         _check_time(t, n)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

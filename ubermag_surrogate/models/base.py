@@ -23,6 +23,7 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
+from .._checks import as_float_array, check_fields
 from ..data.domains import FieldDomain
 from ..data.layout import to_field, unit_vectors
 from ..data.store import TrajectoryStore
@@ -33,33 +34,6 @@ MAX_HORIZON_FACTOR = 100
 """A prediction may run past the trained horizon (with an ``ExtrapolationWarning``)
 up to this many times its length; longer is refused as a likely unit mistake."""
 _REGISTRY = {}
-
-
-def _as_float_array(values, name):
-    """``values`` as a float64 array, or a ValueError naming the argument."""
-    try:
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be an array of numbers: {error}") from None
-
-
-def check_fields(values, name="fields", unit="mu0 H in T"):
-    """Constant applied fields as a finite float64 array ``(k, 3)``.
-
-    ``(3,)`` is one field. Raises ValueError naming ``name`` (and its ``unit``)
-    for non-numbers, another shape, no fields, or non-finite values.
-    """
-    fields = _as_float_array(values, name)
-    if fields.ndim == 1:
-        fields = fields[None, :]
-    if fields.ndim != 2 or fields.shape[1] != 3 or len(fields) == 0:
-        raise ValueError(
-            f"{name} must be an array of shape (k, 3) ({unit}), got shape "
-            f"{fields.shape}."
-        )
-    if not np.all(np.isfinite(fields)):
-        raise ValueError(f"{name} has non-finite values.")
-    return fields
 
 
 class ExtrapolationWarning(UserWarning):
@@ -530,7 +504,7 @@ class SurrogateModel(abc.ABC):
                 )
             m0 = m0.array.reshape(-1, 3).T  # store layout (3, N), A/m
         else:
-            m0 = _as_float_array(m0, "m0")
+            m0 = as_float_array(m0, "m0")
             if m0.size != self.m0_.size:
                 raise ValueError(
                     f"m0 has {m0.size} values; the model's mesh needs "
