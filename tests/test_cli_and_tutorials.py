@@ -80,9 +80,11 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
         )
         == 0
     )
-    assert "written to" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "written to" in printed
     model = load(model_path)
     assert model.n_components == SP4_TEST_PARAMS["n_components"]
+    assert model.describe().split("\nwritten by")[0] in printed
 
     out = tmp_path / "runs"
     assert (

@@ -9,6 +9,7 @@ import pytest
 from helpers import SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 from IPython.lib.pretty import pretty
 
+from ubermag_surrogate import __version__
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import (
@@ -95,6 +96,34 @@ def test_save_load_predicts_bit_identically(store, model, tmp_path):
     # the embedding still encodes after loading
     states = store.tensor(field_components=())[3]
     assert np.array_equal(loaded.encode(states), model.encode(states))
+
+
+def test_describe_says_what_the_model_was_trained_on(store, model, tmp_path):
+    text = model.describe()
+    first = text.splitlines()[0]
+    assert first.startswith("KernelSurrogate (kind 'kernel'), hyper-parameters: ")
+    defaults = KernelSurrogate().get_params()
+    changed = {k: v for k, v in PARAMS.items() if v != defaults[k]}
+    assert changed
+    for name, value in PARAMS.items():
+        assert (f"{name}={value!r}" in first) == (name in changed)
+    assert "random_state" not in first  # left at its default
+    n = store.mesh.n
+    assert f"trained on {len(store.complete)} fields of problem 'sp4'" in text
+    assert model.fingerprint_ in text
+    assert f"mesh {n[0]} x {n[1]} x {n[2]} cells of 10 x 12.5 x 3 nm" in text
+    assert "Ms 8e+05 A/m" in text and "Exchange(A=1.3e-11)" in text
+    assert f"time step {model.dt_:.4g} s" in text
+    assert f"({model.n_steps_} steps)" in text
+    low, high = DOMAIN.magnitude
+    assert f"|mu0 H| {low:g}-{high:g} mT" in text
+    covered = DOMAIN.coordinates(store.fields[store.complete])
+    assert f"fields cover {covered[:, 0].min():.2f}-" in text
+    assert "written by" not in text  # fitted here, not loaded
+    loaded = load(model.save(tmp_path / "described.npz"))
+    assert loaded.describe() == f"{text}\nwritten by ubermag-surrogate {__version__}"
+    with pytest.raises(ValueError, match="not fitted"):
+        KernelSurrogate().describe()
 
 
 def test_save_replaces_the_file_whole(model, tmp_path):

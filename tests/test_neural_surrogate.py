@@ -304,6 +304,8 @@ def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_pat
     assert isinstance(loaded, NeuralSurrogate)
     assert loaded.get_params() == model.get_params()
     assert loaded.fingerprint_ == model.fingerprint_
+    assert loaded.describe().startswith(model.describe())
+    assert model.describe().startswith("NeuralSurrogate (kind 'neural')")
     fields = sp4_store.fields[:3]
     assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
 

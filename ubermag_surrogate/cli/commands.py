@@ -78,6 +78,7 @@ def train(args):
     model.fit(store)
     fit_s = time.perf_counter() - start
     path = model.save(out)
+    print(model.describe())
     print(
         f"Fitted in {fit_s:.1f} s; model {model.fingerprint_} "
         f"({path.stat().st_size / 2**20:.1f} MiB) written to {path.absolute()}"

@@ -273,6 +273,81 @@ class SurrogateModel(abc.ABC):
         material = attrs.get("material") or {}
         self.material_ = {k: material.get(k, "") for k in ("energy", "dynamics")}
 
+    def describe(self):
+        """Return, as text, what this fitted model is and what it was trained on.
+
+        Its kind and the hyper-parameters that differ from the defaults; the
+        training data (problem, number of fields, field domain and the range the
+        fields cover, fingerprint); mesh, Ms, energy and dynamics terms; time step
+        and horizon; the initial state's mean magnetisation; for a loaded model,
+        the package version that wrote the file.
+
+        Returns
+        -------
+        str
+        """
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        params = self.get_params()
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in params.items() if v != defaults.get(k)}
+        lines = [
+            f"{type(self).__name__} (kind {self.kind!r}), hyper-parameters: "
+            + (", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults"),
+            f"trained on {len(self.training_fields_)} fields of problem "
+            f"{self.problem_!r} (training data {self.fingerprint_})",
+        ]
+        domain = self.field_domain_
+        if domain is not None:
+            covered = domain.coordinates(self.training_fields_)
+            if domain.kind == "polar":
+                bounds = (
+                    f"|mu0 H| {domain.magnitude[0]:g}-{domain.magnitude[1]:g} mT at "
+                    f"{domain.angle[0]:g}-{domain.angle[1]:g} deg"
+                )
+                span = (
+                    f"{covered[:, 0].min():.2f}-{covered[:, 0].max():.2f} mT, "
+                    f"{covered[:, 1].min():.2f}-{covered[:, 1].max():.2f} deg"
+                )
+            else:
+                bounds = " x ".join(f"[{a:g}, {b:g}]" for a, b in domain.box) + " mT"
+                span = (
+                    ", ".join(
+                        f"{covered[:, i].min():.2f}-{covered[:, i].max():.2f}"
+                        for i in range(3)
+                    )
+                    + " mT"
+                )
+            name = f" {domain.name}" if domain.name else ""
+            lines.append(f"  field domain{name}: {bounds} (fields cover {span})")
+        n = self.mesh_["n"]
+        cell = np.asarray(self.mesh_["cell"]) * 1e9
+        magnetic = self.Ms_[self.Ms_ > 0]
+        Ms = (
+            f"{magnetic[0]:.4g} A/m"
+            if np.ptp(magnetic) == 0
+            else f"{magnetic.min():.4g}-{magnetic.max():.4g} A/m"
+        )
+        lines.append(
+            f"  mesh {n[0]} x {n[1]} x {n[2]} cells of {cell[0]:g} x {cell[1]:g} x "
+            f"{cell[2]:g} nm; Ms {Ms} in {magnetic.size} of {self.Ms_.size} cells"
+        )
+        if self.material_.get("energy"):
+            lines.append(
+                f"  energy {self.material_['energy']}; "
+                f"dynamics {self.material_['dynamics']}"
+            )
+        lines.append(
+            f"  time step {self.dt_:.4g} s, horizon {self.n_steps_ * self.dt_:.4g} s "
+            f"({self.n_steps_} steps)"
+        )
+        m0 = self.m0_.reshape(3, -1)[:, self.Ms_ > 0].mean(axis=1)
+        lines.append(f"  initial state <m> = ({m0[0]:.4f}, {m0[1]:.4f}, {m0[2]:.4f})")
+        written = getattr(self, "package_version_", None)
+        if written:
+            lines.append(f"written by ubermag-surrogate {written}")
+        return "\n".join(lines)
+
     @property
     def mesh(self):
         """The ``discretisedfield.Mesh`` the model predicts on."""
@@ -637,4 +712,5 @@ class SurrogateModel(abc.ABC):
         model.times_ = arrays["times"]
         model.m0_ = arrays["m0"]
         model.training_fields_ = arrays["training_fields"]
+        model.package_version_ = metadata.get("package_version")
         return model
