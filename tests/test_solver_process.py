@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import discretisedfield as df
 import numpy as np
 import pytest
 from helpers import macrospin, small_system
@@ -171,3 +172,28 @@ def test_solver_process_stops_mid_drive_when_its_parent_is_killed(tmp_path):
     while not _exited(solver):
         assert time.monotonic() < deadline, "the solver process outlived its parent"
         time.sleep(0.1)
+
+
+def test_a_drive_folder_reruns_by_hand_with_the_same_results():
+    # _solver.py NAME.json: rerun one drive's input outside Python, e.g. to debug
+    system = small_system("by_hand")
+    embedded.TimeDriver().drive(system, t=2e-11, n=4, n_threads=1, verbose=0)
+    drive = pathlib.Path("by_hand", "drive-0").absolute()
+    table = (drive / "by_hand.odt").read_text().splitlines()
+    omfs = sorted(drive.glob("by_hand-Oxs_TimeDriver-Magnetization-*.omf"))
+    assert len(omfs) == 4
+    run = subprocess.run(
+        [sys.executable, _solver.__file__, str(drive / "by_hand.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rerun = (drive / "by_hand.odt").read_text().splitlines()
+    rows = [line for line in table if not line.startswith("#")]
+    assert len(rows) == 4
+    assert [line for line in rerun if not line.startswith("#")] == rows
+    steps = np.load(drive / "by_hand-steps.npy")
+    for step, omf in zip(steps, omfs, strict=True):
+        np.testing.assert_array_equal(step, df.Field.from_file(omf).array)
