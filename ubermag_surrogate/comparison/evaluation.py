@@ -19,9 +19,9 @@ import time
 import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._display import ReportDisplay
+from .._progress import progress_bar
 from ..models.base import (
     ExtrapolationWarning,
     as_fitted_model,
@@ -344,7 +344,7 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
     mean_m = np.empty(len(samples))
     decode_s = 0.0
     latent = prediction.latent
-    with tqdm(
+    with progress_bar(
         total=len(samples), desc="evaluate", unit="field", disable=not verbose
     ) as bar:
         for lo in range(0, len(samples), per_chunk):

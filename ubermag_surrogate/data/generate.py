@@ -23,6 +23,7 @@ import numpy as np
 
 from .._checks import check_fields
 from .._display import ReportDisplay
+from .._progress import progress_bar
 from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
 from .layout import to_components
@@ -290,9 +291,7 @@ def generate(
     completed = failed = 0
     bar = None
     if progress and tasks:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), unit="sim", desc="simulations")
+        bar = progress_bar(total=len(tasks), unit="sim", desc="simulations")
     try:
         for result in _run(tasks, workers, client):
             if result["error"] is None:

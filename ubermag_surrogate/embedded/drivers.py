@@ -199,9 +199,9 @@ class Driver(NoScheduling, mm.ExternalDriver):
             print(f"Running magnum.np (embedded)[{now}]... ", end=end, flush=True)
         progress = None
         if verbose >= 2:
-            from tqdm.auto import tqdm
+            from .._progress import progress_bar
 
-            progress = tqdm(total=total, unit="step", leave=False)
+            progress = progress_bar(total=total, unit="step", leave=False)
         try:
             outcome = self._run_in_solver_process(name, spec, progress)
         except KeyboardInterrupt:

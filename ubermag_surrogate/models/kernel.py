@@ -8,9 +8,9 @@ magnetisations. Each of the three kernel maps has its own rank, width and ridge.
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from tqdm.auto import tqdm
 
 from .._checks import check_int, check_positive, check_seed
+from .._progress import progress_bar
 from ..data.layout import fix_cells
 from ..integration import FeatureSpaceIntegrator
 from ..integration.feature_space import TARGETS
@@ -198,7 +198,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         store, samples = self._training_samples(dataset, samples)
         self._check_params()  # before reading gigabytes and fitting for a minute
         self._check_data_size(len(samples), len(store.times))
-        stages = tqdm(
+        stages = progress_bar(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
         stages.set_postfix_str("reading the data tensor")

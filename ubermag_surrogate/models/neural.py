@@ -10,9 +10,9 @@ only.
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from tqdm.auto import tqdm
 
 from .._checks import check_fraction
+from .._progress import progress_bar
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
@@ -176,7 +176,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         held_out = np.empty(0, dtype=int)
         if fraction > 0:
             samples, held_out = split_fields(samples, fraction, self.random_state)
-        stages = tqdm(
+        stages = progress_bar(
             total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
         )
         stages.set_postfix_str("reading the data tensor")

@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 from sklearn.base import clone
-from tqdm.auto import tqdm
 
 from .._display import ReportDisplay
+from .._progress import progress_bar
 from .base import as_store, fingerprint
 
 
@@ -152,7 +152,7 @@ def select_hyperparameters(
         if strategy == "grid"
         else sum(len(v) for v in grid.values())
     )
-    progress = tqdm(
+    progress = progress_bar(
         total=n_candidates, desc="selection", unit="candidate", disable=not verbose
     )
 

@@ -14,7 +14,8 @@ import sys
 import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from .._progress import progress_bar
 
 ACTIVATIONS = ("elu", "linear")
 
@@ -262,7 +263,9 @@ def train(
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse"
     )
-    bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
+    bar = progress_bar(
+        total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False
+    )
     losses = []
 
     class _Progress(keras.callbacks.Callback):
