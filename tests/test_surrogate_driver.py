@@ -242,6 +242,13 @@ REFUSALS = {
         "varies in space",
     ),
     "temperature": (lambda s: _hot(s), "temperature"),
+    "zeeman of 1e5 T": (
+        lambda s: _other_material(
+            s, mm.Exchange(A=1.3e-11) + mm.Demag() + mm.Zeeman(H=(-1e11, 0, 0))
+        ),
+        r"The Zeeman terms' H has \|mu0 H\| up to 1.26e\+05 T, above 100 T: H is "
+        r"in A/m",
+    ),
 }
 
 
@@ -279,6 +286,7 @@ def test_refuses_what_the_model_cannot_answer(case, sp4_model, driver, tmp_path)
         ({"n": N}, TypeError, "needs t"),
         ({"t": T, "n": N, "n_threads": 2}, TypeError, "unexpected argument"),
         ({"t": -1e-9, "n": N}, ValueError, "positive time"),
+        ({"t": 1.0, "n": N}, ValueError, "times the trained horizon"),
         ({"t": T, "n": 0}, ValueError, "must be positive"),
         ({"t": T, "n": 2.5}, TypeError, "integer number of outputs"),
         ({"t": T, "n": N, "runner": "oommf"}, ValueError, "no external program"),

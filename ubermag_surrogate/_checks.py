@@ -125,7 +125,9 @@ def check_fields(values, name="fields", unit="T"):
         raise ValueError(f"No fields given: {name} is empty.")
     if not np.all(np.isfinite(fields)):
         raise ValueError(f"{name} has non-finite values.")
-    tesla = np.linalg.norm(fields, axis=1) * (1.0 if unit == "T" else MU0)
+    scale = np.abs(fields).max() or 1.0  # |1e200 T| without overflow
+    tesla = np.linalg.norm(fields / scale, axis=1) * scale
+    tesla *= 1.0 if unit == "T" else MU0
     if tesla.max() > MAX_FIELD:
         hint = (
             "fields are mu0 H in tesla (36 mT is 0.036); H in A/m times mu0 = "

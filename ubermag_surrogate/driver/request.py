@@ -14,6 +14,7 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
+from .._checks import check_fields
 from ..data.layout import rms_difference, to_components
 from ..material import UnreadableTermsError, describe, differences
 from ..models.base import ExtrapolationWarning
@@ -96,7 +97,7 @@ def zeeman_field(system):
         total += value
     if not np.all(np.isfinite(total)):
         raise ValueError(f"The external field H = {total} A/m is not finite.")
-    return total
+    return check_fields(total, "The Zeeman terms' H", unit="A/m")[0]
 
 
 def _mesh_text(pmin, pmax, n):
