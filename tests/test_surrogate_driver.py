@@ -48,8 +48,8 @@ def _plots(mpl):
 
 
 def notebook(driver, system, dirname):
-    """What a user's notebook does with a time driver."""
-    driver.drive(system, t=T, n=N, dirname=dirname)
+    """What a user's notebook does with a time driver (the same call for both)."""
+    driver.drive(system, t=T, n=N, dirname=dirname, n_threads=1)
     data = md.Data(system.name, dirname=str(dirname))
     drive = data[-1]
     return {
@@ -284,7 +284,10 @@ def test_refuses_what_the_model_cannot_answer(case, sp4_model, driver, tmp_path)
         ({"t": 1e-10, "n": 7}, ValueError, "not a whole multiple"),
         ({"t": T}, TypeError, "needs n"),
         ({"n": N}, TypeError, "needs t"),
-        ({"t": T, "n": N, "n_threads": 2}, TypeError, "unexpected argument"),
+        ({"t": T, "n": N, "threads": 2}, TypeError, "unexpected argument"),
+        ({"t": T, "n": N, "compute": "x"}, TypeError, r"cannot take \['compute'\]"),
+        ({"t": T, "n": N, "fixed_subregions": ["a"]}, TypeError, "oommfc options"),
+        ({"t": T, "n": N, "n_threads": 0}, ValueError, "n_threads=0"),
         ({"t": -1e-9, "n": N}, ValueError, "positive time"),
         ({"t": 1.0, "n": N}, ValueError, "times the trained horizon"),
         ({"t": T, "n": 0}, ValueError, "must be positive"),

@@ -31,6 +31,9 @@ from ..models.base import (
 from . import drive_folder
 from .request import check_compatible, initial_state, read_request
 
+_OOMMF_ONLY = ("fixed_subregions", "output_step", "compute")
+"""oommfc drive options a surrogate cannot honour."""
+
 
 def _check_time(t, n):
     if isinstance(t, bool) or not isinstance(t, int | float | np.floating):
@@ -188,7 +191,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             update ``system.m`` and ``system.table`` and return the outputs.
         **kwargs
             ``t`` (s) and ``n`` (number of outputs); ``t / n`` must be a whole
-            multiple of the model's time step.
+            multiple of the model's time step. ``n_threads`` is accepted (so that
+            calls written for oommfc run unchanged) and has no effect;
+            ``fixed_subregions``, ``output_step`` and ``compute`` are refused.
 
         Returns
         -------
@@ -311,19 +316,40 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
 
     # -- ExternalDriver's steps ----------------------------------------------------
     def drive_kwargs_setup(self, drive_kwargs):
-        """Check the drive arguments: ``t`` (s) and ``n`` are needed, nothing else."""
+        """Check the drive arguments: ``t`` (s) and ``n`` are needed.
+
+        ``n_threads`` (oommfc's thread count) is accepted and checked so that a
+        call written for ``oommfc.TimeDriver`` runs unchanged, and has no effect:
+        the prediction runs in this process, on numpy's threads. oommfc's options
+        that change what is computed or written (``fixed_subregions``,
+        ``output_step``, ``compute``) are refused: a surrogate predicts what it was
+        trained on.
+        """
         missing = [k for k in ("t", "n") if k not in drive_kwargs]
         if missing:
             raise TypeError(
                 f"SurrogateDriver.drive() needs {' and '.join(missing)}: the time t "
                 "(s) and the number of outputs n."
             )
-        unknown = sorted(set(drive_kwargs) - {"t", "n"})
+        untrained = sorted(set(drive_kwargs) & set(_OOMMF_ONLY))
+        if untrained:
+            raise TypeError(
+                f"SurrogateDriver.drive() cannot take {untrained}: oommfc options "
+                "that change what is computed or written; a surrogate predicts only "
+                "the trained dynamics at the requested outputs. Drive the system "
+                "with oommfc for them."
+            )
+        unknown = sorted(set(drive_kwargs) - {"t", "n", "n_threads"})
         if unknown:
             raise TypeError(
                 f"SurrogateDriver.drive() got unexpected argument(s) {unknown}; it "
-                "accepts t and n."
+                "accepts t, n (and n_threads, which has no effect)."
             )
+        threads = drive_kwargs.get("n_threads")
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
+            raise ValueError(f"n_threads={threads!r} must be a positive integer.")
         _check_time(drive_kwargs["t"], drive_kwargs["n"])
 
     def _check_system(self, system):
