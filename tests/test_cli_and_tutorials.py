@@ -85,6 +85,8 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     model = load(model_path)
     assert model.n_components == SP4_TEST_PARAMS["n_components"]
     assert model.describe().split("\nwritten by")[0] in printed
+    assert main(["describe", "--model", str(model_path)]) == 0
+    assert capsys.readouterr().out == model.describe() + "\n"
 
     out = tmp_path / "runs"
     assert (
@@ -171,6 +173,7 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
             ["predict", "--model", "nowhere.npz", "--field", "36mT@190deg"],
             "nowhere.npz",
         ),
+        (["describe", "--model", "{store}"], "is a folder, not a model file"),
     ],
 )
 def test_commands_fail_with_a_message(argv, message, sp4_store, capsys):

@@ -1,10 +1,11 @@
 """Command line: ``ubermag-surrogate <command>``.
 
 ``ubermag-surrogate --help`` lists the commands (``quickstart``, ``generate``,
-``train``, ``predict``, ``compare``, ``evaluate``); ``ubermag-surrogate COMMAND
---help`` says what one does, its options with their defaults and units, and gives
-examples. The descriptions live in :data:`COMMANDS`; the argument types in
-:mod:`.arguments`, the commands themselves in :mod:`.commands` and :mod:`.quickstart`.
+``train``, ``predict``, ``compare``, ``describe``, ``evaluate``);
+``ubermag-surrogate COMMAND --help`` says what one does, its options with their
+defaults and units, and gives examples. The descriptions live in
+:data:`COMMANDS`, the argument types in :mod:`.arguments`, the commands themselves
+in :mod:`.commands` and :mod:`.quickstart`.
 """
 
 import argparse
@@ -83,6 +84,14 @@ COMMANDS = {
             "ubermag-surrogate compare --model model.npz --field 36mT@190deg "
             "--out runs",
         ],
+    ),
+    "describe": (
+        "say what a saved model is and was trained on",
+        "Print what a saved model is (kind, hyper-parameters that differ from the "
+        "defaults) and what it was trained on (problem, fields and their domain, "
+        "mesh, Ms, energy and dynamics, time step, horizon, initial <m>), and the "
+        "package version that wrote it. Reading the file executes no code.",
+        ["ubermag-surrogate describe --model model.npz"],
     ),
     "evaluate": (
         "score a model on the simulated fields of a store",
@@ -281,6 +290,9 @@ def build_parser():
     comp = _add_command(sub, "compare", commands.compare)
     _add_field_request(comp)
     _add_calculator(comp)
+
+    desc = _add_command(sub, "describe", commands.describe)
+    desc.add_argument("--model", required=True, help="saved model file (.npz)")
 
     ev = _add_command(sub, "evaluate", commands.evaluate)
     ev.add_argument("--model", required=True, help="saved model file (.npz)")

@@ -1,4 +1,4 @@
-"""The commands ``generate``, ``train``, ``predict``, ``compare`` and ``evaluate``."""
+"""The commands besides ``quickstart``: one function each, given the parsed args."""
 
 import json
 import pathlib
@@ -147,6 +147,14 @@ def compare(args):
     print()
     print(comparison.summary())
     print(f"\nReport and figures: {written[0].parent}")
+    return 0
+
+
+def describe(args):
+    """Print what a saved model is and what it was trained on."""
+    from ..models import load
+
+    print(load(args.model).describe())
     return 0
 
 
