@@ -39,6 +39,7 @@ fields = sp4_field2_domain.sample(n_fields, method="sobol", seed=0)
 generate(sp4.problem(cell=cell), fields, t=t, n=n, store="sp4_tutorial.zarr")
 model = KernelSurrogate().fit("sp4_tutorial.zarr")
 model.save("sp4_tutorial_kernel.npz")
+print(model.describe())  # what it is and was trained on (also: load(path).describe())
 
 # %% [markdown]
 # ## Drive a system with it
