@@ -16,6 +16,8 @@ from ubermag_surrogate.cli import main
 def test_a_bar_in_a_log_writes_plain_lines_at_most_every_interval(capsys):
     # pytest's captured stderr is no terminal, as a batch job's log is not
     bar = _progress.progress_bar(total=200, desc="epochs", unit="epoch")
+    # tqdm's monitor thread redraws after maxinterval (10 s by default)
+    assert bar.mininterval == bar.maxinterval == _progress.LOG_INTERVAL == 30
     for i in range(200):
         bar.set_postfix(loss=f"{1 / (i + 1):.3g}")  # each epoch: no line each
         bar.update()

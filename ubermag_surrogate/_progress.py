@@ -79,6 +79,7 @@ def progress_bar(*, desc="", **kwargs):
     kwargs.update(
         file=_LogLines(sys.stderr),
         mininterval=LOG_INTERVAL,
+        maxinterval=LOG_INTERVAL,  # tqdm's monitor would force a line every 10 s
         leave=True,
         ascii=True,
         dynamic_ncols=False,
