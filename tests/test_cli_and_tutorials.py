@@ -314,3 +314,23 @@ def test_neural_surrogate_tutorial_runs(tutorial_dir, monkeypatch):
         assert len(evaluation.fields) == 2
         assert np.all(evaluation.mean_m_error > 0)
     assert md.Data("sp4_neural_tutorial")[-1].n == 20
+
+
+def test_own_system_tutorial_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OWN_N_FIELDS", "16")
+    monkeypatch.setenv("OWN_T", "1e-10")
+    monkeypatch.setattr(sys, "argv", ["04_your_own_system.py"])
+    # as `python 04_your_own_system.py` does: its system factory lives in __main__,
+    # which cloudpickle sends to the simulation workers by value
+    namespace = runpy.run_path(
+        str(ROOT / "tutorials" / "04_your_own_system.py"), run_name="__main__"
+    )
+    model = namespace["model"]
+    assert model.field_domain_.kind == "box"
+    assert "element_reversal: [-40, -20] x [-10, 10] x [0, 0] mT" in model.describe()
+    assert len(model.training_fields_) == 16
+    assert len(namespace["evaluation"].mean_m_error) == 5
+    assert namespace["drive"].n == 10
+    assert namespace["curves"]["mx"].shape == (11, 11)
+    assert namespace["comparison"].relative_error < 0.5

@@ -117,6 +117,13 @@ def test_sensitivity_per_field_and_the_split_by_it(sp4_model, held_out):
     )
     text = result.text(worst=2, threshold=threshold)
     assert "worst 2 fields" in text and "sensitivity" in text
+    worst = int(np.argmax(result.mean_m_error))
+    b = held_out.fields[worst] * 1e3
+    angle = np.rad2deg(np.arctan2(b[1], b[0])) % 360
+    assert (
+        f"({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT, {np.hypot(b[0], b[1]):.2f} mT at "
+        f"{angle:.2f} deg: <m> error {result.mean_m_error[worst]:.4f}"
+    ) in text.splitlines()[-2]
 
 
 def test_report_files(sp4_model_file, held_out, tmp_path):

@@ -200,7 +200,8 @@ class Evaluation(ReportDisplay):
                 else ""
             )
             lines.append(
-                f"    {row.B_mT:6.2f} mT at {row.angle_deg:6.2f} deg: <m> error "
+                f"    ({row.Bx_mT:.2f}, {row.By_mT:.2f}, {row.Bz_mT:.2f}) mT, "
+                f"{row.B_mT:.2f} mT at {row.angle_deg:.2f} deg: <m> error "
                 f"{row.mean_m_error:.4f}, relative {row.relative_error:.4f}{extra}"
             )
         return "\n".join(lines)
