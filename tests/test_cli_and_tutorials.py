@@ -328,7 +328,13 @@ def test_own_system_tutorial_runs(tmp_path, monkeypatch):
     )
     model = namespace["model"]
     assert model.field_domain_.kind == "box"
-    assert "element_reversal: [-40, -20] x [-10, 10] x [0, 0] mT" in model.describe()
+    covered = model.training_fields_ * 1e3
+    low, high = covered.min(axis=0), covered.max(axis=0)
+    assert (
+        "field domain element_reversal: [-40, -20] x [-10, 10] x [0, 0] mT (fields "
+        f"cover [{low[0]:.2f}, {high[0]:.2f}] x [{low[1]:.2f}, {high[1]:.2f}] x "
+        "[0.00, 0.00] mT)"
+    ) in model.describe()
     assert len(model.training_fields_) == 16
     assert len(namespace["evaluation"].mean_m_error) == 5
     assert namespace["drive"].n == 10

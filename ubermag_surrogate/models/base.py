@@ -312,8 +312,8 @@ class SurrogateModel(abc.ABC):
             else:
                 bounds = " x ".join(f"[{a:g}, {b:g}]" for a, b in domain.box) + " mT"
                 span = (
-                    ", ".join(
-                        f"{covered[:, i].min():.2f}-{covered[:, i].max():.2f}"
+                    " x ".join(
+                        f"[{covered[:, i].min():.2f}, {covered[:, i].max():.2f}]"
                         for i in range(3)
                     )
                     + " mT"
