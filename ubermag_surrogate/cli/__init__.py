@@ -150,7 +150,7 @@ def _add_time(parser):
         "--steps",
         type=positive_int,
         default=100,
-        help="output steps over --t (states at steps + 1 times, t = 0 included)",
+        help="number of outputs, at t/steps, 2 t/steps, ..., t",
     )
 
 

@@ -208,7 +208,8 @@ class SurrogateModel(abc.ABC):
     (s), ``dt_`` (s), ``n_steps_``, ``field_domain_`` (FieldDomain or None),
     ``m0_`` (unit initial state, 3N), ``fingerprint_``, ``training_fields_`` (T),
     ``material_`` (dict: the training system's ``energy`` without the swept Zeeman
-    field and its ``dynamics``, as Ubermag representation strings), ``problem_``.
+    field and its ``dynamics``, as Ubermag representation strings), ``problem_``;
+    a loaded model also ``package_version_`` (the version that wrote the file).
     """
 
     kind = None
