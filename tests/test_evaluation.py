@@ -1,10 +1,12 @@
 """A surrogate scored on the simulations of a store: evaluate() and its report."""
 
 import copy
+import dataclasses
 import json
 import shutil
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,13 @@ from IPython.lib.pretty import pretty
 
 import ubermag_surrogate as us
 from ubermag_surrogate.cli import main
-from ubermag_surrogate.comparison import Evaluation, evaluation, trajectory_errors
+from ubermag_surrogate.comparison import (
+    Evaluation,
+    evaluation,
+    plot_field_errors,
+    trajectory_errors,
+)
+from ubermag_surrogate.data import FieldDomain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import ExtrapolationWarning, KernelSurrogate
@@ -145,6 +153,35 @@ def test_report_files(sp4_model_file, held_out, tmp_path):
     assert len(table) == 2
     assert np.allclose(table["B_mT"], np.linalg.norm(held_out.fields[:], axis=1) * 1e3)
     assert np.all((180 <= table["angle_deg"]) & (table["angle_deg"] <= 200))
+    assert report["field_domain"] == SP4_TEST_DOMAIN.to_dict()
+
+
+def test_error_map_uses_the_training_domain_coordinates(sp4_model, held_out):
+    result = us.evaluate(sp4_model, held_out, verbose=0)
+    assert result.domain == sp4_model.field_domain_  # polar, as SP4's
+    fig = plot_field_errors(result)
+    left, right = fig.axes[:2]
+    assert left.get_xlabel() == right.get_xlabel() == "field angle (deg)"
+    b = held_out.fields[:] * 1e3
+    np.testing.assert_allclose(
+        left.collections[0].get_offsets(),
+        np.column_stack(
+            [np.rad2deg(np.arctan2(b[:, 1], b[:, 0])) % 360, np.linalg.norm(b, axis=1)]
+        ),
+    )
+    plt.close(fig)
+    # a box domain: the two components that vary most, the wider first
+    box = FieldDomain(box=((-5, 5), (-45, -25), (0, 0)))
+    fig = plot_field_errors(dataclasses.replace(result, domain=box))
+    left, right = fig.axes[:2]
+    assert left.get_xlabel() == right.get_xlabel() == r"$\mu_0 H_y$ (mT)"
+    assert left.get_ylabel() == r"$\mu_0 H_x$ (mT)"
+    np.testing.assert_allclose(left.collections[0].get_offsets(), b[:, [1, 0]])
+    np.testing.assert_allclose(
+        right.collections[0].get_offsets(),
+        np.column_stack([b[:, 1], result.mean_m_error]),
+    )
+    plt.close(fig)
 
 
 def test_command_line(sp4_model_file, held_out, tmp_path, capsys):

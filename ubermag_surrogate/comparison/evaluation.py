@@ -22,6 +22,7 @@ import numpy as np
 
 from .._display import ReportDisplay
 from .._progress import progress_bar
+from ..data.domains import FieldDomain
 from ..models.base import (
     ExtrapolationWarning,
     as_fitted_model,
@@ -110,6 +111,9 @@ class Evaluation(ReportDisplay):
         The store's path.
     times : numpy.ndarray
         Output times (s), ``(s+1,)``.
+    domain : FieldDomain or None
+        The model's training field domain (sets the coordinates of the error
+        map).
     """
 
     fields: np.ndarray
@@ -121,6 +125,7 @@ class Evaluation(ReportDisplay):
     model: str
     store: str
     times: np.ndarray
+    domain: FieldDomain | None = None
 
     def summary(self, threshold=0.05):
         """Return the statistics over fields (a JSON-serialisable dict).
@@ -230,6 +235,7 @@ class Evaluation(ReportDisplay):
             "sensitivity": None
             if self.sensitivity is None
             else self.sensitivity.tolist(),
+            "field_domain": None if self.domain is None else self.domain.to_dict(),
         }
 
     def save(self, out, formats=("png",), threshold=0.05):
@@ -369,4 +375,5 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
         model=f"{model.kind} model {model.fingerprint_}",
         store=str(store.path),
         times=times,
+        domain=model.field_domain_,
     )

@@ -142,50 +142,74 @@ def plot_snapshots(comparison, indices=None):
     return fig
 
 
+def _map_coordinates(evaluation, frame):
+    """Return the error map's axes: (x, y, x label, y label) of each field.
+
+    An in-plane angle and the magnitude (polar domains and no domain), or the two
+    Cartesian components (mT) that vary most over a box domain.
+    """
+    domain = evaluation.domain
+    if domain is None or domain.kind == "polar":
+        return (
+            frame["angle_deg"].to_numpy(),
+            frame["B_mT"].to_numpy(),
+            "field angle (deg)",
+            r"$|\mu_0 H|$ (mT)",
+        )
+    names = ("x", "y", "z")
+    width = domain.bounds[:, 1] - domain.bounds[:, 0]
+    first, second = np.argsort(-width, kind="stable")[:2]
+    b = evaluation.fields * 1e3
+    return (
+        b[:, first],
+        b[:, second],
+        rf"$\mu_0 H_{names[first]}$ (mT)",
+        rf"$\mu_0 H_{names[second]}$ (mT)",
+    )
+
+
 def plot_field_errors(evaluation, threshold=0.05):
     """Where in the field domain a surrogate errs: an :class:`Evaluation` as a map.
 
-    Left: the fields (in-plane angle, magnitude), coloured by the largest error of
-    <m>. Right: that error against the angle; with sensitivities, the fields the
-    model flags (sensitivity above ``threshold``) drawn as open circles.
+    Left: the fields, coloured by the largest error of <m>, over the in-plane angle
+    and magnitude (a polar training domain, as SP4's) or the two field components
+    that vary most (a Cartesian box domain). Right: that error against the first
+    of those coordinates; with sensitivities, the fields the model flags
+    (sensitivity above ``threshold``) drawn as open circles.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     frame = evaluation.to_dataframe()
+    x, y, x_label, y_label = _map_coordinates(evaluation, frame)
+    errors = frame["mean_m_error"].to_numpy()
     with plt.style.context("default"):
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-        points = left.scatter(
-            frame["angle_deg"],
-            frame["B_mT"],
-            c=frame["mean_m_error"],
-            cmap="viridis",
-            s=25,
-        )
+        points = left.scatter(x, y, c=errors, cmap="viridis", s=25)
         fig.colorbar(points, ax=left, label="max |<m> error|")
-        left.set_xlabel("field angle (deg)")
-        left.set_ylabel(r"$|\mu_0 H|$ (mT)")
+        left.set_xlabel(x_label)
+        left.set_ylabel(y_label)
         flagged = np.zeros(len(frame), dtype=bool)
         if evaluation.sensitivity is not None:
             flagged = frame["sensitivity"].to_numpy() > threshold
         right.scatter(
-            frame["angle_deg"][~flagged],
-            frame["mean_m_error"][~flagged],
+            x[~flagged],
+            errors[~flagged],
             s=20,
             color="tab:blue",
             label="fields" if evaluation.sensitivity is None else "not flagged",
         )
         if flagged.any():
             right.scatter(
-                frame["angle_deg"][flagged],
-                frame["mean_m_error"][flagged],
+                x[flagged],
+                errors[flagged],
                 s=30,
                 facecolors="none",
                 edgecolors="tab:red",
                 label=f"flagged (sensitivity > {threshold})",
             )
-        right.set_xlabel("field angle (deg)")
+        right.set_xlabel(x_label)
         right.set_ylabel("max |<m> error|")
         right.grid(alpha=0.3)
         right.legend(fontsize=8)
