@@ -245,7 +245,8 @@ def generate(
     ValueError, TypeError
         For bad arguments, before anything is simulated.
     StoreMismatchError
-        If ``store`` exists with another mesh, material or t/n.
+        If ``store`` exists with another mesh, material, Ms per cell, t/n or
+        initial state.
     """
     start = time.perf_counter()
     fields = _check_arguments(fields, t, n, workers, client)
@@ -259,6 +260,8 @@ def generate(
     data = TrajectoryStore.open_or_create(
         store, times=times, Ms=problem.Ms, metadata=metadata
     )
+    m0 = problem.initial_state(calc).array
+    data.check_initial_state(to_components(m0))  # before the store is changed
     extra = {"calculator": _calculator_info(calc)}
     if domain is not None:
         extra["field_domain"] = domain.to_dict()
@@ -267,7 +270,6 @@ def generate(
     data.update_attrs(**extra)
     todo, skipped = _plan(data, fields)
 
-    m0 = problem.initial_state(calc).array
     own_scratch = scratch is None
     scratch = pathlib.Path(
         tempfile.mkdtemp(prefix="ubermag-surrogate-") if own_scratch else scratch

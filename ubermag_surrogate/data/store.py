@@ -189,7 +189,8 @@ class TrajectoryStore:
         ------
         StoreMismatchError
             If an existing store has another problem, mesh, material or driver
-            (t, n) than ``metadata``.
+            (t, n) than ``metadata``, or another Ms per cell (another geometry on
+            the same mesh).
         """
         path = pathlib.Path(path)
         if not path.exists():
@@ -203,7 +204,48 @@ class TrajectoryStore:
                     f"Cannot append to {str(path)!r}: its {key} is {have!r}, this run "
                     f"has {wanted.get(key)!r}. Write to a new store instead."
                 )
+        Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
+        stored = store.group["Ms"][:]
+        if stored.shape != Ms.shape or not np.allclose(stored, Ms, rtol=1e-9, atol=0):
+            changed = int(np.count_nonzero(~np.isclose(stored, Ms, rtol=1e-9, atol=0)))
+            raise StoreMismatchError(
+                f"Cannot append to {str(path)!r}: Ms differs in {changed} of "
+                f"{Ms.size} cells (another geometry on the same mesh). Write to a new "
+                "store instead."
+            )
         return store
+
+    def check_initial_state(self, m0, tolerance=1e-5):
+        """Refuse to add trajectories that start from another state than the stored.
+
+        Parameters
+        ----------
+        m0 : numpy.ndarray
+            The new trajectories' initial unit magnetisation, ``(3, N)``.
+        tolerance : float, optional
+            Largest accepted difference of any component (default 1e-5; the store
+            keeps float32).
+
+        Raises
+        ------
+        StoreMismatchError
+            If the store's complete samples start from another state (e.g. another
+            initial magnetisation in the system factory, relaxed to another state).
+        """
+        complete = self.complete
+        if not len(complete):
+            return
+        stored = np.asarray(self.group["m"][int(complete[0]), 0], dtype=np.float64)
+        m0 = np.asarray(m0, dtype=np.float64).reshape(stored.shape)
+        difference = np.abs(stored - m0).max()
+        if difference > tolerance:
+            rms = np.sqrt(np.mean(np.sum((stored - m0) ** 2, axis=0)))
+            raise StoreMismatchError(
+                f"Cannot append to {str(self.path)!r}: its trajectories start from "
+                f"another state (RMS over cells of |m - m0| = {rms:.3g}); has the "
+                "system factory's initial magnetisation changed? Write to a new store "
+                "instead."
+            )
 
     # -- properties -----------------------------------------------------------------
     @property

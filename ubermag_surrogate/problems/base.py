@@ -110,15 +110,24 @@ class Problem:
             "relax": self.relax,
         }
 
-    def _cache_key(self, calculator_name):
+    def _cache_key(self, calculator_name, m):
+        """Return a hash of what a relaxation depends on.
+
+        Mesh, material, calculator and the state it starts from (``m``, A/m: its
+        direction and, through its norm, where the magnet is; two geometries can
+        share a mesh and an Ms range).
+        """
         text = json.dumps([self.metadata(), calculator_name], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(text.encode())
+        digest.update(np.ascontiguousarray(m.array, dtype=np.float64).tobytes())
+        return digest.hexdigest()[:16]
 
     def initial_state(self, calculator, use_cache=True):
         """Return the magnetisation every trajectory starts from (A/m).
 
         With ``relax=True`` the factory's state is minimised with the calculator's
-        ``MinDriver`` once per mesh, material and calculator; the result is cached
+        ``MinDriver`` once per mesh, material, calculator and starting state (the
+        factory's ``m``, which also says where the magnet is); the result is cached
         on disk (:func:`cache_dir`).
 
         Parameters
@@ -135,7 +144,8 @@ class Problem:
         system = self.system()
         if not self.relax:
             return system.m
-        path = cache_dir() / f"{self.name}-{self._cache_key(calculator.__name__)}.omf"
+        key = self._cache_key(calculator.__name__, system.m)
+        path = cache_dir() / f"{self.name}-{key}.omf"
         if use_cache and path.exists():
             return df.Field.from_file(str(path))
         with tempfile.TemporaryDirectory() as tmp:
