@@ -83,3 +83,13 @@ def test_a_store_refuses_trajectories_of_another_geometry_or_start(tmp_path):
     # the same system appends
     more = generate(disk, [*field, [-0.03, 0.0, 0.0]], store=store, **args)
     assert (more.completed, more.skipped) == (1, 1)
+
+
+def test_a_factory_with_its_own_zeeman_term_is_refused():
+    def biased():
+        system = _element((1, 0, 0), "disk")()
+        system.energy += mm.Zeeman(H=(0, 0, 1e4), name="bias")
+        return system
+
+    with pytest.raises(ValueError, match="put a constant bias into the field domain"):
+        Problem("element", biased)

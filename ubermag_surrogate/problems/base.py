@@ -39,13 +39,19 @@ class Problem:
     name : str
         Name of the problem (used for system names and cache files).
     system_factory : callable
-        ``system_factory()`` returns a fresh ``mm.System`` with energy (no Zeeman
-        term for the sweep field), dynamics and the magnetisation to start from.
+        ``system_factory()`` returns a fresh ``mm.System`` with energy (without a
+        Zeeman term: each sample adds the swept field, and a constant bias belongs
+        in the field domain), dynamics and the magnetisation to start from.
         It must be picklable by cloudpickle (any function, lambda or
         ``functools.partial`` works).
     relax : bool, optional
         Minimise the energy before applying the field (``True``, SP4's s-state);
         ``False`` starts from the factory's ``m``.
+
+    Raises
+    ------
+    ValueError
+        For a factory whose system has a Zeeman term.
 
     Examples
     --------
@@ -66,6 +72,16 @@ class Problem:
         system = self.system()
         if not isinstance(getattr(system, "m", None), df.Field):
             raise TypeError("system_factory() must return an mm.System with m set.")
+        fixed = [term for term in system.energy if isinstance(term, mm.Zeeman)]
+        if fixed:
+            raise ValueError(
+                f"The factory's system has a Zeeman term ({fixed[0]!r}): each sample "
+                "adds the swept field itself, and a surrogate answers for the total "
+                "external field. Leave it out and put a constant bias into the field "
+                "domain instead, as a coordinate of zero width, e.g. "
+                "FieldDomain(box=((-40, -20), (-10, 10), (12.6, 12.6))) for Bz = "
+                "12.6 mT."
+            )
         self.mesh = system.m.mesh
         self.Ms = np.asarray(system.m.norm.array, dtype=np.float64)[..., 0]
         self._energy = repr(system.energy)
