@@ -1,13 +1,15 @@
 """Surrogate against the embedded calculator from the same state, with figures."""
 
+import dataclasses
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from IPython.lib.pretty import pretty
 
 import ubermag_surrogate as us
-from ubermag_surrogate.comparison import Comparison
+from ubermag_surrogate.comparison import Comparison, plot_snapshots
 from ubermag_surrogate.problems import sp4
 
 T, N = 2e-10, 10
@@ -89,6 +91,30 @@ def test_report_and_figures_on_disk(comparison, tmp_path):
     assert report["field_sensitivity"] == result.field_sensitivity
     assert len(report["step_errors"]) == N + 1
     assert np.array(report["mean_m_simulated"]).shape == (N + 1, 3)
+
+
+def test_snapshots_leave_cells_without_magnet_blank(comparison):
+    # the film with a hole: its cells hold zero vectors (the layout's convention)
+    result, _, _ = comparison
+    nx, ny, _ = result.mesh.n
+    hole = np.zeros((nx, ny), dtype=bool)
+    hole[10:20, 3:7] = True
+    holed = dataclasses.replace(
+        result,
+        simulated=result.simulated * ~hole.reshape(-1),
+        predicted=result.predicted * ~hole.reshape(-1),
+    )
+    fig = plot_snapshots(holed)
+    image = fig.axes[0].get_images()[0].get_array()  # m_x, (ny, nx)
+    np.testing.assert_array_equal(np.ma.getmaskarray(image), hole.T)
+    arrows = fig.axes[0].collections[0]  # every step-th cell, step = nx // 20
+    step = max(1, nx // 20)
+    shown = hole[::step, ::step].T.reshape(-1)
+    assert shown.any()
+    np.testing.assert_array_equal(arrows.Umask, shown)
+    error = fig.axes[2].get_images()[0].get_array()
+    np.testing.assert_array_equal(np.ma.getmaskarray(error), hole.T)
+    plt.close(fig)
 
 
 def test_compare_refuses_what_the_driver_refuses(sp4_model, tmp_path):

@@ -56,9 +56,22 @@ def plot_mean_m(comparison, ax=None):
 
 
 def _in_plane(states, mesh):
-    """(m_x, m_y) averaged over z, arrays (nx, ny), from states (3, N)."""
+    """(m_x, m_y) averaged over z, masked arrays (nx, ny), from states (3, N).
+
+    Columns without magnetic cells (Ms = 0 hold zero vectors) are masked: no
+    colour, no arrow.
+    """
     cells = states.reshape(3, *mesh.n)
-    return cells[0].mean(axis=-1), cells[1].mean(axis=-1)
+    empty = ~np.any(np.abs(cells) > 0, axis=(0, -1))
+    return (
+        np.ma.masked_array(cells[0].mean(axis=-1), empty),
+        np.ma.masked_array(cells[1].mean(axis=-1), empty),
+    )
+
+
+def _colormap(name):
+    """Return a copy of a Matplotlib colormap that draws masked cells light grey."""
+    return plt.get_cmap(name).with_extremes(bad="0.9")
 
 
 def plot_snapshots(comparison, indices=None):
@@ -109,7 +122,12 @@ def plot_snapshots(comparison, indices=None):
             ):
                 mx, my = _in_plane(states, mesh)
                 image = ax.imshow(
-                    mx.T, origin="lower", extent=extent, cmap="RdBu_r", vmin=-1, vmax=1
+                    mx.T,
+                    origin="lower",
+                    extent=extent,
+                    cmap=_colormap("RdBu_r"),
+                    vmin=-1,
+                    vmax=1,
                 )
                 ax.quiver(
                     xs,
@@ -121,9 +139,16 @@ def plot_snapshots(comparison, indices=None):
                     width=0.004,
                 )
                 ax.set_title(f"{label}, t = {t_ps:.0f} ps", fontsize=9)
-            error = errors[i].reshape(*mesh.n).mean(axis=-1)
+            error = np.ma.masked_array(
+                errors[i].reshape(*mesh.n).mean(axis=-1), np.ma.getmaskarray(mx)
+            )
             error_image = row[2].imshow(
-                error.T, origin="lower", extent=extent, cmap="magma", vmin=0, vmax=vmax
+                error.T,
+                origin="lower",
+                extent=extent,
+                cmap=_colormap("magma"),
+                vmin=0,
+                vmax=vmax,
             )
             row[2].set_title(
                 f"|m_pred - m_sim|, t = {t_ps:.0f} ps (max {error.max():.2f})",
