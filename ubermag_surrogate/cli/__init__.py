@@ -192,7 +192,9 @@ def _add_field_request(parser):
     )
     _add_time(parser)
     parser.add_argument(
-        "--name", default="sp4", help="system name (the drive folders' parent)"
+        "--name",
+        help="system name, the drive folders' parent (default: the model's "
+        "problem, e.g. sp4)",
     )
     parser.add_argument("--out", default=".", help="folder the drives go under")
 

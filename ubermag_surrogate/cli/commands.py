@@ -143,7 +143,7 @@ def compare(args):
         calculator=args.calculator,
         dirname=out,
     )
-    written = comparison.save(out / f"{args.name}_comparison")
+    written = comparison.save(out / f"{system.name}_comparison")
     print()
     print(comparison.summary())
     print(f"\nReport and figures: {written[0].parent}")
