@@ -47,7 +47,7 @@ def main():
     parser.add_argument("--data", default="data", help="folder with the stores")
     parser.add_argument("--domain", default="sp4_field2")
     parser.add_argument("--sizes", default="50,100,150,200,300", help="fields")
-    parser.add_argument("--seeds", default="0,1", help="subset and landmark seeds")
+    parser.add_argument("--seeds", default="0,1,2", help="subset and landmark seeds")
     parser.add_argument("--test", default="val", help="held-out store DOMAIN_TEST")
     parser.add_argument(
         "--split-angle", type=float, default=191.0, help="deg; NaN: no split"
