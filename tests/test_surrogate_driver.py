@@ -13,6 +13,7 @@ import xarray as xr
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN
 
 from ubermag_surrogate import SurrogateDriver, embedded
+from ubermag_surrogate.driver import surrogate_driver
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
@@ -418,6 +419,33 @@ def test_sweep_many_fields_at_once(sp4_model, driver):
     # from the system's m (float32 round-off of the model's own m0)
     np.testing.assert_allclose(flagged["sensitivity"], expected, atol=1e-6)
     np.testing.assert_array_equal(flagged["mx"], result["mx"])
+
+
+def test_sweep_in_chunks_gives_the_same_answer_and_shows_progress(
+    sp4_model, driver, monkeypatch, capsys
+):
+    fields = np.vstack([SP4_TEST_DOMAIN.sample(4, seed=3), [[-0.045, 0, 0]]])
+    system = sp4_model.system()
+    with pytest.warns(ExtrapolationWarning) as whole_warnings:
+        whole = driver.sweep(system, B=fields, t=T, n=N, states=True, sensitivity=True)
+    assert capsys.readouterr().err == ""  # one chunk: no bar
+    monkeypatch.setattr(surrogate_driver, "SWEEP_CHUNK", 2)
+    with pytest.warns(ExtrapolationWarning) as chunked_warnings:
+        chunked = driver.sweep(
+            system, B=fields, t=T, n=N, states=True, sensitivity=True
+        )
+    # three chunks, warned about once, for all five fields
+    messages = [str(w.message) for w in chunked_warnings]
+    assert messages == [str(w.message) for w in whole_warnings]
+    assert any("1 of 5 fields lie outside" in m for m in messages)
+    assert chunked_warnings[0].filename == __file__
+    for name in ("mx", "my", "mz", "sensitivity"):  # float32 states, other batches
+        np.testing.assert_allclose(chunked[name], whole[name], atol=1e-6)
+    np.testing.assert_allclose(chunked["m"], whole["m"], atol=1e-5)
+    assert "sweep: 100% 5/5" in capsys.readouterr().err
+    with pytest.warns(ExtrapolationWarning):
+        driver.sweep(system, B=fields, t=T, n=N, verbose=0)
+    assert capsys.readouterr().err == ""
 
 
 def test_sweep_bad_input(sp4_model, driver):

@@ -414,6 +414,16 @@ class SurrogateModel(abc.ABC):
             For more than ``MAX_HORIZON_FACTOR`` (100) times the trained horizon
             (e.g. ``t`` given in ns instead of s), before any work is done.
         """
+        request = self._checked_request(fields, m0, t, n, stacklevel=3)
+        return self._rollout(*request)
+
+    def _checked_request(self, fields, m0, t, n, stacklevel):
+        """Check a :meth:`predict` request and warn as it does.
+
+        ``stacklevel`` as for ``warnings.warn`` in this method. Returns ``(fields,
+        m0, n, stride)`` for :meth:`_rollout`; a caller that predicts in chunks
+        checks (and warns) once for all fields.
+        """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
         fields = check_fields(fields)
@@ -433,11 +443,14 @@ class SurrogateModel(abc.ABC):
                 f"trained horizon of {self.n_steps_ * self.dt_:.3g} s "
                 f"({self.n_steps_} steps).",
                 ExtrapolationWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-        self._warn_outside_domain(fields)
-        m0 = self._check_m0(m0)
-        latent = self._predict(fields, m0, total)
+        self._warn_outside_domain(fields, stacklevel=stacklevel + 1)
+        return fields, self._check_m0(m0), n, stride
+
+    def _rollout(self, fields, m0, n, stride):
+        """Return the :class:`Prediction` of a checked request."""
+        latent = self._predict(fields, m0, n * stride)
         return Prediction(
             times=np.arange(n + 1) * stride * self.dt_,
             fields=fields,
@@ -545,7 +558,7 @@ class SurrogateModel(abc.ABC):
             )
         return int(n), int(round(stride))
 
-    def _warn_outside_domain(self, fields):
+    def _warn_outside_domain(self, fields, stacklevel):
         if self.field_domain_ is None:
             return
         outside = self.field_domain_.distance_outside(fields)
@@ -566,7 +579,7 @@ class SurrogateModel(abc.ABC):
                 f"{bad.size} of {len(fields)} fields lie outside the training domain "
                 f"{self.field_domain_!r}; furthest by ({by}).",
                 ExtrapolationWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     def _check_m0(self, m0):
