@@ -166,6 +166,18 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
         ),
         (["train", "--data", "nowhere.zarr", "--out", "m.npz"], "No trajectory store"),
         (
+            ["train", "--data", "{store}/zarr.json", "--out", "m.npz"],
+            "is a file but not a trajectory store",
+        ),
+        (
+            ["generate", "--n-samples", "1", "--out", "{store}/.."],
+            "is a folder but not a trajectory store",
+        ),
+        (
+            ["train", "--data", "{store}/m", "--out", "m.npz"],  # the store's array
+            "is not a trajectory store (An array already exists",
+        ),
+        (
             ["train", "--data", "{store}", "--out", "{store}"],
             "is a directory; name the model file",
         ),

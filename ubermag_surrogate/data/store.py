@@ -68,8 +68,20 @@ class TrajectoryStore:
     def __init__(self, path, mode="r"):
         self.path = pathlib.Path(path)
         if not (self.path / "zarr.json").is_file():
+            if self.path.exists():
+                what = "folder" if self.path.is_dir() else "file"
+                raise FileExistsError(
+                    f"{str(self.path)!r} is a {what} but not a trajectory store (no "
+                    "zarr.json); name a new path for a new store, or an existing "
+                    "store."
+                )
             raise FileNotFoundError(f"No trajectory store at {str(self.path)!r}.")
-        self.group = zarr.open_group(str(self.path), mode=mode)
+        try:
+            self.group = zarr.open_group(str(self.path), mode=mode)
+        except zarr.errors.BaseZarrError as error:  # e.g. a Zarr array there
+            raise ValueError(
+                f"{str(self.path)!r} is not a trajectory store ({error})."
+            ) from None
         if self.group.attrs.get("format") != FORMAT:
             raise ValueError(
                 f"{str(self.path)!r} is not a trajectory store ({FORMAT})."
