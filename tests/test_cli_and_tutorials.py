@@ -118,6 +118,17 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     request = json.loads((drive.drive_path / "sp4-request.json").read_text())
     expected = 36e-3 * np.array([np.cos(np.deg2rad(190)), np.sin(np.deg2rad(190)), 0])
     assert np.allclose(request["field_T"], expected)
+    # by default the model's horizon, every trained step
+    argv = ["predict", "--model", str(model_path), "--field", "36mT@190deg"]
+    assert main([*argv, "--out", str(out)]) == 0
+    horizon = model.n_steps_ * model.dt_
+    assert f"t = {horizon:.3g} s, {model.n_steps_} outputs" in capsys.readouterr().out
+    assert md.Data("sp4", dirname=str(out))[-1].n == model.n_steps_
+    # warnings as one line each, without Python's source line
+    assert main([*argv, "--t", str(2 * horizon), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ubermag-surrogate predict: ExtrapolationWarning: Predicting" in err
+    assert "driver.drive(" not in err
 
     assert (
         main(

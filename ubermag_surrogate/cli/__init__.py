@@ -10,6 +10,7 @@ in :mod:`.commands` and :mod:`.quickstart`.
 
 import argparse
 import sys
+import warnings
 
 from . import commands, quickstart
 from .arguments import cell_nm, field, json_object, positive_float, positive_int
@@ -190,7 +191,17 @@ def _add_field_request(parser):
         help="applied field mu0 H: in-plane magnitude and angle as 36mT@190deg, "
         "or components in mT as --field=-35.5,-6.3,0",
     )
-    _add_time(parser)
+    parser.add_argument(
+        "--t",
+        type=positive_float,
+        help="simulated time (s) (default: the model's trained horizon)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        help="number of outputs, at t/steps, 2 t/steps, ..., t (default: one per "
+        "trained time step)",
+    )
     parser.add_argument(
         "--name",
         help="system name, the drive folders' parent (default: the model's "
@@ -318,11 +329,21 @@ def main(argv=None):
     """Entry point of the ``ubermag-surrogate`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, TypeError, RuntimeError, OSError) as exc:
-        print(f"ubermag-surrogate {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+
+    def show(message, category, *_args, **_kwargs):
+        # one line, without the source line Python would print under it
+        print(
+            f"ubermag-surrogate {args.command}: {category.__name__}: {message}",
+            file=sys.stderr,
+        )
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            return args.func(args)
+        except (ValueError, TypeError, RuntimeError, OSError) as exc:
+            print(f"ubermag-surrogate {args.command}: error: {exc}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,6 +92,13 @@ def _system(model, field, name):
     return system
 
 
+def _time(model, args):
+    """``(t, n)`` of a request: by default the model's horizon, every trained step."""
+    t = model.n_steps_ * model.dt_ if args.t is None else args.t
+    n = max(1, round(t / model.dt_)) if args.steps is None else args.steps
+    return t, n
+
+
 def predict(args):
     """Drive the model's system under one field with a SurrogateDriver."""
     from ..driver import SurrogateDriver
@@ -99,17 +106,18 @@ def predict(args):
 
     driver = SurrogateDriver(model=args.model, sensitivity_threshold=SENSITIVE)
     system = _system(driver.model, args.field, args.name)
+    t, n = _time(driver.model, args)
     out = pathlib.Path(args.out).absolute()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SensitivityWarning)  # advised below
-        driver.drive(system, t=args.t, n=args.steps, dirname=out)
+        driver.drive(system, t=t, n=n, dirname=out)
     drive = out / system.name / f"drive-{system.drive_number - 1}"
     info = json.loads((drive / "info.json").read_text(encoding="utf-8"))
     final = system.table.data[["mx", "my", "mz"]].iloc[-1].to_numpy()
     b = args.field * 1e3
     print(
-        f"mu0 H = ({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT, t = {args.t:.3g} s, "
-        f"{args.steps} outputs; <m> at the end = "
+        f"mu0 H = ({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT, t = {t:.3g} s, "
+        f"{n} outputs; <m> at the end = "
         f"({final[0]:.5f}, {final[1]:.5f}, {final[2]:.5f})"
     )
     sensitivity = info["field_sensitivity"]
@@ -134,12 +142,13 @@ def compare(args):
 
     model = load(args.model)
     system = _system(model, args.field, args.name)
+    t, n = _time(model, args)
     out = pathlib.Path(args.out).absolute()
     comparison = run(
         system,
         args.model,
-        t=args.t,
-        n=args.steps,
+        t=t,
+        n=n,
         calculator=args.calculator,
         dirname=out,
     )
