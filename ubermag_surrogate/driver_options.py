@@ -5,10 +5,37 @@ Both the embedded calculator's drivers and ``SurrogateDriver`` follow
 same checks and have nothing to schedule on a cluster.
 """
 
+import numbers
 import pathlib
 
 OVF_FORMATS = ("bin8", "bin4", "txt")
 """The ``ovf_format`` values of ``drive``."""
+
+OOMMF_ONLY = {"fixed_subregions": None, "output_step": False, "compute": None}
+"""oommfc's ``drive`` options that change what is computed or written, with their
+default (no-op) values."""
+
+
+def check_positive_int(name, value):
+    """Refuse anything but a positive integer ``value`` of the argument ``name``.
+
+    Raises
+    ------
+    TypeError
+        For a non-integer (``bool`` included).
+    ValueError
+        For zero or a negative integer.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}.")
+    if value <= 0:
+        raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
+
+
+def check_verbose(verbose):
+    """Refuse a ``verbose`` other than 0, 1 or 2 (``ValueError``)."""
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"{verbose=} must be 0, 1 or 2.")
 
 
 def check_drive_options(runner, ovf_format, verbose, dirname, no_runner):
@@ -30,8 +57,7 @@ def check_drive_options(runner, ovf_format, verbose, dirname, no_runner):
         raise ValueError(f"{no_runner}; got {runner=}.")
     if ovf_format not in OVF_FORMATS:
         raise ValueError(f"{ovf_format=} must be one of {OVF_FORMATS}.")
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"{verbose=} must be 0, 1 or 2.")
+    check_verbose(verbose)
     if not isinstance(dirname, str | pathlib.Path):
         raise TypeError(f"dirname must be str or Path, not {type(dirname).__name__}.")
 

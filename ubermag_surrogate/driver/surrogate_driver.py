@@ -22,7 +22,13 @@ import xarray as xr
 from .. import __version__
 from .._progress import progress_bar
 from ..data.layout import to_field, unit_vectors
-from ..driver_options import NoScheduling, check_drive_options
+from ..driver_options import (
+    OOMMF_ONLY,
+    NoScheduling,
+    check_drive_options,
+    check_positive_int,
+    check_verbose,
+)
 from ..models.base import (
     SensitivityWarning,
     as_fitted_model,
@@ -35,9 +41,6 @@ from .request import check_compatible, initial_state, read_request
 SWEEP_CHUNK = 1000
 """Fields :meth:`SurrogateDriver.sweep` predicts at a time (SP4: about 50 MB of
 latent trajectories and 4 s on 2 cores per chunk)."""
-
-_OOMMF_ONLY = ("fixed_subregions", "output_step", "compute")
-"""oommfc drive options a surrogate cannot honour."""
 
 
 def _check_time(t, n):
@@ -336,7 +339,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 f"SurrogateDriver.drive() needs {' and '.join(missing)}: the time t "
                 "(s) and the number of outputs n."
             )
-        untrained = sorted(set(drive_kwargs) & set(_OOMMF_ONLY))
+        untrained = sorted(set(drive_kwargs) & set(OOMMF_ONLY))
         if untrained:
             raise TypeError(
                 f"SurrogateDriver.drive() cannot take {untrained}: oommfc options "
@@ -350,11 +353,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 f"SurrogateDriver.drive() got unexpected argument(s) {unknown}; it "
                 "accepts t, n (and n_threads, which has no effect)."
             )
-        threads = drive_kwargs.get("n_threads")
-        if threads is not None and (
-            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-        ):
-            raise ValueError(f"n_threads={threads!r} must be a positive integer.")
+        if drive_kwargs.get("n_threads") is not None:
+            check_positive_int("n_threads", drive_kwargs["n_threads"])
         _check_time(drive_kwargs["t"], drive_kwargs["n"])
 
     def _check_system(self, system):
@@ -487,8 +487,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         else:
             fields = check_fields(B, "B")
         _check_time(t, n)
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"{verbose=} must be 0, 1 or 2.")
+        check_verbose(verbose)
         chunks = [
             slice(start, start + SWEEP_CHUNK)
             for start in range(0, len(fields), SWEEP_CHUNK)

@@ -21,13 +21,16 @@ import micromagneticmodel as mm
 import numpy as np
 import ubermagtable as ut
 
-from ..driver_options import NoScheduling, check_drive_options
+from ..driver_options import (
+    OOMMF_ONLY,
+    NoScheduling,
+    check_drive_options,
+    check_positive_int,
+)
 from .solver_process import IDLE_EXIT, discard, solver_process
 from .system_input import check_system, write_input
 
 _DEVICES = ("cpu", "cuda", "auto")
-# oommfc drive options, accepted only with their default (no-op) values.
-_OOMMF_ONLY = {"fixed_subregions": None, "output_step": False, "compute": None}
 
 
 def default_threads():
@@ -36,13 +39,6 @@ def default_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}.")
-    if value <= 0:
-        raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
 
 
 def _check_positive_real(name, value):
@@ -143,13 +139,14 @@ class Driver(NoScheduling, mm.ExternalDriver):
             number of cores available) is common to all embedded drivers.
         """
         known = {"n_threads", *self._drive_arguments}
-        unknown = sorted(set(drive_kwargs) - known - set(_OOMMF_ONLY))
+        unknown = sorted(set(drive_kwargs) - known - set(OOMMF_ONLY))
         if unknown:
             raise TypeError(
                 f"{self.__class__.__name__}.drive() got unexpected argument(s) "
                 f"{unknown}; it accepts {sorted(known)}."
             )
-        for key, default in _OOMMF_ONLY.items():
+        # oommfc's options are accepted only with their default (no-op) values
+        for key, default in OOMMF_ONLY.items():
             if drive_kwargs.get(key, default) != default:
                 raise ValueError(
                     f"{key}={drive_kwargs[key]!r} is an oommfc option that the "
@@ -158,7 +155,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         self._checkargs(drive_kwargs)
         n_threads = drive_kwargs.setdefault("n_threads", None)
         if n_threads is not None:
-            _check_positive_int("n_threads", n_threads)
+            check_positive_int("n_threads", n_threads)
 
     def _check_system(self, system):
         check_system(system, needs_dynamics=self._needs_dynamics)
@@ -336,7 +333,7 @@ class TimeDriver(Driver):
                 "time t (s) and the number of outputs n."
             )
         _check_positive_real("t", kwargs["t"])
-        _check_positive_int("n", kwargs["n"])
+        check_positive_int("n", kwargs["n"])
         for name in ("atol", "rtol"):
             _check_positive_real(name, getattr(self, name))
 
@@ -376,7 +373,7 @@ class MinDriver(Driver):
 
     def _checkargs(self, kwargs):
         _check_positive_real("stopping_mxHxm", self.stopping_mxHxm)
-        _check_positive_int("max_iterations", self.max_iterations)
+        check_positive_int("max_iterations", self.max_iterations)
 
     def _settings(self, kwargs):
         settings = super()._settings(kwargs)
