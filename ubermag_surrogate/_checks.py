@@ -77,9 +77,6 @@ MAX_FIELD = 100.0
 """Largest applied field |mu0 H| (T) accepted: larger is taken for a unit mistake
 (H in A/m given where mu0 H in T is asked for); no lab magnet reaches it."""
 
-MU0 = 4e-7 * np.pi
-"""Vacuum permeability (T m/A), as ``micromagneticmodel.consts.mu0``."""
-
 
 def as_float_array(values, name):
     """``values`` as a float64 array, or a ValueError naming the argument."""
@@ -127,7 +124,10 @@ def check_fields(values, name="fields", unit="T"):
         raise ValueError(f"{name} has non-finite values.")
     scale = np.abs(fields).max() or 1.0  # |1e200 T| without overflow
     tesla = np.linalg.norm(fields / scale, axis=1) * scale
-    tesla *= 1.0 if unit == "T" else MU0
+    if unit != "T":
+        import micromagneticmodel as mm  # only callers that already use it pass A/m
+
+        tesla *= mm.consts.mu0
     if tesla.max() > MAX_FIELD:
         hint = (
             "fields are mu0 H in tesla (36 mT is 0.036); H in A/m times mu0 = "

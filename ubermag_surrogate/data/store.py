@@ -218,8 +218,12 @@ class TrajectoryStore:
                 )
         Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
         stored = store.group["Ms"][:]
-        if stored.shape != Ms.shape or not np.allclose(stored, Ms, rtol=1e-9, atol=0):
-            changed = int(np.count_nonzero(~np.isclose(stored, Ms, rtol=1e-9, atol=0)))
+        changed = (
+            Ms.size
+            if stored.shape != Ms.shape
+            else int(np.count_nonzero(~np.isclose(stored, Ms, rtol=1e-9, atol=0)))
+        )
+        if changed:
             raise StoreMismatchError(
                 f"Cannot append to {str(path)!r}: Ms differs in {changed} of "
                 f"{Ms.size} cells (another geometry on the same mesh). Write to a new "
