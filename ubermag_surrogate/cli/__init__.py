@@ -234,11 +234,7 @@ def build_parser():
     _add_time(quick)
     _add_cell(quick)
 
-    domains = "; ".join(
-        f"{name}: {d.magnitude[0]:g}-{d.magnitude[1]:g} mT at "
-        f"{d.angle[0]:g}-{d.angle[1]:g} deg"
-        for name, d in sorted(DOMAINS.items())
-    )
+    domains = "; ".join(f"{n}: {d.ranges_text()}" for n, d in sorted(DOMAINS.items()))
     gen = _add_command(sub, "generate", commands.generate, domains=domains)
     gen.add_argument(
         "--problem", choices=sorted(PROBLEMS), default="sp4", help="system to drive"

@@ -125,6 +125,31 @@ class FieldDomain:
     def __eq__(self, other):
         return isinstance(other, FieldDomain) and self.to_dict() == other.to_dict()
 
+    def ranges_text(self, bounds=None, fmt="g"):
+        """Return the ranges as text, in mT (and deg).
+
+        Parameters
+        ----------
+        bounds : array_like, optional
+            ``(low, high)`` per coordinate, in the domain's coordinates (default:
+            the domain's own; e.g. the range some fields cover).
+        fmt : str, optional
+            Format of each number (default ``"g"``).
+
+        Examples
+        --------
+        >>> from ubermag_surrogate.data import sp4_field2_domain
+        >>> sp4_field2_domain.ranges_text()
+        '|mu0 H| 30-40 mT at 180-200 deg'
+        """
+        b = self.bounds if bounds is None else np.asarray(bounds)
+        if self.kind == "polar":
+            return (
+                f"|mu0 H| {b[0, 0]:{fmt}}-{b[0, 1]:{fmt}} mT at "
+                f"{b[1, 0]:{fmt}}-{b[1, 1]:{fmt}} deg"
+            )
+        return " x ".join(f"[{low:{fmt}}, {high:{fmt}}]" for low, high in b) + " mT"
+
     def to_dict(self):
         """Return a JSON-serialisable description (see :meth:`from_dict`)."""
         data = {"kind": self.kind, "name": self.name, "units": "mT, deg"}

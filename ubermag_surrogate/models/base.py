@@ -302,25 +302,18 @@ class SurrogateModel(abc.ABC):
         if domain is not None:
             covered = domain.coordinates(self.training_fields_)
             if domain.kind == "polar":
-                bounds = (
-                    f"|mu0 H| {domain.magnitude[0]:g}-{domain.magnitude[1]:g} mT at "
-                    f"{domain.angle[0]:g}-{domain.angle[1]:g} deg"
-                )
                 span = (
                     f"{covered[:, 0].min():.2f}-{covered[:, 0].max():.2f} mT, "
                     f"{covered[:, 1].min():.2f}-{covered[:, 1].max():.2f} deg"
                 )
             else:
-                bounds = " x ".join(f"[{a:g}, {b:g}]" for a, b in domain.box) + " mT"
-                span = (
-                    " x ".join(
-                        f"[{covered[:, i].min():.2f}, {covered[:, i].max():.2f}]"
-                        for i in range(3)
-                    )
-                    + " mT"
+                span = domain.ranges_text(
+                    np.column_stack([covered.min(axis=0), covered.max(axis=0)]), ".2f"
                 )
             name = f" {domain.name}" if domain.name else ""
-            lines.append(f"  field domain{name}: {bounds} (fields cover {span})")
+            lines.append(
+                f"  field domain{name}: {domain.ranges_text()} (fields cover {span})"
+            )
         n = self.mesh_["n"]
         cell = np.asarray(self.mesh_["cell"]) * 1e9
         magnetic = self.Ms_[self.Ms_ > 0]
