@@ -128,6 +128,33 @@ def test_subregion_dict_and_field_parameters():
     assert np.allclose(system.m["right"].orientation.mean(), (0, 0, 1), atol=1e-4)
 
 
+def _two_halves(name, H):
+    region = df.Region(p1=(0, 0, 0), p2=(8e-9, 4e-9, 2e-9))
+    subregions = {"left": df.Region(p1=(0, 0, 0), p2=(4e-9, 4e-9, 2e-9))}
+    mesh = df.Mesh(region=region, n=(4, 2, 1), subregions=subregions)
+    system = mm.System(name=name)
+    system.energy = mm.Zeeman(H=H)
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.5)
+    system.m = df.Field(mesh, nvdim=3, value=(0, 1, 0), norm=1e6)
+    return system
+
+
+def test_subregion_dict_without_default_is_zero_elsewhere_as_in_oommfc():
+    # oommfc writes such a dict as an OOMMF atlas field with default value 0
+    system = _two_halves("halves", H={"left": (1e6, 0, 0)})
+    embedded.MinDriver().drive(system, verbose=0)
+    m = system.m.orientation.array
+    assert np.allclose(m[:2], (1, 0, 0), atol=1e-4)
+    assert np.allclose(m[2:], (0, 1, 0))  # no field, no exchange: no torque
+
+
+def test_subregion_the_mesh_does_not_have_is_refused():
+    system = _two_halves("no_such_region", H={"right": (1e6, 0, 0)})
+    with pytest.raises(ValueError, match="subregion.*'right'.*mesh does not have"):
+        embedded.MinDriver().drive(system, verbose=0)
+    assert not pathlib.Path("no_such_region").exists()
+
+
 @pytest.mark.parametrize("ovf_format", ["bin4", "txt"])
 def test_output_formats(ovf_format):
     system = small_system(name=f"fmt_{ovf_format}")

@@ -166,6 +166,7 @@ def test_zero_anisotropy_axis():
     system.energy += mm.UniaxialAnisotropy(K=1e3, u=(0, 0, 0))
     with pytest.raises(ValueError, match="axis u must be non-zero"):
         embedded.MinDriver().drive(system)
+    assert _no_folder()
 
 
 def test_scheduling_is_not_available():

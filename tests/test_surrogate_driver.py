@@ -170,6 +170,35 @@ def test_zeeman_given_as_a_uniform_field_or_several_terms(sp4_model, driver):
     assert np.allclose(two_terms.m.array, reference.m.array, rtol=0, atol=1e-9)
 
 
+def test_zeeman_per_subregion_is_read_as_oommfc_writes_it(sp4_model, driver):
+    B = sp4_model.training_fields_[2]
+    H = tuple(B / mm.consts.mu0)
+    reference = request_system(sp4_model, B)
+    driver.drive(reference, t=T, n=N, save=False, verbose=0)
+    mesh = reference.m.mesh
+    pmax = (mesh.region.pmax[0] / 2, *mesh.region.pmax[1:])
+    halves = df.Mesh(
+        region=mesh.region,
+        cell=mesh.cell,
+        subregions={"left": df.Region(p1=mesh.region.pmin, p2=pmax)},
+    )
+
+    def system(zeeman):
+        s = sp4_model.system()
+        s.m = df.Field(halves, nvdim=3, value=s.m.array)
+        s.energy += mm.Zeeman(H=zeeman)
+        return s
+
+    everywhere = system({"left": H, "default": H})
+    driver.drive(everywhere, t=T, n=N, save=False, verbose=0)
+    assert np.allclose(everywhere.m.array, reference.m.array, rtol=0, atol=1e-9)
+    # no "default": zero field on the right half (oommfc's default value)
+    with pytest.raises(ValueError, match="H varies in space over the magnet"):
+        driver.drive(system({"left": H}), t=T, n=N, save=False, verbose=0)
+    with pytest.raises(ValueError, match="'right' that the mesh does not have"):
+        driver.drive(system({"right": H}), t=T, n=N, save=False, verbose=0)
+
+
 def test_a_request_inside_what_was_trained_does_not_warn(sp4_model, driver):
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -18,9 +18,7 @@ from .._checks import check_fields
 from ..data.layout import rms_difference, to_components
 from ..material import UnreadableTermsError, describe, differences
 from ..models.base import ExtrapolationWarning
-
-# Zeeman attributes that make the field time-dependent (oommfc's Zeeman options).
-_TIME_DEPENDENCE = ("wave", "f", "t0", "func", "dt", "tcl_strings")
+from ..parameters import TIME_DEPENDENT_ZEEMAN, cell_values
 
 
 @dataclasses.dataclass
@@ -37,18 +35,6 @@ class DriveRequest:
 
     field: np.ndarray
     m0: np.ndarray
-
-
-def _uniform_value(H, label):
-    """Return the value of a uniform field given as a ``Field``."""
-    if H.nvdim != 3:
-        raise ValueError(f"{label}: H must be a vector field (nvdim=3), not {H.nvdim}.")
-    values = H.array.reshape(-1, 3)
-    if not np.allclose(values, values[0], rtol=1e-9, atol=0):
-        raise ValueError(
-            f"{label}: H varies in space; the surrogate was trained on uniform fields."
-        )
-    return values[0]
 
 
 def zeeman_field(system):
@@ -69,32 +55,35 @@ def zeeman_field(system):
             "constant external field; add one, e.g. "
             "system.energy += mm.Zeeman(H=(Hx, Hy, Hz)) with H in A/m."
         )
+    magnetic = system.m.norm.array[..., 0] > 0
     total = np.zeros(3)
     for term in terms:
         label = f"Zeeman term {term.name!r}"
-        timed = [k for k in _TIME_DEPENDENCE if k in vars(term)]
+        timed = [k for k in TIME_DEPENDENT_ZEEMAN if k in vars(term)]
         if timed:
             raise ValueError(
                 f"{label} is time-dependent ({', '.join(timed)}); the surrogate was "
                 "trained on constant fields."
             )
-        H = term.H
-        if isinstance(H, df.Field):
-            value = _uniform_value(H, label)
-        elif isinstance(H, dict):
-            values = np.array([np.asarray(v, dtype=float) for v in H.values()])
-            if values.ndim != 2 or values.shape[1] != 3:
-                raise ValueError(f"{label}: H per subregion must be 3-vectors.")
+        if isinstance(term.H, df.Field | dict):
+            if isinstance(term.H, df.Field) and term.H.nvdim != 3:
+                raise ValueError(
+                    f"{label}: H must be a vector field, not nvdim={term.H.nvdim}."
+                )
+            # per cell as oommfc writes it (a dict: zero outside its subregions)
+            values = cell_values(system.m.mesh, term.H, 3, f"{label}: H")[magnetic]
             if not np.allclose(values, values[0], rtol=1e-9, atol=0):
                 raise ValueError(
-                    f"{label}: H differs between subregions; the surrogate was "
+                    f"{label}: H varies in space over the magnet; the surrogate was "
                     "trained on uniform fields."
                 )
             value = values[0]
         else:
-            value = np.asarray(H, dtype=float)
+            value = np.asarray(term.H, dtype=float)
             if value.shape != (3,):
-                raise ValueError(f"{label}: H must be a 3-vector in A/m, got {H!r}.")
+                raise ValueError(
+                    f"{label}: H must be a 3-vector in A/m, got {term.H!r}."
+                )
         total += value
     return check_fields(total, "The Zeeman terms' H", unit="A/m")[0]
 

@@ -158,7 +158,9 @@ class Driver(NoScheduling, mm.ExternalDriver):
             check_positive_int("n_threads", n_threads)
 
     def _check_system(self, system):
-        check_system(system, needs_dynamics=self._needs_dynamics)
+        # micromagneticmodel calls this before it creates the drive folder; the
+        # checked per-cell inputs are written into that folder next
+        self._inputs = check_system(system, needs_dynamics=self._needs_dynamics)
 
     def _settings(self, kwargs):
         """Return the settings passed to the solver process (JSON serialisable)."""
@@ -169,7 +171,12 @@ class Driver(NoScheduling, mm.ExternalDriver):
         system.m.to_file("m0.omf", representation=ovf_format)
         settings = self._settings(kwargs)
         settings["ovf_format"] = ovf_format
-        write_input(system, driver=self.__class__.__name__, settings=settings)
+        write_input(
+            system,
+            inputs=self.__dict__.pop("_inputs"),
+            driver=self.__class__.__name__,
+            settings=settings,
+        )
 
     def _write_info_json(self, system, start_time, **kwargs):
         try:

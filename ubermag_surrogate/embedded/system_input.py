@@ -23,6 +23,8 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
+from ..parameters import TIME_DEPENDENT_ZEEMAN, cell_values
+
 SUPPORTED_ENERGY = ("Exchange", "Demag", "Zeeman", "UniaxialAnisotropy")
 SUPPORTED_DYNAMICS = ("Precession", "Damping")
 
@@ -36,9 +38,6 @@ _TERM_PARAMETERS = {
     "Damping": {"alpha": 1},
 }
 
-# Options of ``mm.Zeeman`` that make the field time dependent.
-_TIME_DEPENDENT_ZEEMAN = ("func", "wave", "f", "t0", "dt", "tcl_strings")
-
 
 def _supported_message():
     return (
@@ -49,7 +48,7 @@ def _supported_message():
 
 
 def check_system(system, needs_dynamics):
-    """Check that the embedded solver can run ``system``.
+    """Check that the embedded solver can run ``system``; return its inputs.
 
     Parameters
     ----------
@@ -58,13 +57,21 @@ def check_system(system, needs_dynamics):
     needs_dynamics : bool
         ``True`` for time drives, which need at least one dynamics term.
 
+    Returns
+    -------
+    tuple
+        ``(terms, dynamics, arrays)`` of :func:`system_arrays`: the parameters
+        are evaluated on the cells here, so bad values are found before a drive
+        creates its folder.
+
     Raises
     ------
     TypeError
         If ``system`` is not an ``mm.System`` or ``system.m`` is not a
         ``discretisedfield.Field``.
     ValueError
-        If the system uses a term, option or mesh that is not supported.
+        If the system uses a term, option or mesh that is not supported, or a
+        parameter value that cannot be evaluated on the mesh.
     RuntimeError
         If energy (or, for time drives, dynamics) is not defined, with the same
         messages as oommfc.
@@ -102,7 +109,7 @@ def check_system(system, needs_dynamics):
         )
     for term in system.energy:
         if isinstance(term, mm.Zeeman):
-            given = sorted(set(vars(term)) & set(_TIME_DEPENDENT_ZEEMAN))
+            given = sorted(set(vars(term)) & set(TIME_DEPENDENT_ZEEMAN))
             if given:
                 raise ValueError(
                     f"Zeeman term {term.name!r} is time dependent ({', '.join(given)}"
@@ -111,6 +118,7 @@ def check_system(system, needs_dynamics):
         _check_term(term, SUPPORTED_ENERGY)
     for term in system.dynamics:
         _check_term(term, SUPPORTED_DYNAMICS)
+    return system_arrays(system)
 
 
 def _check_term(term, supported):
@@ -127,22 +135,6 @@ def _check_term(term, supported):
             f"{kind} option(s) {', '.join(extra)} of term {term.name!r} are not "
             "supported by the embedded calculator."
         )
-
-
-def _cell_values(mesh, value, nvdim, what):
-    """Return ``value`` sampled on every cell of ``mesh`` as a float64 array."""
-    try:
-        field = df.Field(mesh, nvdim=nvdim, value=value)
-    except Exception as exc:  # discretisedfield raises many types for bad values
-        raise ValueError(
-            f"Cannot evaluate {what}={value!r} on the mesh: {exc}"
-        ) from exc
-    array = np.asarray(field.array, dtype=np.float64)
-    if nvdim == 1:
-        array = array[..., 0]
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what} has non-finite values.")
-    return array
 
 
 def system_arrays(system):
@@ -177,7 +169,7 @@ def system_arrays(system):
                     f"{kind}.{param} between subregions ({value!r}) is not supported "
                     "by the embedded calculator; give one value per subregion."
                 )
-            values = _cell_values(mesh, value, nvdim, f"{kind}.{param}")
+            values = cell_values(mesh, value, nvdim, f"{kind}.{param}")
             if param == "u":
                 norm = np.linalg.norm(values, axis=-1, keepdims=True)
                 if np.any(norm[magnetic] == 0):
@@ -201,21 +193,23 @@ def system_arrays(system):
     damping = [t for t in system.dynamics if isinstance(t, mm.Damping)]
     gamma0 = precession[0].gamma0 if precession else mm.consts.gamma0
     alpha = damping[0].alpha if damping else 0.0
-    arrays["gamma0"] = _cell_values(mesh, gamma0, 1, "Precession.gamma0")
-    arrays["alpha"] = _cell_values(mesh, alpha, 1, "Damping.alpha")
+    arrays["gamma0"] = cell_values(mesh, gamma0, 1, "Precession.gamma0")
+    arrays["alpha"] = cell_values(mesh, alpha, 1, "Damping.alpha")
     if np.any(arrays["alpha"] < 0):
         raise ValueError("Damping alpha must be non-negative.")
     dynamics = {"precession": bool(precession), "damping": bool(damping)}
     return terms, dynamics, arrays
 
 
-def write_input(system, driver, settings, dirname="."):
+def write_input(system, inputs, driver, settings, dirname="."):
     """Write ``<name>.json`` and ``<name>-input.npz`` for the child solver.
 
     Parameters
     ----------
     system : micromagneticmodel.System
-        A system that passed :func:`check_system`.
+        The system.
+    inputs : tuple
+        What :func:`check_system` returned for it.
     driver : str
         ``"TimeDriver"`` or ``"MinDriver"``.
     settings : dict
@@ -229,7 +223,7 @@ def write_input(system, driver, settings, dirname="."):
         Path of the JSON problem description.
     """
     dirname = pathlib.Path(dirname)
-    terms, dynamics, arrays = system_arrays(system)
+    terms, dynamics, arrays = inputs
     mesh = system.m.mesh
     spec = {
         "format": "ubermag-surrogate-embedded/1",
