@@ -6,7 +6,9 @@ import json
 import shutil
 import warnings
 
+import discretisedfield as df
 import matplotlib.pyplot as plt
+import micromagneticmodel as mm
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,7 @@ from ubermag_surrogate.data import FieldDomain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import ExtrapolationWarning, KernelSurrogate
-from ubermag_surrogate.problems import sp4
+from ubermag_surrogate.problems import Problem, sp4
 
 
 def _simulate(path, fields, t, n):
@@ -213,6 +215,37 @@ def test_refuses_stores_and_models_it_cannot_score(
     argv = ["evaluate", "--model", "m.npz", "--data", str(tmp_path / "dt.zarr")]
     assert main(argv) == 1
     assert "evaluate: error:" in capsys.readouterr().err
+
+
+def _sp4_variant(alpha=sp4.ALPHA, thickness=3e-9):
+    """A factory: the coarse SP4 film with another damping or thickness."""
+
+    def factory():
+        system = sp4.system(cell=SP4_TEST_CELL)
+        mesh = df.Mesh(p1=(0, 0, 0), p2=(*sp4.LENGTH[:2], thickness), n=(50, 10, 1))
+        system.dynamics = mm.Precession(gamma0=sp4.GAMMA0) + mm.Damping(alpha=alpha)
+        system.m = df.Field(mesh, nvdim=3, value=sp4.M_INITIAL, norm=sp4.MS)
+        return system
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    ("variant", "match"),
+    [
+        ({"alpha": 0.5}, r"The store's material differs .*Damping: alpha = 0.5"),
+        ({"thickness": 4e-9}, r"The store's mesh \(50 x 10 x 1 cells .*4e-09"),
+    ],
+)
+def test_refuses_simulations_of_another_system(sp4_model, variant, match, tmp_path):
+    # same number of cells and output step as the model's: only what was
+    # simulated differs, and scoring it would blame the model
+    other = Problem("sp4", _sp4_variant(**variant))
+    store = tmp_path / "other.zarr"
+    args = {"t": 2e-11, "n": 2, "calculator": "embedded", "progress": False}
+    assert generate(other, [[-0.035, -0.005, 0.0]], store=store, **args).completed
+    with pytest.raises(ValueError, match=match):
+        us.evaluate(sp4_model, store, verbose=0)
 
 
 def test_warns_for_trajectories_from_another_initial_state(sp4_model, held_out):

@@ -23,6 +23,7 @@ import numpy as np
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..data.domains import FieldDomain
+from ..driver.request import check_same_system
 from ..models.base import (
     ExtrapolationWarning,
     as_fitted_model,
@@ -259,13 +260,14 @@ class Evaluation(ReportDisplay):
 
 def _check_store(model, store):
     """Refuse a store the model cannot be scored on; warn for another m(0)."""
-    n_cells = len(model.Ms_)
-    store_cells = store.group["m"].shape[-1]
-    if store_cells != n_cells:
-        raise ValueError(
-            f"The store's mesh has {store_cells} cells; the model was trained on "
-            f"{n_cells}."
-        )
+    attrs = store.attrs
+    check_same_system(
+        model,
+        attrs["mesh"],
+        np.asarray(store.group["Ms"][:], dtype=np.float64),
+        attrs.get("material", {}),
+        what="The store",
+    )
     times = np.asarray(store.times, dtype=np.float64)
     if len(times) < 2:
         raise ValueError("The store holds a single output time: nothing to score.")

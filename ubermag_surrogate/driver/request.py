@@ -106,24 +106,6 @@ def check_compatible(system, model):
     if not isinstance(getattr(system, "m", None), df.Field):
         raise ValueError("The system has no magnetisation: set system.m first.")
     mesh = system.m.mesh
-    trained = model.mesh_
-    size = np.max(np.abs(np.subtract(trained["pmax"], trained["pmin"])))
-    if not (
-        np.array_equal(mesh.n, trained["n"])
-        and np.allclose(mesh.region.pmin, trained["pmin"], rtol=0, atol=1e-9 * size)
-        and np.allclose(mesh.region.pmax, trained["pmax"], rtol=0, atol=1e-9 * size)
-    ):
-        have = _mesh_text(mesh.region.pmin, mesh.region.pmax, mesh.n)
-        want = _mesh_text(trained["pmin"], trained["pmax"], trained["n"])
-        raise ValueError(f"The system's mesh ({have}) is not the model's ({want}).")
-    Ms = system.m.norm.array.reshape(-1)
-    if not np.allclose(Ms, model.Ms_, rtol=1e-5, atol=1e-5 * np.max(model.Ms_)):
-        worst = np.max(np.abs(Ms - model.Ms_))
-        raise ValueError(
-            f"The system's saturation magnetisation differs from the model's by up "
-            f"to {worst:.4g} A/m (trained with Ms in [{model.Ms_.min():.6g}, "
-            f"{model.Ms_.max():.6g}] A/m)."
-        )
     if system.T:
         raise ValueError(
             f"The system has a temperature T = {system.T} K; the model was trained "
@@ -131,21 +113,74 @@ def check_compatible(system, model):
         )
     if len(system.dynamics) == 0:
         raise ValueError("The system has no dynamics (Precession, Damping).")
-    problems = []
+    material = {}
     for key, container, exclude in (
         ("energy", system.energy, (mm.Zeeman,)),
         ("dynamics", system.dynamics, ()),
     ):
+        try:
+            material[key] = describe(container, exclude)
+        except UnreadableTermsError as exc:
+            material[key] = exc
+    check_same_system(
+        model,
+        {"pmin": mesh.region.pmin, "pmax": mesh.region.pmax, "n": mesh.n},
+        system.m.norm.array.reshape(-1),
+        material,
+        what="The system",
+    )
+
+
+def check_same_system(model, mesh, Ms, material, what):
+    """Raise ``ValueError`` unless mesh, Ms and material are those of the training.
+
+    Parameters
+    ----------
+    model : SurrogateModel
+        The fitted model (``mesh_``, ``Ms_``, ``material_``).
+    mesh : dict
+        ``pmin``, ``pmax`` (m) and ``n``.
+    Ms : numpy.ndarray
+        Saturation magnetisation per cell (A/m), ``(N,)``.
+    material : dict
+        ``energy`` (without Zeeman terms) and ``dynamics``: Ubermag representation
+        strings, or the ``UnreadableTermsError`` that reading them raised.
+    what : str
+        How messages name the compared system, e.g. ``"The store"``.
+    """
+    trained = model.mesh_
+    size = np.max(np.abs(np.subtract(trained["pmax"], trained["pmin"])))
+    if not (
+        np.array_equal(mesh["n"], trained["n"])
+        and np.allclose(mesh["pmin"], trained["pmin"], rtol=0, atol=1e-9 * size)
+        and np.allclose(mesh["pmax"], trained["pmax"], rtol=0, atol=1e-9 * size)
+    ):
+        have = _mesh_text(mesh["pmin"], mesh["pmax"], mesh["n"])
+        want = _mesh_text(trained["pmin"], trained["pmax"], trained["n"])
+        raise ValueError(f"{what}'s mesh ({have}) is not the model's ({want}).")
+    if not np.allclose(Ms, model.Ms_, rtol=1e-5, atol=1e-5 * np.max(model.Ms_)):
+        worst = np.max(np.abs(Ms - model.Ms_))
+        raise ValueError(
+            f"{what}'s saturation magnetisation differs from the model's by up "
+            f"to {worst:.4g} A/m (trained with Ms in [{model.Ms_.min():.6g}, "
+            f"{model.Ms_.max():.6g}] A/m)."
+        )
+    problems = []
+    for key in ("energy", "dynamics"):
         expected = model.material_.get(key)
         if not expected:  # a model file without the record: nothing to compare
             continue
+        actual = material.get(key, "")
+        if isinstance(actual, UnreadableTermsError):
+            problems.append(f"{key}: cannot compare ({actual})")
+            continue
         try:
-            problems += differences(expected, describe(container, exclude))
+            problems += differences(expected, actual)
         except UnreadableTermsError as exc:
             problems.append(f"{key}: cannot compare ({exc})")
     if problems:
         raise ValueError(
-            "The system's material differs from the model's training system: "
+            f"{what}'s material differs from the model's training system: "
             + "; ".join(problems)
             + "."
         )
