@@ -37,6 +37,7 @@ EXAMPLES = {
     "README.md": [
         ("sample(300,", "sample(6,"),
         ("sp4.problem()", "sp4.problem(cell=SP4_TEST_CELL)"),
+        ("t=1e-9,\n    n=100,", "t=2e-11,\n    n=2,"),
         ("t=1e-9, n=100", SHORT),
         ("KernelSurrogate()", "KernelSurrogate(**SP4_TEST_PARAMS)"),
         ("NeuralSurrogate(verbose=1)", "NeuralSurrogate(**SP4_NEURAL_PARAMS)"),

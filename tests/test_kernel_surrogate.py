@@ -1,5 +1,6 @@
 """The kernel surrogate on real (coarse) SP4 trajectories from the embedded solver."""
 
+import copy
 import warnings
 
 import discretisedfield as df
@@ -203,6 +204,34 @@ def test_extrapolation_warns_and_says_by_how_much(model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(DOMAIN.sample(2, seed=3))
+
+
+def test_without_a_recorded_domain_the_training_fields_guard(model):
+    # a store made by generate(...) without domain=: no field domain recorded
+    unrecorded = copy.copy(model)
+    unrecorded.field_domain_ = None
+    assert unrecorded.training_domain().name == "training fields"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unrecorded.predict(model.training_fields_)
+    below = model.training_fields_.min(axis=0) - (0.005, 0, 0)
+    with pytest.warns(ExtrapolationWarning, match=r"'training fields' \(\[-") as w:
+        unrecorded.predict([below])
+    assert "furthest by (5 mT, 0 mT, 0 mT)" in str(w[0].message)
+
+
+def test_a_component_constant_in_training_is_said_to_be_ignored(model):
+    in_plane = model.training_fields_[:1]
+    tilted = in_plane + (0, 0, 0.02)  # Bz = 20 mT; every training field had Bz = 0
+    with pytest.warns(ExtrapolationWarning, match="does not take Bz as an input"):
+        prediction = model.predict(tilted, n=5)
+    # indeed: the same prediction as without Bz
+    np.testing.assert_array_equal(
+        prediction.latent, model.predict(in_plane, n=5).latent
+    )
+    with pytest.warns(ExtrapolationWarning) as w:  # outside in Bx only
+        model.predict([[-0.045, 0, 0]], n=5)
+    assert "does not take" not in str(w[0].message)
 
 
 def test_time_far_beyond_the_horizon_is_refused_before_any_work(model):

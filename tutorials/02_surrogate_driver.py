@@ -36,7 +36,14 @@ n = 100 if t >= 1e-9 else 20
 
 # %%
 fields = sp4_field2_domain.sample(n_fields, method="sobol", seed=0)
-generate(sp4.problem(cell=cell), fields, t=t, n=n, store="sp4_tutorial.zarr")
+generate(
+    sp4.problem(cell=cell),
+    fields,
+    t=t,
+    n=n,
+    store="sp4_tutorial.zarr",
+    domain=sp4_field2_domain,  # recorded: predictions outside it warn
+)
 model = KernelSurrogate().fit("sp4_tutorial.zarr")
 model.save("sp4_tutorial_kernel.npz")
 print(model.describe())  # what it is and was trained on (also: load(path).describe())

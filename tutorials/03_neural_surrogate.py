@@ -47,9 +47,12 @@ ae_epochs, int_epochs = (
 # %%
 problem = sp4.problem(cell=cell)
 fields = sp4_field2_domain.sample(n_fields, method="sobol", seed=0)
-generate(problem, fields, t=t, n=n, store="sp4_tutorial.zarr")
-held_out_fields = sp4_field2_domain.sample(max(2, n_fields // 4), seed=7)
-generate(problem, held_out_fields, t=t, n=n, store="sp4_tutorial_heldout.zarr")
+domain = sp4_field2_domain
+generate(problem, fields, t=t, n=n, store="sp4_tutorial.zarr", domain=domain)
+held_out_fields = domain.sample(max(2, n_fields // 4), seed=7)
+generate(
+    problem, held_out_fields, t=t, n=n, store="sp4_tutorial_heldout.zarr", domain=domain
+)
 
 # %% [markdown]
 # ## Train the neural surrogate

@@ -27,6 +27,7 @@ from .._checks import as_float_array, check_fields
 from ..data.domains import FieldDomain
 from ..data.layout import to_field, unit_vectors
 from ..data.store import TrajectoryStore
+from ..integration.scaling import field_scaling
 from ..material import build
 
 FILE_FORMAT = "ubermag-surrogate-model/1"
@@ -499,12 +500,7 @@ class SurrogateModel(abc.ABC):
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
         fields = check_fields(fields)
-        domain = self.field_domain_
-        if domain is None:
-            low = self.training_fields_.min(axis=0) * 1e3
-            high = self.training_fields_.max(axis=0) * 1e3
-            domain = FieldDomain(box=np.column_stack([low, high]).tolist())
-        neighbours = domain.neighbours(fields, step)
+        neighbours = self.training_domain().neighbours(fields, step)
         if neighbours.shape[1] == 0:
             raise ValueError(
                 "The training fields span a single field: there is no range to move "
@@ -551,29 +547,54 @@ class SurrogateModel(abc.ABC):
             )
         return int(n), int(round(stride))
 
+    def training_domain(self):
+        """Return the field domain of the training data, or the box its fields span.
+
+        Returns
+        -------
+        FieldDomain
+            ``field_domain_`` where the training store recorded one (``generate(...,
+            domain=...)``), else the Cartesian box from the smallest to the largest
+            training field component (mT), named ``"training fields"``.
+        """
+        if self.field_domain_ is not None:
+            return self.field_domain_
+        low = self.training_fields_.min(axis=0) * 1e3
+        high = self.training_fields_.max(axis=0) * 1e3
+        return FieldDomain(
+            box=np.column_stack([low, high]).tolist(), name="training fields"
+        )
+
     def _warn_outside_domain(self, fields, stacklevel):
-        if self.field_domain_ is None:
-            return
-        outside = self.field_domain_.distance_outside(fields)
+        domain = self.training_domain()
+        outside = domain.distance_outside(fields)
         bad = np.flatnonzero(np.any(outside > 1e-9, axis=1))
-        if bad.size:
-            units = (
-                ("mT", "deg", "mT")
-                if self.field_domain_.kind == "polar"
-                else (
-                    "mT",
-                    "mT",
-                    "mT",
-                )
+        if not bad.size:
+            return
+        units = ("mT", "deg", "mT") if domain.kind == "polar" else ("mT",) * 3
+        worst = outside[bad].max(axis=0)
+        by = ", ".join(f"{v:.3g} {u}" for v, u in zip(worst, units, strict=True))
+        name = f" {domain.name!r}" if domain.name else ""
+        message = (
+            f"{bad.size} of {len(fields)} fields lie outside the training domain"
+            f"{name} ({domain.ranges_text(fmt='.4g')}); furthest by ({by})."
+        )
+        # components that were the same in every training field are no input of
+        # the learned maps: a prediction does not respond to them at all
+        varying = field_scaling(self.training_fields_)[0]
+        constant = [c for c in range(3) if c not in varying]
+        trained = self.training_fields_[0]
+        moved = [
+            c for c in constant if np.any(np.abs(fields[bad, c] - trained[c]) > 1e-12)
+        ]
+        if moved:
+            names = " and ".join(f"B{'xyz'[c]}" for c in moved)
+            values = ", ".join(f"{trained[c] * 1e3:g} mT" for c in moved)
+            message += (
+                f" The model does not take {names} as an input (the same, {values}, "
+                "in every training field): it predicts as for that value."
             )
-            worst = outside[bad].max(axis=0)
-            by = ", ".join(f"{v:.3g} {u}" for v, u in zip(worst, units, strict=True))
-            warnings.warn(
-                f"{bad.size} of {len(fields)} fields lie outside the training domain "
-                f"{self.field_domain_!r}; furthest by ({by}).",
-                ExtrapolationWarning,
-                stacklevel=stacklevel,
-            )
+        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
     def _check_m0(self, m0):
         if m0 is None:
