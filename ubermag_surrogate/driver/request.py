@@ -8,16 +8,14 @@ allowed but warned about.
 """
 
 import dataclasses
-import warnings
 
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
 from .._checks import check_fields
-from ..data.layout import rms_difference, to_components
+from ..data.layout import to_components
 from ..material import UnreadableTermsError, describe, differences
-from ..models.base import ExtrapolationWarning
 from ..parameters import TIME_DEPENDENT_ZEEMAN, cell_values
 
 
@@ -186,46 +184,23 @@ def check_same_system(model, mesh, Ms, material, what):
         )
 
 
-def initial_state(system, model, tolerance):
-    """Return the system's unit magnetisation ``(3N,)``; warn if far from the trained.
-
-    Parameters
-    ----------
-    system : micromagneticmodel.System
-        The system (its ``m``).
-    model : SurrogateModel
-        The model (its ``m0_``).
-    tolerance : float
-        Warn when the RMS over cells of |m - m0_trained| exceeds it.
-    """
-    m0 = to_components(system.m.array).reshape(-1)
-    distance = rms_difference(m0, model.m0_)
-    if distance > tolerance:
-        warnings.warn(
-            f"The initial magnetisation differs from the state the model was trained "
-            f"from by {distance:.3g} (RMS over cells of |m - m0|, tolerance "
-            f"{tolerance:g}); predictions from other initial states are "
-            "extrapolation.",
-            ExtrapolationWarning,
-            stacklevel=3,
-        )
-    return m0
+def initial_state(system):
+    """Return the system's unit magnetisation ``(3N,)``, store layout."""
+    return to_components(system.m.array).reshape(-1)
 
 
-def read_request(system, model, tolerance=0.05):
+def read_request(system, model):
     """Read and check a drive request: field (mu0 H in T) and initial state.
+
+    Whether the initial state is far from the trained one is the model's check
+    (``SurrogateModel.predict`` warns).
 
     Raises
     ------
     ValueError
         For a system the model cannot answer (see :func:`check_compatible`) or
         without a constant uniform Zeeman field.
-
-    Warns
-    -----
-    ExtrapolationWarning
-        For an initial state far from the trained one.
     """
     check_compatible(system, model)
     field = zeeman_field(system) * mm.consts.mu0
-    return DriveRequest(field=field, m0=initial_state(system, model, tolerance))
+    return DriveRequest(field=field, m0=initial_state(system))

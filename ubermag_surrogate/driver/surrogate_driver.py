@@ -232,9 +232,16 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            request = read_request(system, self.model, self.initial_state_tolerance)
-            prediction = self.model.predict(
-                request.field, m0=request.m0, t=kwargs["t"], n=kwargs["n"]
+            request = read_request(system, self.model)
+            prediction = self.model._rollout(
+                *self.model._checked_request(
+                    request.field,
+                    request.m0,
+                    kwargs["t"],
+                    kwargs["n"],
+                    stacklevel=2,
+                    m0_tolerance=self.initial_state_tolerance,
+                )
             )
             sensitivity = self._sensitivity(request, prediction, kwargs)
         predict_s = time.perf_counter() - start
@@ -496,9 +503,15 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             check_compatible(system, self.model)
-            m0 = initial_state(system, self.model, self.initial_state_tolerance)
             # checked (and warned about) once for all fields, predicted by chunks
-            request = self.model._checked_request(fields, m0, t, n, stacklevel=2)
+            request = self.model._checked_request(
+                fields,
+                initial_state(system),
+                t,
+                n,
+                stacklevel=2,
+                m0_tolerance=self.initial_state_tolerance,
+            )
             _, m0, n_outputs, stride = request
             with progress_bar(
                 total=len(fields),

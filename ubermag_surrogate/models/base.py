@@ -25,7 +25,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_fields
 from ..data.domains import FieldDomain
-from ..data.layout import to_field, unit_vectors
+from ..data.layout import rms_difference, to_field, unit_vectors
 from ..data.store import TrajectoryStore
 from ..integration.scaling import field_scaling
 from ..material import build
@@ -34,6 +34,9 @@ FILE_FORMAT = "ubermag-surrogate-model/1"
 MAX_HORIZON_FACTOR = 100
 """A prediction may run past the trained horizon (with an ``ExtrapolationWarning``)
 up to this many times its length; longer is refused as a likely unit mistake."""
+INITIAL_STATE_TOLERANCE = 0.05
+"""Predictions from an initial state further than this from the trained one (RMS
+over cells of |m - m0|, unit vectors: 0 same, 2 reversed) warn: extrapolation."""
 _REGISTRY = {}
 
 
@@ -399,8 +402,10 @@ class SurrogateModel(abc.ABC):
         Warns
         -----
         ExtrapolationWarning
-            For fields outside the training domain (saying by how much), or more
-            steps than the trained horizon.
+            For fields outside the training domain (saying by how much), more
+            steps than the trained horizon, or an ``m0`` further than
+            ``INITIAL_STATE_TOLERANCE`` (0.05, RMS over cells of |m - m0|) from the
+            trained initial state.
 
         Raises
         ------
@@ -411,12 +416,16 @@ class SurrogateModel(abc.ABC):
         request = self._checked_request(fields, m0, t, n, stacklevel=3)
         return self._rollout(*request)
 
-    def _checked_request(self, fields, m0, t, n, stacklevel):
+    def _checked_request(
+        self, fields, m0, t, n, stacklevel, m0_tolerance=INITIAL_STATE_TOLERANCE
+    ):
         """Check a :meth:`predict` request and warn as it does.
 
-        ``stacklevel`` as for ``warnings.warn`` in this method. Returns ``(fields,
-        m0, n, stride)`` for :meth:`_rollout`; a caller that predicts in chunks
-        checks (and warns) once for all fields.
+        ``stacklevel`` as for ``warnings.warn`` in this method; ``m0_tolerance``:
+        warn for an ``m0`` further than that from the trained initial state (RMS
+        over cells of |m - m0|). Returns ``(fields, m0, n, stride)`` for
+        :meth:`_rollout`; a caller that predicts in chunks checks (and warns) once
+        for all fields.
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
@@ -440,7 +449,17 @@ class SurrogateModel(abc.ABC):
                 stacklevel=stacklevel,
             )
         self._warn_outside_domain(fields, stacklevel=stacklevel + 1)
-        return fields, self._check_m0(m0), n, stride
+        m0 = self._check_m0(m0)
+        if m0 is not None and (distance := rms_difference(m0, self.m0_)) > m0_tolerance:
+            warnings.warn(
+                f"The initial magnetisation differs from the state the model was "
+                f"trained from by {distance:.3g} (RMS over cells of |m - m0|, "
+                f"tolerance {m0_tolerance:g}); predictions from other initial states "
+                "are extrapolation.",
+                ExtrapolationWarning,
+                stacklevel=stacklevel,
+            )
+        return fields, m0, n, stride
 
     def _rollout(self, fields, m0, n, stride):
         """Return the :class:`Prediction` of a checked request."""
