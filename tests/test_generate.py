@@ -448,6 +448,13 @@ def test_generate_from_a_script_without_a_main_guard(tmp_path):
         ({"workers": 0}, ValueError, "workers=0"),
         ({"workers": 1, "client": object()}, ValueError, "either workers"),
         ({"calculator": "mumax"}, ValueError, "Unknown calculator"),
+        # mT given as T: inside the 100 T guard, outside the recorded domain
+        (
+            {"fields": [[-35.5, -6.3, 0]], "domain": sp4_field2_domain},
+            ValueError,
+            r"1 of 1 fields lie outside the domain 'sp4_field2' .* mT is 0.035",
+        ),
+        ({"domain": "sp4_field2"}, TypeError, "domain must be a FieldDomain"),
     ],
 )
 def test_bad_arguments(problem, tmp_path, kwargs, error, match):

@@ -301,6 +301,46 @@ class FieldDomain:
         """Return a boolean array: which fields lie inside the domain."""
         return np.all(self.distance_outside(fields) <= atol, axis=1)
 
+    def outside_text(self, fields, what="the domain", atol=1e-9):
+        """Say how many fields lie outside the domain and how far at most.
+
+        Parameters
+        ----------
+        fields : array_like
+            mu0 H (T), ``(k, 3)``.
+        what : str, optional
+            How the text names the domain.
+        atol : float, optional
+            Distances (mT, deg) up to this count as inside.
+
+        Returns
+        -------
+        outside : numpy.ndarray
+            Boolean ``(k,)``: which fields lie outside.
+        text : str or None
+            None when all lie inside.
+
+        Examples
+        --------
+        >>> from ubermag_surrogate.data import sp4_field2_domain
+        >>> print(sp4_field2_domain.outside_text([[-0.035, 0, 0], [-35.0, 0, 0]])[1])
+        ... # doctest: +NORMALIZE_WHITESPACE
+        1 of 2 fields lie outside the domain 'sp4_field2' (|mu0 H| 30-40 mT at
+        180-200 deg); furthest by (3.496e+04 mT, 0 deg, 0 mT).
+        """
+        distance = self.distance_outside(fields)
+        outside = np.any(distance > atol, axis=1)
+        if not outside.any():
+            return outside, None
+        units = ("mT", "deg", "mT") if self.kind == "polar" else ("mT",) * 3
+        worst = distance[outside].max(axis=0)
+        by = ", ".join(f"{v:.4g} {u}" for v, u in zip(worst, units, strict=True))
+        name = f" {self.name!r}" if self.name else ""
+        return outside, (
+            f"{outside.sum()} of {len(distance)} fields lie outside {what}{name} "
+            f"({self.ranges_text(fmt='.4g')}); furthest by ({by})."
+        )
+
 
 sp4_field1_domain = FieldDomain((20, 30), (160, 180), name="sp4_field1")
 """|mu0 H| in [20, 30] mT at [160, 180] deg, around SP4 field 1 (25 mT, 170.1 deg)."""

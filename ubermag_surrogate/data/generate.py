@@ -26,6 +26,7 @@ from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
+from .domains import FieldDomain
 from .layout import to_components
 from .store import COMPLETE, TrajectoryStore
 
@@ -243,13 +244,22 @@ def generate(
     Raises
     ------
     ValueError, TypeError
-        For bad arguments, before anything is simulated.
+        For bad arguments (also fields outside ``domain``), before anything is
+        simulated.
     StoreMismatchError
         If ``store`` exists with another mesh, material, Ms per cell, t/n or
         initial state.
     """
     start = time.perf_counter()
     fields = _check_arguments(fields, t, n, workers, client)
+    if domain is not None:
+        if not isinstance(domain, FieldDomain):
+            raise TypeError(
+                f"domain must be a FieldDomain, not {type(domain).__name__}."
+            )
+        outside = domain.outside_text(fields)[1]
+        if outside:  # the store would record a domain its fields do not keep to
+            raise ValueError(f"{outside} Fields are mu0 H in T (35 mT is 0.035).")
     calc = get_calculator(calculator, verbose=progress)
     calculator = "oommf" if calc.__name__ == "oommfc" else "embedded"
     metadata = {

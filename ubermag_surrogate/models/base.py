@@ -585,19 +585,11 @@ class SurrogateModel(abc.ABC):
         )
 
     def _warn_outside_domain(self, fields, stacklevel):
-        domain = self.training_domain()
-        outside = domain.distance_outside(fields)
-        bad = np.flatnonzero(np.any(outside > 1e-9, axis=1))
-        if not bad.size:
-            return
-        units = ("mT", "deg", "mT") if domain.kind == "polar" else ("mT",) * 3
-        worst = outside[bad].max(axis=0)
-        by = ", ".join(f"{v:.3g} {u}" for v, u in zip(worst, units, strict=True))
-        name = f" {domain.name!r}" if domain.name else ""
-        message = (
-            f"{bad.size} of {len(fields)} fields lie outside the training domain"
-            f"{name} ({domain.ranges_text(fmt='.4g')}); furthest by ({by})."
+        bad, message = self.training_domain().outside_text(
+            fields, what="the training domain"
         )
+        if message is None:
+            return
         # components that were the same in every training field are no input of
         # the learned maps: a prediction does not respond to them at all
         varying = field_scaling(self.training_fields_)[0]
