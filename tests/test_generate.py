@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from ubermag_surrogate.data import sp4_field2_domain
+from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import StoreMismatchError, TrajectoryStore
 from ubermag_surrogate.problems import cache_dir, sp4
@@ -263,7 +263,7 @@ def test_dask_local_cluster(problem, tmp_path):
 
 KILL_SCRIPT = textwrap.dedent(
     """
-    from ubermag_surrogate.data import sp4_field2_domain
+    from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
     from ubermag_surrogate.data.generate import generate
     from ubermag_surrogate.problems import sp4
 
@@ -403,7 +403,7 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
 
 UNGUARDED_SCRIPT = textwrap.dedent(
     """
-    from ubermag_surrogate.data import sp4_field2_domain
+    from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
     from ubermag_surrogate.data.generate import generate
     from ubermag_surrogate.problems import sp4
 
@@ -470,6 +470,30 @@ def test_bad_arguments(problem, tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         generate(problem, **args)
     assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_the_recorded_domain_keeps_containing_the_stores_fields(problem, tmp_path):
+    store = tmp_path / "domain.zarr"
+    args = {"t": T, "n": N, "calculator": "embedded", "store": store}
+    first = sp4_field2_domain.sample(1, seed=0)
+    generate(problem, first, domain=sp4_field2_domain, progress=False, **args)
+    # no domain given: new fields must lie inside the recorded one (field 1 is not)
+    recorded = "outside the store's recorded domain 'sp4_field2'"
+    with pytest.raises(StoreMismatchError, match=recorded):
+        generate(problem, [sp4.FIELD1], progress=False, **args)
+    # a domain that leaves the stored field out
+    other = "outside the domain to record 'sp4_field1'"
+    with pytest.raises(StoreMismatchError, match=other):
+        generate(
+            problem, [sp4.FIELD1], domain=sp4_field1_domain, progress=False, **args
+        )
+    assert TrajectoryStore(store).n_samples == 1
+    assert TrajectoryStore(store).attrs["field_domain"]["name"] == "sp4_field2"
+    # a domain containing both is recorded, and field 1 simulated
+    both = FieldDomain((20, 40), (160, 200), name="both")
+    summary = generate(problem, [sp4.FIELD1], domain=both, progress=False, **args)
+    assert summary.completed == 1
+    assert TrajectoryStore(store).attrs["field_domain"]["name"] == "both"
 
 
 def test_unwritable_store_path(problem, tmp_path):

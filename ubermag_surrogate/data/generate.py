@@ -270,8 +270,9 @@ def generate(
     data = TrajectoryStore.open_or_create(
         store, times=times, Ms=problem.Ms, metadata=metadata
     )
+    data.check_field_domain(fields, domain)  # before the store is changed
     m0 = problem.initial_state(calc).array
-    data.check_initial_state(to_components(m0))  # before the store is changed
+    data.check_initial_state(to_components(m0))
     extra = {"calculator": _calculator_info(calc)}
     if domain is not None:
         extra["field_domain"] = domain.to_dict()

@@ -38,6 +38,7 @@ import discretisedfield as df
 import numpy as np
 import zarr
 
+from .domains import FieldDomain
 from .layout import to_field
 
 FORMAT = "ubermag-surrogate-trajectories/1"
@@ -230,6 +231,40 @@ class TrajectoryStore:
                 "store instead."
             )
         return store
+
+    def check_field_domain(self, fields, domain=None):
+        """Refuse to leave the store with a field domain that misses its fields.
+
+        The recorded ``field_domain`` is what a model trained on the store warns
+        outside of (``ExtrapolationWarning``), so it must contain every field of
+        the store, those about to be added included.
+
+        Parameters
+        ----------
+        fields : numpy.ndarray
+            Fields about to be added, mu0 H (T), ``(k, 3)``.
+        domain : FieldDomain, optional
+            The domain about to be recorded (default: keep the recorded one).
+
+        Raises
+        ------
+        StoreMismatchError
+            If a stored or new field lies outside the domain the store would record.
+        """
+        recorded = self.attrs.get("field_domain")
+        if domain is None and not recorded:
+            return
+        what = "the domain to record" if domain else "the store's recorded domain"
+        domain = domain or FieldDomain.from_dict(recorded)
+        everything = np.vstack([self.fields, np.asarray(fields, dtype=np.float64)])
+        outside = domain.outside_text(everything, what=what)[1]
+        if outside:
+            raise StoreMismatchError(
+                f"Cannot add these fields to {str(self.path)!r}: of its fields and the "
+                f"new ones, {outside[0].lower()}{outside[1:]} A store's recorded field "
+                "domain must contain all its fields (a model trained on it warns "
+                "outside it): pass a domain that does, or write to another store."
+            )
 
     def check_initial_state(self, m0, tolerance=1e-3):
         """Refuse to add trajectories that start from another state than the stored.
