@@ -3,8 +3,9 @@
 A ``SurrogateDriver`` reads the constant external field from ``system.energy``,
 and refuses, with a message that says what differs, any system the model cannot
 answer: another mesh, another Ms, other energy or dynamics terms, a temperature, a
-time-dependent or non-uniform field. An initial state far from the trained one is
-allowed but warned about.
+time-dependent or non-uniform field (:func:`check_same_system` also serves
+``evaluate`` for stores). An initial state far from the trained one is allowed;
+the model's prediction warns about it.
 """
 
 import dataclasses
