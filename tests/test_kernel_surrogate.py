@@ -215,6 +215,11 @@ def test_without_a_recorded_domain_the_training_fields_guard(model):
     unrecorded = copy.copy(model)
     unrecorded.field_domain_ = None
     assert unrecorded.training_domain().name == "training fields"
+    low, high = model.training_fields_.min(axis=0), model.training_fields_.max(axis=0)
+    assert (
+        "no field domain recorded: predictions warn outside the fields' box "
+        f"[{low[0] * 1e3:.4g}, {high[0] * 1e3:.4g}] x"
+    ) in unrecorded.describe()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         unrecorded.predict(model.training_fields_)

@@ -318,6 +318,11 @@ class SurrogateModel(abc.ABC):
             lines.append(
                 f"  field domain{name}: {domain.ranges_text()} (fields cover {span})"
             )
+        else:
+            lines.append(
+                "  no field domain recorded: predictions warn outside the fields' "
+                f"box {self.training_domain().ranges_text(fmt='.4g')}"
+            )
         n = self.mesh_["n"]
         cell = np.asarray(self.mesh_["cell"]) * 1e9
         magnetic = self.Ms_[self.Ms_ > 0]
