@@ -10,7 +10,7 @@ import micromagneticmodel as mm
 import numpy as np
 import pytest
 import xarray as xr
-from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN
+from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
 from ubermag_surrogate import SurrogateDriver, embedded
 from ubermag_surrogate.driver import surrogate_driver
@@ -18,7 +18,9 @@ from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
     SensitivityWarning,
+    load,
 )
+from ubermag_surrogate.models.base import as_fitted_model
 from ubermag_surrogate.problems import sp4
 
 T, N = 2e-10, 10
@@ -133,6 +135,27 @@ def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_p
     assert (folder / "m0.omf").is_file()
     with pytest.raises(FileExistsError), pytest.warns(ExtrapolationWarning):
         driver.drive(system, t=T, n=N, dirname=tmp_path, append=False)
+
+
+def test_drives_record_the_model_file_however_the_model_is_given(
+    sp4_store, sp4_model_file, tmp_path
+):
+    def recorded(model, name):
+        system = request_system(as_fitted_model(model))
+        SurrogateDriver(model=model).drive(
+            system, t=T, n=N, dirname=tmp_path / name, verbose=0
+        )
+        info = tmp_path / name / "sp4" / "drive-0" / "info.json"
+        return json.loads(info.read_text())["model_file"]
+
+    path = str(pathlib.Path(sp4_model_file).absolute())
+    assert recorded(sp4_model_file, "path") == path
+    assert recorded(load(sp4_model_file), "loaded") == path
+    fitted = KernelSurrogate(**SP4_TEST_PARAMS).fit(sp4_store)
+    assert fitted.file_ is None
+    assert recorded(fitted, "fitted") is None  # no file holds it
+    fitted.save(tmp_path / "saved.npz")
+    assert recorded(fitted, "saved") == str((tmp_path / "saved.npz").absolute())
 
 
 def test_save_false_returns_the_outputs_without_files(sp4_model, driver, tmp_path):

@@ -123,11 +123,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
 
     @model.setter
     def model(self, value):
-        source = None
-        if isinstance(value, str | pathlib.Path):
-            source = str(pathlib.Path(value).absolute())
         self._model = as_fitted_model(value)
-        self._source = source
+        # the file the model came from (given as a path, or loaded or saved)
+        self._source = getattr(self._model, "file_", None)
 
     @property
     def initial_state_tolerance(self):

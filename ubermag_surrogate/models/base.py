@@ -213,7 +213,9 @@ class SurrogateModel(abc.ABC):
     ``m0_`` (unit initial state, 3N), ``fingerprint_``, ``training_fields_`` (T),
     ``material_`` (dict: the training system's ``energy`` without the swept Zeeman
     field and its ``dynamics``, as Ubermag representation strings), ``problem_``;
-    a loaded model also ``package_version_`` (the version that wrote the file).
+    a loaded model also ``package_version_`` (the version that wrote the file);
+    ``file_``: the file it was loaded from or last saved to (absolute path; None
+    for a model fitted and not saved), which drives record.
     """
 
     kind = None
@@ -275,6 +277,7 @@ class SurrogateModel(abc.ABC):
         self.training_fields_ = np.asarray(store.fields[samples], dtype=np.float64)
         self.fingerprint_ = fingerprint(store, samples)
         self.problem_ = attrs.get("problem")
+        self.file_ = None  # fitted in memory: no file holds this model yet
         material = attrs.get("material") or {}
         self.material_ = {k: material.get(k, "") for k in ("energy", "dynamics")}
 
@@ -691,6 +694,7 @@ class SurrogateModel(abc.ABC):
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
+        self.file_ = str(path.absolute())
         return path
 
     @staticmethod
@@ -757,4 +761,5 @@ class SurrogateModel(abc.ABC):
         model.m0_ = arrays["m0"]
         model.training_fields_ = arrays["training_fields"]
         model.package_version_ = metadata.get("package_version")
+        model.file_ = str(path.absolute())
         return model
