@@ -46,6 +46,25 @@ def test_fast_rollout_equals_the_plain_one(trajectories, n_segments, target):
     assert np.allclose(fast, naive_rollout(integrator, c0, fields[:5], 50), atol=1e-12)
 
 
+@pytest.mark.parametrize("split", [1, 2, 7, 25])
+def test_a_rollout_continued_from_its_history_equals_one_rollout(trajectories, split):
+    latent, fields = trajectories
+    integrator = FeatureSpaceIntegrator(nu=3, rank=200, n_segments=4).fit(
+        latent, fields
+    )
+    c0 = latent[0, 0]
+    whole = integrator.rollout(c0, fields[:5], 40)
+    first = integrator.rollout(c0, fields[:5], split)
+    # the last nu states (c0 repeated before t = 0) and the step index go on
+    window = np.concatenate([np.repeat(first[:, :1], 2, axis=1), first], axis=1)
+    second = integrator.rollout(
+        window[:, -1], fields[:5], 40 - split, past=window[:, -3:-1], start=split
+    )
+    np.testing.assert_allclose(second, whole[:, split:], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"past must be \(k, nu - 1, d\)"):
+        integrator.rollout(c0, fields[:5], 3, past=window[:, -2:-1])
+
+
 def test_segments_split_the_horizon_and_each_learns_its_own_steps(trajectories):
     latent, fields = trajectories
     integrator = FeatureSpaceIntegrator(

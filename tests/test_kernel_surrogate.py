@@ -243,6 +243,30 @@ def test_a_component_constant_in_training_is_said_to_be_ignored(model):
     assert "does not take" not in str(w[0].message)
 
 
+def test_a_prediction_continued_after_another_equals_one_prediction(model):
+    fields = DOMAIN.sample(3, seed=4)
+    dt = model.dt_
+    whole = model.predict(fields, t=20 * dt, n=10)  # outputs every 2 steps
+    first = model.predict(fields, t=6 * dt, n=3)
+    second = model.predict(fields, t=14 * dt, n=7, after=first)
+    # to round-off: the history is kept unscaled and scaled again
+    np.testing.assert_allclose(second.latent, whole.latent[:, 3:], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(second.times, np.arange(8) * 2 * dt)  # from 0 again
+    assert second.end_step == 20
+    # past the trained horizon counted from the first prediction's start
+    with pytest.warns(ExtrapolationWarning, match="since the first prediction"):
+        model.predict(fields, t=model.n_steps_ * dt, after=first)
+    with pytest.raises(ValueError, match="other fields"):
+        model.predict(fields[:2], t=2 * dt, after=first)
+    with pytest.raises(ValueError, match="either m0 or after"):
+        model.predict(fields, m0=model.m0_, t=2 * dt, after=first)
+    with pytest.raises(TypeError, match="after must be a Prediction"):
+        model.predict(fields, t=2 * dt, after=first.latent)
+    other = copy.copy(model)
+    with pytest.raises(ValueError, match="another model"):
+        other.predict(fields, t=2 * dt, after=first)
+
+
 def test_time_far_beyond_the_horizon_is_refused_before_any_work(model):
     horizon = model.n_steps_ * model.dt_
     with pytest.warns(ExtrapolationWarning, match="beyond the trained horizon"):

@@ -295,6 +295,14 @@ def test_predicts_the_training_trajectories(sp4_store, sp4_neural_model):
     assert error.mean() < 0.4 * standing_still.mean()
 
 
+def test_a_continued_prediction_equals_one_prediction(sp4_store, sp4_neural_model):
+    model, fields = sp4_neural_model, sp4_store.fields[:2]
+    whole = model.predict(fields, n=12)
+    first = model.predict(fields, n=5)
+    second = model.predict(fields, n=7, after=first)
+    np.testing.assert_allclose(second.latent, whole.latent[:, 5:], rtol=0, atol=1e-9)
+
+
 def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_path):
     model = sp4_neural_model
     path = model.save(tmp_path / "neural.npz")

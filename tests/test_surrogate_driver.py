@@ -116,9 +116,8 @@ def test_drop_in_for_the_embedded_time_driver(sp4_model, driver, tmp_path):
 def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_path):
     system = request_system(sp4_model)
     driver.drive(system, t=T, n=N, dirname=tmp_path, verbose=0)
-    # driving on from the predicted state appends a drive, and says that this
-    # initial state is not the trained one
-    with pytest.warns(ExtrapolationWarning, match="initial magnetisation"):
+    # driving on appends a drive that continues the first: past the trained horizon
+    with pytest.warns(ExtrapolationWarning, match="since the first prediction"):
         driver.drive(system, t=T, n=N, dirname=tmp_path, verbose=0)
     assert system.drive_number == 2
     folder = tmp_path / "sp4" / "drive-1"
@@ -131,6 +130,7 @@ def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_p
     assert (info["t"], info["n"]) == (T, N)
     request = json.loads((folder / "sp4-request.json").read_text())
     assert np.allclose(request["field_T"], sp4_model.training_fields_[3])
+    assert request["t_before"] == pytest.approx(T)  # it continued the first drive
     assert len(list(folder.glob("sp4-Oxs_TimeDriver-Magnetization-*.omf"))) == N
     assert (folder / "m0.omf").is_file()
     with pytest.raises(FileExistsError), pytest.warns(ExtrapolationWarning):
@@ -156,6 +156,35 @@ def test_drives_record_the_model_file_however_the_model_is_given(
     assert recorded(fitted, "fitted") is None  # no file holds it
     fitted.save(tmp_path / "saved.npz")
     assert recorded(fitted, "saved") == str((tmp_path / "saved.npz").absolute())
+
+
+def test_drives_one_after_another_continue_the_trajectory(sp4_model, tmp_path):
+    # as with oommfc: two drives of T/2 end where one drive of T ends
+    once = request_system(sp4_model, name="once")
+    SurrogateDriver(model=sp4_model).drive(once, t=T, n=N, dirname=tmp_path, verbose=0)
+    split = request_system(sp4_model, name="split")
+    driver = SurrogateDriver(model=sp4_model, sensitivity_threshold=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second starts where the first ended
+        for _ in range(2):
+            driver.drive(split, t=T / 2, n=N // 2, dirname=tmp_path, verbose=0)
+    np.testing.assert_allclose(split.m.array, once.m.array, rtol=0, atol=1e-6 * 8e5)
+    whole = md.Data("once", dirname=str(tmp_path))[0].table.data
+    second = md.Data("split", dirname=str(tmp_path))[1]
+    np.testing.assert_allclose(
+        second.table.data[["mx", "my", "mz"]].to_numpy(),
+        whole[["mx", "my", "mz"]].to_numpy()[N // 2 :],
+        rtol=0,
+        atol=1e-6,
+    )
+    assert second.info["field_sensitivity"] >= 0  # over the whole trajectory
+    request = json.loads((tmp_path / "split/drive-1/split-request.json").read_text())
+    assert request["t_before"] == pytest.approx(T / 2)
+    # another field, or a changed m: a fresh start from system.m, which is not
+    # the trained state
+    split.energy.zeeman.H = tuple(sp4_model.training_fields_[4] / mm.consts.mu0)
+    with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
+        driver.drive(split, t=T / 2, n=N // 2, save=False, verbose=0)
 
 
 def test_save_false_returns_the_outputs_without_files(sp4_model, driver, tmp_path):

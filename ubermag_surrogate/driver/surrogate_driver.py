@@ -9,6 +9,7 @@ fingerprint), ``m0.omf``, an OOMMF-style table and one ``.omf`` file per output,
 which ``micromagneticdata.Data(system.name)[-1]`` reads as it reads an OOMMF drive.
 """
 
+import dataclasses
 import datetime
 import json
 import pathlib
@@ -30,6 +31,7 @@ from ..driver_options import (
     check_verbose,
 )
 from ..models.base import (
+    ExtrapolationWarning,
     SensitivityWarning,
     as_fitted_model,
     check_fields,
@@ -126,6 +128,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         self._model = as_fitted_model(value)
         # the file the model came from (given as a path, or loaded or saved)
         self._source = getattr(self._model, "file_", None)
+        self._last = None  # what the next drive may continue (see _continuation)
 
     @property
     def initial_state_tolerance(self):
@@ -231,17 +234,20 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             request = read_request(system, self.model)
+            after = self._continuation(system, request.field)
             prediction = self.model._rollout(
                 *self.model._checked_request(
                     request.field,
-                    request.m0,
+                    request.m0 if after is None else None,
                     kwargs["t"],
                     kwargs["n"],
                     stacklevel=2,
                     m0_tolerance=self.initial_state_tolerance,
+                    after=after,
                 )
             )
-            sensitivity = self._sensitivity(request, prediction, kwargs)
+            origin = request.m0 if after is None else self._last["origin"]
+            sensitivity = self._sensitivity(request.field, origin, prediction, kwargs)
         predict_s = time.perf_counter() - start
         reissue_warnings(caught, stacklevel=2)
         states = prediction.m[0, 1:]  # decoded once; mean_m() below reuses them
@@ -250,14 +256,17 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             prediction.mean_m()[0],
             round((prediction.times[1] - prediction.times[0]) / self.model.dt_),
         )
+        start_step = prediction.end_step - round(prediction.times[-1] / self.model.dt_)
         if not save:
             system.m = to_field(states[-1], system.m.mesh, self.model.Ms_)
             system.table = drive_folder.table(values)
+            self._remember(system, request.field, prediction, origin)
             if verbose:
                 print(f"{self._label()} predicted in {predict_s * 1e3:.1f} ms.")
             darray = self._to_xarray(system, states, prediction.times[1:])
             if sensitivity is not None:
                 darray.attrs["field_sensitivity"] = sensitivity
+            darray.attrs["t_before"] = start_step * self.model.dt_
             return darray
         self._pending = {
             "request": request,
@@ -266,6 +275,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "states": states,
             "predict_s": predict_s,
             "ovf_format": ovf_format,
+            "t_before": start_step * self.model.dt_,
         }
         try:
             super().drive(
@@ -279,27 +289,64 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             )
         finally:
             self._pending = None
+        self._remember(system, request.field, prediction, origin)
         return None
 
-    def _sensitivity(self, request, prediction, kwargs):
-        """Return the model's field sensitivity for this request; warn if large.
+    def _continuation(self, system, field):
+        """Return the prediction a drive of ``system`` continues, or None.
 
-        ``None`` when no ``sensitivity_threshold`` is set.
+        A drive continues the previous drive of this driver when the system is
+        the one it left: the same name, ``system.m`` exactly the state it wrote,
+        and the same field. The rollout then goes on with its latent history and
+        time, so two drives of 0.5 ns predict what one drive of 1 ns predicts
+        (otherwise the second would start from a state at rest, far from the
+        trained one). Anything else starts afresh from ``system.m``.
+        """
+        last = self._last
+        if (
+            last is None
+            or last["name"] != system.name
+            or not np.array_equal(last["field"], field)
+            or not np.array_equal(last["m"], system.m.array)
+        ):
+            return None
+        return last["prediction"]
+
+    def _remember(self, system, field, prediction, origin):
+        """Keep what the next drive of ``system`` needs to continue this one."""
+        self._last = {
+            "name": system.name,
+            "m": system.m.array.copy(),
+            "field": field,
+            # only the history and time; not the states
+            "prediction": dataclasses.replace(
+                prediction, latent=prediction.latent[:, -1:]
+            ),
+            "origin": origin,  # m0 of the first drive of the chain
+        }
+
+    def _sensitivity(self, field, origin, prediction, kwargs):
+        """Return the model's field sensitivity for this drive; warn if large.
+
+        ``None`` when no ``sensitivity_threshold`` is set. For a drive that
+        continues earlier ones, over the whole trajectory from ``origin`` (the
+        first drive's m0) to the end of this drive.
         """
         threshold = self.sensitivity_threshold
         if threshold is None:
             return None
-        sensitivity = float(
-            self.model.field_sensitivity(
-                request.field,
-                m0=request.m0,
-                t=kwargs["t"],
-                n=kwargs["n"],
-                prediction=prediction,
-            )[0]
-        )
+        steps = prediction.end_step
+        with warnings.catch_warnings():
+            if steps == round(prediction.times[-1] / self.model.dt_):  # fresh
+                args = {"t": kwargs["t"], "n": kwargs["n"], "prediction": prediction}
+            else:  # the drive's own prediction has warned already
+                warnings.simplefilter("ignore", ExtrapolationWarning)
+                args = {"t": steps * self.model.dt_, "n": steps}
+            sensitivity = float(
+                self.model.field_sensitivity(field, m0=origin, **args)[0]
+            )
         if sensitivity > threshold:
-            b = request.field * 1e3
+            b = field * 1e3
             warnings.warn(
                 f"The predicted <m> changes by up to {sensitivity:.3f} when the field "
                 f"({b[0]:.2f}, {b[1]:.2f}, {b[2]:.2f}) mT moves by 0.5 % of the "
@@ -373,6 +420,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "H_A_per_m": (request.field / mm.consts.mu0).tolist(),
             "t": kwargs["t"],
             "n": kwargs["n"],
+            # time of the earlier drives this one continues (0: a fresh start)
+            "t_before": self._pending["t_before"],
             "model": self._model_info(),
         }
         pathlib.Path(f"{system.name}-request.json").write_text(
@@ -510,7 +559,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 stacklevel=2,
                 m0_tolerance=self.initial_state_tolerance,
             )
-            _, m0, n_outputs, stride = request
+            _, m0, n_outputs, stride, _ = request
             with progress_bar(
                 total=len(fields),
                 desc="sweep",

@@ -83,7 +83,7 @@ class WindowIntegrator:
         """
         raise NotImplementedError
 
-    def rollout(self, c0, fields, n_steps):
+    def rollout(self, c0, fields, n_steps, past=None, start=0):
         """Integrate from latent initial states.
 
         Parameters
@@ -94,6 +94,13 @@ class WindowIntegrator:
             mu0 H (T), ``(k, 3)``.
         n_steps : int
             Number of steps.
+        past : numpy.ndarray, optional
+            The ``nu - 1`` latent states before ``c0``, oldest first, ``(k, nu - 1,
+            d)``: to continue a rollout. Default: ``c0`` repeated (the film at rest
+            in its initial state before the field is applied).
+        start : int, optional
+            Step index of ``c0`` on the trained time line (default 0; it selects
+            the time segment of each step): to continue a rollout.
 
         Returns
         -------
@@ -104,18 +111,28 @@ class WindowIntegrator:
         fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
         k, d = len(fields), self.n_latent_
         c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
+        if past is None:
+            window = np.repeat(c0[:, None], self.nu, axis=1)
+        else:
+            past = np.asarray(past, dtype=np.float64)
+            if past.shape != (k, self.nu - 1, d):
+                raise ValueError(
+                    f"past must be (k, nu - 1, d) = {(k, self.nu - 1, d)}, got "
+                    f"{past.shape}."
+                )
+            window = np.concatenate([past, c0[:, None]], axis=1)
         h = self.field_inputs(fields)
         n_h = h.shape[1]
         # The input rows [h | c^{i-nu+1} ... c^i] live in one buffer whose history
         # shifts left by d each step (no concatenation per step).
         x = np.empty((k, n_h + self.nu * d))
         x[:, :n_h] = h
-        x[:, n_h:] = np.tile(c0 / self.latent_scale_, (1, self.nu))
-        step = self._stepper(n_steps)
+        x[:, n_h:] = window.reshape(k, -1) / self.latent_scale_
+        step = self._stepper(start + n_steps)
         out = np.empty((k, n_steps + 1, d))
         out[:, 0] = c0
         for i in range(n_steps):
-            new = step(x, i)
+            new = step(x, start + i)
             x[:, n_h:-d] = x[:, n_h + d :]
             x[:, -d:] = new
             out[:, i + 1] = new

@@ -104,6 +104,11 @@ class Prediction:
     m : numpy.ndarray
         Unit magnetisation, ``(k, n+1, 3N)`` in the store's layout
         ``[m_x | m_y | m_z]``, float32; decoded on first access and kept.
+    history : numpy.ndarray or None
+        The integrator's last ``nu`` latent states at the model's step, ``(k, nu,
+        d)``, and ``end_step`` the step index of the last one from the start of
+        the first prediction: what ``predict(..., after=prediction)`` continues
+        from.
     """
 
     times: np.ndarray
@@ -111,6 +116,8 @@ class Prediction:
     latent: np.ndarray
     decoder: object
     magnetic: np.ndarray
+    history: np.ndarray = None
+    end_step: int = 0
 
     def __repr__(self):
         k, n_times, d = self.latent.shape
@@ -225,8 +232,12 @@ class SurrogateModel(abc.ABC):
         """Fit on a trajectory store (all complete samples, or ``samples``)."""
 
     @abc.abstractmethod
-    def _predict(self, fields, m0, n_steps):
-        """Return latent trajectories ``(k, n_steps + 1, d)`` for valid arguments."""
+    def _initial_latent(self, fields, m0):
+        """Return the latent initial states, ``(k, d)`` or ``(d,)`` for all fields.
+
+        ``m0``: checked unit magnetisation (3N), or None for the trained one. The
+        fitted ``integrator_`` (a ``WindowIntegrator``) integrates from them.
+        """
 
     @abc.abstractmethod
     def decode(self, latent):
@@ -386,7 +397,7 @@ class SurrogateModel(abc.ABC):
         return system
 
     # -- prediction -----------------------------------------------------------------
-    def predict(self, fields, m0=None, t=None, n=None):
+    def predict(self, fields, m0=None, t=None, n=None, after=None):
         """Predict trajectories for constant fields.
 
         Parameters
@@ -402,6 +413,12 @@ class SurrogateModel(abc.ABC):
         n : int, optional
             Number of outputs (default: ``t / dt_``, or the trained horizon when
             ``t`` is not given either).
+        after : Prediction, optional
+            A prediction of this model for the same fields to continue: from its
+            last state, with its latent history and time, so that predicting
+            ``t1`` and then ``t2`` after it gives what predicting ``t1 + t2`` gives
+            (to round-off; times of the result start at 0 again, as in a second
+            drive). Not with ``m0``.
 
         Returns
         -------
@@ -421,17 +438,24 @@ class SurrogateModel(abc.ABC):
             For more than ``MAX_HORIZON_FACTOR`` (100) times the trained horizon
             (e.g. ``t`` given in ns instead of s), before any work is done.
         """
-        request = self._checked_request(fields, m0, t, n, stacklevel=3)
+        request = self._checked_request(fields, m0, t, n, stacklevel=3, after=after)
         return self._rollout(*request)
 
     def _checked_request(
-        self, fields, m0, t, n, stacklevel, m0_tolerance=INITIAL_STATE_TOLERANCE
+        self,
+        fields,
+        m0,
+        t,
+        n,
+        stacklevel,
+        m0_tolerance=INITIAL_STATE_TOLERANCE,
+        after=None,
     ):
         """Check a :meth:`predict` request and warn as it does.
 
         ``stacklevel`` as for ``warnings.warn`` in this method; ``m0_tolerance``:
         warn for an ``m0`` further than that from the trained initial state (RMS
-        over cells of |m - m0|). Returns ``(fields, m0, n, stride)`` for
+        over cells of |m - m0|). Returns ``(fields, m0, n, stride, after)`` for
         :meth:`_rollout`; a caller that predicts in chunks checks (and warns) once
         for all fields.
         """
@@ -439,7 +463,10 @@ class SurrogateModel(abc.ABC):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
         fields = check_fields(fields)
         n, stride = self._steps(t, n)
+        if after is not None:
+            self._check_after(after, fields, m0)
         total = n * stride
+        elapsed = total + (after.end_step if after is not None else 0)
         if total > MAX_HORIZON_FACTOR * self.n_steps_:
             horizon = self.n_steps_ * self.dt_
             raise ValueError(
@@ -448,10 +475,11 @@ class SurrogateModel(abc.ABC):
                 f"dt = {self.dt_:.3g} s); at most {MAX_HORIZON_FACTOR} times is "
                 "predicted. Times are in seconds: 1 ns is 1e-9."
             )
-        if total > self.n_steps_:
+        if elapsed > self.n_steps_:
+            since = " since the first prediction" if after is not None else ""
             warnings.warn(
-                f"Predicting {total * self.dt_:.3g} s ({total} steps) beyond the "
-                f"trained horizon of {self.n_steps_ * self.dt_:.3g} s "
+                f"Predicting {elapsed * self.dt_:.3g} s ({elapsed} steps{since}) "
+                f"beyond the trained horizon of {self.n_steps_ * self.dt_:.3g} s "
                 f"({self.n_steps_} steps).",
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
@@ -467,17 +495,48 @@ class SurrogateModel(abc.ABC):
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
             )
-        return fields, m0, n, stride
+        return fields, m0, n, stride, after
 
-    def _rollout(self, fields, m0, n, stride):
+    def _check_after(self, after, fields, m0):
+        """Refuse a prediction to continue that this request cannot continue."""
+        if not isinstance(after, Prediction) or after.history is None:
+            raise TypeError(
+                f"after must be a Prediction of this model, not {type(after).__name__}."
+            )
+        if getattr(after.decoder, "__self__", None) is not self:
+            raise ValueError("after is a prediction of another model.")
+        if m0 is not None:
+            raise ValueError(
+                "Give either m0 or after: a continued prediction starts from the "
+                "last state of the prediction it continues."
+            )
+        if not np.array_equal(after.fields, fields):
+            raise ValueError(
+                "after was predicted for other fields: a continuation keeps them (the "
+                "model was trained on constant fields)."
+            )
+
+    def _rollout(self, fields, m0, n, stride, after=None):
         """Return the :class:`Prediction` of a checked request."""
-        latent = self._predict(fields, m0, n * stride)
+        nu = self.integrator_.nu
+        if after is None:
+            c0 = self._initial_latent(fields, m0)
+            c0 = np.broadcast_to(c0, (len(fields), np.shape(c0)[-1]))
+            past, start = np.repeat(c0[:, None], nu - 1, axis=1), 0
+        else:
+            c0, past = after.history[:, -1], after.history[:, :-1]
+            start = after.end_step
+        latent = self.integrator_.rollout(
+            c0, fields, n * stride, past=past, start=start
+        )
         return Prediction(
             times=np.arange(n + 1) * stride * self.dt_,
             fields=fields,
             latent=np.ascontiguousarray(latent[:, ::stride]),
             decoder=self.decode,
             magnetic=self.Ms_ > 0,
+            history=np.concatenate([past, latent], axis=1)[:, -nu:],
+            end_step=start + n * stride,
         )
 
     def field_sensitivity(

@@ -325,9 +325,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             self._basis32 = (basis, basis.astype(np.float32))
         return self._basis32[1]
 
-    def _predict(self, fields, m0, n_steps):
-        c0 = self.c0_ if m0 is None else self.encode(m0)[0]
-        return self.integrator_.rollout(c0, fields, n_steps)
+    def _initial_latent(self, fields, m0):
+        return self.c0_ if m0 is None else self.encode(m0)[0]
 
     def _state(self):
         emb, inv, step = self.embedding_, self.embedding_.preimage_, self.integrator_

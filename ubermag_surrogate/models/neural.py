@@ -226,10 +226,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         m = self.autoencoder_.inverse_transform(np.asarray(latent, dtype=np.float32))
         return fix_cells(m, self.Ms_ > 0, self.normalize)
 
-    def _predict(self, fields, m0, n_steps):
+    def _initial_latent(self, fields, m0):
         m0 = self.m0_ if m0 is None else m0
-        c0 = self.encode(np.broadcast_to(m0, (len(fields), m0.size)), fields)
-        return self.integrator_.rollout(c0, fields, n_steps)
+        return self.encode(np.broadcast_to(m0, (len(fields), m0.size)), fields)
 
     def _state(self):
         params = self.get_params()
