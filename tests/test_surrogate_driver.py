@@ -1,8 +1,10 @@
 """SurrogateDriver as a drop-in Ubermag time driver, on a kernel model of coarse SP4."""
 
+import gc
 import json
 import pathlib
 import warnings
+import weakref
 
 import discretisedfield as df
 import micromagneticdata as md
@@ -163,10 +165,10 @@ def test_drives_one_after_another_continue_the_trajectory(sp4_model, tmp_path):
     once = request_system(sp4_model, name="once")
     SurrogateDriver(model=sp4_model).drive(once, t=T, n=N, dirname=tmp_path, verbose=0)
     split = request_system(sp4_model, name="split")
-    driver = SurrogateDriver(model=sp4_model, sensitivity_threshold=10.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second starts where the first ended
-        for _ in range(2):
+        for _ in range(2):  # a new driver each time, as oommfc code often does
+            driver = SurrogateDriver(model=sp4_model, sensitivity_threshold=10.0)
             driver.drive(split, t=T / 2, n=N // 2, dirname=tmp_path, verbose=0)
     np.testing.assert_allclose(split.m.array, once.m.array, rtol=0, atol=1e-6 * 8e5)
     whole = md.Data("once", dirname=str(tmp_path))[0].table.data
@@ -185,6 +187,21 @@ def test_drives_one_after_another_continue_the_trajectory(sp4_model, tmp_path):
     split.energy.zeeman.H = tuple(sp4_model.training_fields_[4] / mm.consts.mu0)
     with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
         driver.drive(split, t=T / 2, n=N // 2, save=False, verbose=0)
+
+
+def test_what_drives_keep_to_continue_goes_with_the_model(sp4_model_file):
+    model = load(sp4_model_file)
+    system = request_system(model)
+    SurrogateDriver(model=model).drive(system, t=T / 2, n=N // 2, save=False)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+    # another model object (here: loaded again) does not continue: afresh
+    with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
+        SurrogateDriver(model=sp4_model_file).drive(
+            system, t=T / 2, n=N // 2, save=False
+        )
 
 
 def test_save_false_returns_the_outputs_without_files(sp4_model, driver, tmp_path):

@@ -9,12 +9,12 @@ fingerprint), ``m0.omf``, an OOMMF-style table and one ``.omf`` file per output,
 which ``micromagneticdata.Data(system.name)[-1]`` reads as it reads an OOMMF drive.
 """
 
-import dataclasses
 import datetime
 import json
 import pathlib
 import time
 import warnings
+import weakref
 
 import micromagneticmodel as mm
 import numpy as np
@@ -32,6 +32,7 @@ from ..driver_options import (
 )
 from ..models.base import (
     ExtrapolationWarning,
+    Prediction,
     SensitivityWarning,
     as_fitted_model,
     check_fields,
@@ -73,6 +74,12 @@ def _states_array(m, mesh, Ms=None):
     if Ms is not None:
         array = unit_vectors(array) * Ms.reshape(*mesh.n, 1)
     return array
+
+
+_LAST_DRIVES = weakref.WeakKeyDictionary()
+"""Per model object, per system name: (m written, m0 of the first drive of the
+chain, field, latent history, end step) of its last drive: what a next drive
+continues. Gone with the model."""
 
 
 class SurrogateDriver(NoScheduling, mm.ExternalDriver):
@@ -128,7 +135,6 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         self._model = as_fitted_model(value)
         # the file the model came from (given as a path, or loaded or saved)
         self._source = getattr(self._model, "file_", None)
-        self._last = None  # what the next drive may continue (see _continuation)
 
     @property
     def initial_state_tolerance(self):
@@ -246,7 +252,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                     after=after,
                 )
             )
-            origin = request.m0 if after is None else self._last["origin"]
+            origin = request.m0 if after is None else self._drives()[system.name][1]
             sensitivity = self._sensitivity(request.field, origin, prediction, kwargs)
         predict_s = time.perf_counter() - start
         reissue_warnings(caught, stacklevel=2)
@@ -292,38 +298,50 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         self._remember(system, request.field, prediction, origin)
         return None
 
+    def _drives(self):
+        """Per system name, the last drive of this driver's model (any driver)."""
+        return _LAST_DRIVES.setdefault(self.model, {})
+
     def _continuation(self, system, field):
         """Return the prediction a drive of ``system`` continues, or None.
 
-        A drive continues the previous drive of this driver when the system is
-        the one it left: the same name, ``system.m`` exactly the state it wrote,
-        and the same field. The rollout then goes on with its latent history and
-        time, so two drives of 0.5 ns predict what one drive of 1 ns predicts
-        (otherwise the second would start from a state at rest, far from the
-        trained one). Anything else starts afresh from ``system.m``.
+        A drive continues the last drive of the system with this model (by any
+        ``SurrogateDriver`` of the same model object) when the system is as that
+        drive left it: ``system.m`` exactly the state it wrote and the same field.
+        The rollout then goes on with its latent history and time, so two drives
+        of 0.5 ns predict what one drive of 1 ns predicts (otherwise the second
+        would start from a state in motion as if at rest). Anything else starts
+        afresh from ``system.m``.
         """
-        last = self._last
-        if (
-            last is None
-            or last["name"] != system.name
-            or not np.array_equal(last["field"], field)
-            or not np.array_equal(last["m"], system.m.array)
-        ):
+        last = self._drives().get(system.name)
+        if last is None:
             return None
-        return last["prediction"]
+        m, _, field_T, history, end_step = last
+        if not (np.array_equal(field_T, field) and np.array_equal(m, system.m.array)):
+            return None
+        return Prediction(
+            times=np.zeros(1),
+            fields=field[None],
+            latent=history[:, -1:],
+            decoder=self.model.decode,
+            magnetic=self.model.Ms_ > 0,
+            history=history,
+            end_step=end_step,
+        )
 
     def _remember(self, system, field, prediction, origin):
-        """Keep what the next drive of ``system`` needs to continue this one."""
-        self._last = {
-            "name": system.name,
-            "m": system.m.array.copy(),
-            "field": field,
-            # only the history and time; not the states
-            "prediction": dataclasses.replace(
-                prediction, latent=prediction.latent[:, -1:]
-            ),
-            "origin": origin,  # m0 of the first drive of the chain
-        }
+        """Keep what the next drive of ``system`` needs to continue this one.
+
+        Plain arrays only: a reference back to the model (its ``decode``) would
+        keep the weak registry's key alive.
+        """
+        self._drives()[system.name] = (
+            system.m.array.copy(),
+            origin,  # m0 of the first drive of the chain
+            field,
+            prediction.history,
+            prediction.end_step,
+        )
 
     def _sensitivity(self, field, origin, prediction, kwargs):
         """Return the model's field sensitivity for this drive; warn if large.
