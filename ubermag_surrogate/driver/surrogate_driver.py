@@ -240,7 +240,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             request = read_request(system, self.model)
-            after = self._continuation(system, request.field)
+            after, origin = self._continuation(system, request.field)
+            origin = request.m0 if after is None else origin
             prediction = self.model._rollout(
                 *self.model._checked_request(
                     request.field,
@@ -252,8 +253,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                     after=after,
                 )
             )
-            origin = request.m0 if after is None else self._drives()[system.name][1]
-            sensitivity = self._sensitivity(request.field, origin, prediction, kwargs)
+            sensitivity = self._sensitivity(
+                request.field, origin, prediction, kwargs, fresh=after is None
+            )
         predict_s = time.perf_counter() - start
         reissue_warnings(caught, stacklevel=2)
         states = prediction.m[0, 1:]  # decoded once; mean_m() below reuses them
@@ -303,7 +305,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         return _LAST_DRIVES.setdefault(self.model, {})
 
     def _continuation(self, system, field):
-        """Return the prediction a drive of ``system`` continues, or None.
+        """Return the prediction a drive of ``system`` continues and its origin.
+
+        ``(None, None)`` for a fresh start; the origin is the m0 of the first
+        drive of the chain.
 
         A drive continues the last drive of the system with this model (by any
         ``SurrogateDriver`` of the same model object) when the system is as that
@@ -315,11 +320,11 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         """
         last = self._drives().get(system.name)
         if last is None:
-            return None
-        m, _, field_T, history, end_step = last
+            return None, None
+        m, origin, field_T, history, end_step = last
         if not (np.array_equal(field_T, field) and np.array_equal(m, system.m.array)):
-            return None
-        return Prediction(
+            return None, None
+        prediction = Prediction(
             times=np.zeros(1),
             fields=field[None],
             latent=history[:, -1:],
@@ -328,6 +333,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             history=history,
             end_step=end_step,
         )
+        return prediction, origin
 
     def _remember(self, system, field, prediction, origin):
         """Keep what the next drive of ``system`` needs to continue this one.
@@ -343,22 +349,22 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             prediction.end_step,
         )
 
-    def _sensitivity(self, field, origin, prediction, kwargs):
+    def _sensitivity(self, field, origin, prediction, kwargs, fresh):
         """Return the model's field sensitivity for this drive; warn if large.
 
         ``None`` when no ``sensitivity_threshold`` is set. For a drive that
-        continues earlier ones, over the whole trajectory from ``origin`` (the
-        first drive's m0) to the end of this drive.
+        continues earlier ones (not ``fresh``), over the whole trajectory from
+        ``origin`` (the first drive's m0) to the end of this drive.
         """
         threshold = self.sensitivity_threshold
         if threshold is None:
             return None
-        steps = prediction.end_step
         with warnings.catch_warnings():
-            if steps == round(prediction.times[-1] / self.model.dt_):  # fresh
+            if fresh:
                 args = {"t": kwargs["t"], "n": kwargs["n"], "prediction": prediction}
             else:  # the drive's own prediction has warned already
                 warnings.simplefilter("ignore", ExtrapolationWarning)
+                steps = prediction.end_step
                 args = {"t": steps * self.model.dt_, "n": steps}
             sensitivity = float(
                 self.model.field_sensitivity(field, m0=origin, **args)[0]
