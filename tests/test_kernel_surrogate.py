@@ -456,6 +456,13 @@ def test_selection_refuses_unknown_parameters(store):
 
     with pytest.raises(ValueError, match="Unknown parameters"):
         select_hyperparameters(KernelSurrogate(), store, {"depth": [1]})
+    # one value where a list of values to try is asked for
+    with pytest.raises(TypeError, match=r"must be a list of values to try, e\.g\."):
+        select_hyperparameters(KernelSurrogate(), store, {"integrator_alpha": 1e-4})
+    with pytest.raises(TypeError, match="list of values"):
+        select_hyperparameters(KernelSurrogate(), store, {"landmarks": "kmeans++"})
+    with pytest.raises(ValueError, match="at least one value"):
+        select_hyperparameters(KernelSurrogate(), store, {"integrator_alpha": []})
 
 
 def test_a_prediction_shows_its_shape_not_its_arrays(model):

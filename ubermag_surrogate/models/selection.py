@@ -136,6 +136,12 @@ def select_hyperparameters(
         raise ValueError(
             f"Unknown parameters {unknown}; the model has {sorted(valid)}."
         )
+    for name, values in grid.items():
+        if isinstance(values, str | bytes) or not hasattr(values, "__len__"):
+            raise TypeError(
+                f"grid[{name!r}] must be a list of values to try, e.g. [{values!r}], "
+                f"not {values!r}."
+            )
     if any(len(v) == 0 for v in grid.values()):
         raise ValueError("Every grid entry needs at least one value.")
     train, validation = split_samples(store, validation_fraction, seed)
