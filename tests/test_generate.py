@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import discretisedfield as df
 import micromagneticdata as md
@@ -494,6 +495,18 @@ def test_the_recorded_domain_keeps_containing_the_stores_fields(problem, tmp_pat
     summary = generate(problem, [sp4.FIELD1], domain=both, progress=False, **args)
     assert summary.completed == 1
     assert TrajectoryStore(store).attrs["field_domain"]["name"] == "both"
+
+
+def test_fields_all_below_half_a_millitesla_warn(problem, tmp_path):
+    # FieldDomain ranges given in T where mT are asked for: 0.03-0.04 "mT"
+    fields = FieldDomain((0.03, 0.04), (180, 200)).sample(1)
+    args = {"t": T, "n": N, "calculator": "embedded", "progress": False}
+    with pytest.warns(UserWarning, match=r"below 0.5 mT .*35 mT is 0.035 T"):
+        summary = generate(problem, fields, store=tmp_path / "weak.zarr", **args)
+    assert summary.completed == 1  # weak fields may be meant: it goes on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SP4's fields, and no field at all
+        generate(problem, [sp4.FIELD2, (0, 0, 0)], store=tmp_path / "ok.zarr", **args)
 
 
 def test_unwritable_store_path(problem, tmp_path):

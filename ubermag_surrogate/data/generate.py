@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from concurrent.futures import as_completed
 
 import numpy as np
@@ -142,8 +143,24 @@ def _simulate_payload(payload):
     return simulate(**cloudpickle.loads(payload))
 
 
+SMALL_FIELD = 5e-4
+"""mu0 H (T): when every field component is below this (0.5 mT), generate warns:
+most likely a FieldDomain got its ranges in T (e.g. (0.03, 0.04)) where mT are
+asked for, and the simulations would hardly move the magnetisation."""
+
+
 def _check_arguments(fields, t, n, workers, client):
     fields = check_fields(fields)
+    largest = np.abs(fields).max()
+    if 0 < largest < SMALL_FIELD:
+        warnings.warn(
+            f"All fields are below {SMALL_FIELD * 1e3:g} mT (the largest |mu0 H| "
+            f"component is {largest * 1e3:.3g} mT): fields are mu0 H in T, and "
+            "FieldDomain ranges in mT (35 mT is 0.035 T, FieldDomain((30, 40), "
+            "...)). Go on only if such weak fields are meant.",
+            UserWarning,
+            stacklevel=3,
+        )
     if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
         raise ValueError(f"t={t!r} must be a positive time in seconds.")
     if t > MAX_TIME:
