@@ -314,6 +314,8 @@ def test_surrogate_driver_tutorial_runs(tutorial_dir, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["02_surrogate_driver.py"])
     namespace = runpy.run_path(str(ROOT / "tutorials" / "02_surrogate_driver.py"))
     assert namespace["drive"].n == 20
+    assert namespace["same_end"]  # two drives of t/2 continue to one drive's end
+    assert md.Data("sp4_surrogate_halves").n == 2
     assert md.Data("sp4_surrogate_tutorial")[-1].info["field_sensitivity"] > 0
     assert namespace["curves"]["mx"].shape == (10, 21)
     assert namespace["comparison"].relative_error < 1
