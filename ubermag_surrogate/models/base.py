@@ -535,7 +535,7 @@ class SurrogateModel(abc.ABC):
             latent=np.ascontiguousarray(latent[:, ::stride]),
             decoder=self.decode,
             magnetic=self.Ms_ > 0,
-            history=np.concatenate([past, latent], axis=1)[:, -nu:],
+            history=np.concatenate([past, latent[:, -nu:]], axis=1)[:, -nu:],
             end_step=start + n * stride,
         )
 
