@@ -264,7 +264,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             prediction.mean_m()[0],
             round((prediction.times[1] - prediction.times[0]) / self.model.dt_),
         )
-        start_step = prediction.end_step - round(prediction.times[-1] / self.model.dt_)
+        # time of the earlier drives this one continues (0: a fresh start)
+        t_before = (0 if after is None else after.end_step) * self.model.dt_
         if not save:
             system.m = to_field(states[-1], system.m.mesh, self.model.Ms_)
             system.table = drive_folder.table(values)
@@ -274,7 +275,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             darray = self._to_xarray(system, states, prediction.times[1:])
             if sensitivity is not None:
                 darray.attrs["field_sensitivity"] = sensitivity
-            darray.attrs["t_before"] = start_step * self.model.dt_
+            darray.attrs["t_before"] = t_before
             return darray
         self._pending = {
             "request": request,
@@ -283,7 +284,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "states": states,
             "predict_s": predict_s,
             "ovf_format": ovf_format,
-            "t_before": start_step * self.model.dt_,
+            "t_before": t_before,
         }
         try:
             super().drive(
