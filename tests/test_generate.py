@@ -572,3 +572,61 @@ def test_store_creation_is_all_or_nothing(tmp_path):
     store = TrajectoryStore.create(path, metadata={"problem": "p"}, **args)
     assert store.attrs["problem"] == "p" and len(store.times) == 3
     assert list(tmp_path.iterdir()) == [path]
+
+
+def _small_store(path, n_samples=3):
+    """A store of ``n_samples`` complete two-cell samples, sample i along x * (i+1)."""
+    store = TrajectoryStore.create(
+        path, times=[0, 1e-12], Ms=np.full(2, 8e5), metadata={"problem": "p"}
+    )
+    store.add_samples([[0.03 + 0.001 * i, 0, 0] for i in range(n_samples)])
+    for i in range(n_samples):
+        m = np.zeros((2, 3, 2), dtype=np.float32)
+        m[:, 0] = 1.0
+        m[1, 1] = 0.1 * i  # tells the samples apart
+        store.write_sample(i, m)
+    return store
+
+
+@pytest.mark.parametrize("mode", ["w", "a", "w-", "x"])
+def test_opening_a_store_never_overwrites_it(tmp_path, mode):
+    path = tmp_path / "s.zarr"
+    _small_store(path)
+    before = TrajectoryStore(path).tensor()
+    with pytest.raises(ValueError, match="mode 'r' .* or 'r\\+'"):
+        TrajectoryStore(path, mode=mode)
+    assert np.array_equal(TrajectoryStore(path).tensor(), before)  # intact
+
+
+def test_samples_as_a_boolean_mask_or_indices(tmp_path):
+    store = _small_store(tmp_path / "s.zarr")
+    D = store.tensor()
+    mask = np.array([False, True, True])
+    assert np.array_equal(store.tensor(mask), D[:, 1:])  # not samples 0, 1, 1
+    assert np.array_equal(store.mean_m(mask), store.mean_m()[1:])
+    assert np.array_equal(store.tensor(np.int32([2])), D[:, 2:])
+    with pytest.raises(ValueError, match="one entry per sample \\(3\\)"):
+        store.tensor([True, False])
+    for bad in ([0.9], 0, "1", [[0, 1]]):
+        with pytest.raises(TypeError, match="integer sample indices or a boolean"):
+            store.tensor(bad)
+    with pytest.raises(ValueError, match="components of mu0 H are 0 \\(x\\)"):
+        store.tensor(field_components=(3,))
+
+
+def test_a_damaged_store_is_refused_with_what_is_wrong(tmp_path):
+    import shutil
+
+    path = tmp_path / "s.zarr"
+    _small_store(path)
+    chunk = path / "m" / "c" / "1" / "0" / "0" / "0"
+    assert chunk.is_file()
+    chunk.unlink()  # reads back as the fill value, NaN
+    store = TrajectoryStore(path)
+    assert np.array_equal(store.tensor([0, 2]).shape, (2, 2, 8))
+    for read in (store.tensor, store.mean_m, lambda: store.trajectory(1)):
+        with pytest.raises(ValueError, match="Sample 1 of .* not all finite"):
+            read()
+    shutil.rmtree(path / "Ms")
+    with pytest.raises(ValueError, match="is damaged: it has no Ms array"):
+        TrajectoryStore(path)

@@ -43,6 +43,9 @@ from .layout import to_field
 
 FORMAT = "ubermag-surrogate-trajectories/1"
 PENDING, COMPLETE, FAILED = 0, 1, -1
+MODES = ("r", "r+")
+ARRAYS = ("m", "field", "status", "time", "Ms", "sample")
+"""The arrays every store has (the readers need them all)."""
 
 # Metadata that must agree when samples are appended to an existing store.
 _MUST_MATCH = ("problem", "mesh", "material", "driver")
@@ -63,10 +66,18 @@ class TrajectoryStore:
     path : str or pathlib.Path
         Directory of the Zarr store.
     mode : str, optional
-        ``"r"`` (default) or ``"r+"``.
+        ``"r"`` (default) or ``"r+"`` (read and append). Zarr's other modes
+        (``"w"``, ``"a"``, ...) would create or overwrite a group and are refused:
+        :meth:`create` makes a new store.
     """
 
     def __init__(self, path, mode="r"):
+        if mode not in MODES:
+            raise ValueError(
+                f"mode={mode!r}: a trajectory store opens with mode 'r' (read) or "
+                "'r+' (read and append); create a new one with "
+                "TrajectoryStore.create(...) or generate(...)."
+            )
         self.path = pathlib.Path(path)
         if not (self.path / "zarr.json").is_file():
             if self.path.exists():
@@ -86,6 +97,12 @@ class TrajectoryStore:
         if self.group.attrs.get("format") != FORMAT:
             raise ValueError(
                 f"{str(self.path)!r} is not a trajectory store ({FORMAT})."
+            )
+        missing = [name for name in ARRAYS if name not in self.group]
+        if missing:
+            raise ValueError(
+                f"The trajectory store {str(self.path)!r} is damaged: it has no "
+                f"{', '.join(missing)} array(s)."
             )
 
     # -- creation -------------------------------------------------------------------
@@ -397,14 +414,47 @@ class TrajectoryStore:
     # -- reading --------------------------------------------------------------------
     def trajectory(self, index):
         """Return the unit magnetisation of one sample, ``(s+1, 3, N)`` float32."""
-        if self.status[index] != COMPLETE:
-            raise ValueError(f"Sample {index} is not complete.")
-        return self.group["m"][index]
+        index = int(self._complete_samples([index])[0])
+        return self._read(index)
+
+    def _read(self, index):
+        """Return the states of a complete sample; refuse damaged (non-finite) ones.
+
+        A chunk lost from disk reads as the fill value (NaN).
+        """
+        m = self.group["m"][index]
+        if not np.all(np.isfinite(m)):
+            raise ValueError(
+                f"Sample {index} of {str(self.path)!r} is marked complete but its "
+                "states are not all finite (a chunk lost or damaged on disk). To "
+                "simulate it again: open the store with mode='r+', call "
+                f"mark_failed({index}, 'damaged') and rerun generate(...) with its "
+                "field."
+            )
+        return m
 
     def _complete_samples(self, samples):
-        """Sample indices as an int array (default: all complete); all complete."""
-        samples = self.complete if samples is None else np.asarray(samples, dtype=int)
+        """Sample indices as an int array (default: all complete); all complete.
+
+        ``samples`` may be indices or a boolean mask over all samples.
+        """
         status = self.status
+        if samples is None:
+            return self.complete
+        given = np.asarray(samples)
+        if given.dtype == bool:
+            if given.shape != status.shape:
+                raise ValueError(
+                    f"A boolean mask of samples must have one entry per sample "
+                    f"({len(status)}), not shape {given.shape}."
+                )
+            given = np.flatnonzero(given)
+        if given.ndim != 1 or not (given.size == 0 or given.dtype.kind in "iu"):
+            raise TypeError(
+                "samples must be a sequence of integer sample indices or a boolean "
+                f"mask, not {samples!r}."
+            )
+        samples = given.astype(np.int64)
         outside = samples[(samples < 0) | (samples >= len(status))]
         if outside.size:
             raise IndexError(
@@ -434,12 +484,18 @@ class TrajectoryStore:
         """
         samples = self._complete_samples(samples)
         n_times, _, n_cells = self.group["m"].shape[1:]
+        field_components = list(field_components)
+        if not all(c in (0, 1, 2) for c in field_components):
+            raise ValueError(
+                f"field_components={field_components!r}: components of mu0 H are "
+                "0 (x), 1 (y) and 2 (z)."
+            )
         k = len(field_components)
         out = np.empty((n_times, len(samples), k + 3 * n_cells), dtype=dtype)
         fields = self.fields
         for j, index in enumerate(samples):
-            out[:, j, :k] = fields[index, list(field_components)]
-            out[:, j, k:] = self.group["m"][index].reshape(n_times, 3 * n_cells)
+            out[:, j, :k] = fields[index, field_components]
+            out[:, j, k:] = self._read(index).reshape(n_times, 3 * n_cells)
         return out
 
     def mean_m(self, samples=None):
@@ -460,7 +516,7 @@ class TrajectoryStore:
         n_times = self.group["m"].shape[1]
         out = np.empty((len(samples), n_times, 3))
         for j, index in enumerate(samples):
-            out[j] = self.group["m"][index].sum(axis=-1, dtype=np.float64)
+            out[j] = self._read(index).sum(axis=-1, dtype=np.float64)
         out /= n_magnetic
         return out
 
