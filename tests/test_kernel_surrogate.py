@@ -203,7 +203,10 @@ def test_initial_state_of_any_length_is_normalised(store, model):
 def test_extrapolation_warns_and_says_by_how_much(model):
     with pytest.warns(ExtrapolationWarning, match=r"furthest by \(5 mT"):
         model.predict([[-0.045, 0, 0]])
-    with pytest.warns(ExtrapolationWarning, match="beyond the trained horizon"):
+    with pytest.warns(
+        ExtrapolationWarning,
+        match=r"up to .* \(30 steps\), 10 steps \(.* s\) beyond the trained horizon",
+    ):
         model.predict(DOMAIN.sample(1, seed=2), n=30)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -19,6 +19,12 @@ default (no-op) values."""
 def check_positive_int(name, value):
     """Refuse anything but a positive integer ``value`` of the argument ``name``.
 
+    Returns
+    -------
+    int
+        ``value`` as a Python int (numpy integers are not JSON serialisable, and
+        drives record their arguments in JSON).
+
     Raises
     ------
     TypeError
@@ -30,6 +36,7 @@ def check_positive_int(name, value):
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}.")
     if value <= 0:
         raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
+    return int(value)
 
 
 def check_verbose(verbose):

@@ -48,6 +48,9 @@ def to_components(M):
 def to_field(m, mesh, Ms):
     """Return unit magnetisation ``(3, N)`` or ``(3N,)`` as a Field of M (A/m).
 
+    The field's ``unit`` is ``"A/m"`` (written to OVF files as ``valueunits``, as
+    OOMMF writes its magnetisation).
+
     The vectors are normalised in float64 first (predictions and stored states are
     unit vectors to float32 precision), so |M| = Ms to float64 precision.
 
@@ -63,7 +66,7 @@ def to_field(m, mesh, Ms):
     Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
     values = unit_vectors(np.asarray(m, dtype=np.float64).reshape(3, Ms.size).T)
     values *= Ms[:, None]
-    return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)))
+    return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)), unit="A/m")
 
 
 def rms_difference(m, m_ref):

@@ -47,6 +47,11 @@ latent trajectories and 4 s on 2 cores per chunk)."""
 
 
 def _check_time(t, n):
+    """Check a drive's t (s) and n; return them as a Python float and int.
+
+    (numpy scalars, e.g. from ``np.arange``, are not JSON serialisable and drives
+    record their arguments in JSON.)
+    """
     if isinstance(t, bool) or not isinstance(t, int | float | np.floating):
         raise TypeError(f"t must be a time in seconds, not {t!r}.")
     if not (t > 0 and np.isfinite(t)):
@@ -55,6 +60,16 @@ def _check_time(t, n):
         raise TypeError(f"n must be an integer number of outputs, not {n!r}.")
     if n < 1:
         raise ValueError(f"Cannot drive with n={n}: it must be positive.")
+    return float(t), int(n)
+
+
+def _update_m(system, field):
+    """Set ``system.m`` to the values of ``field``, as oommfc does.
+
+    Only the values change: the user's component labels, unit, subregions and
+    valid mask of ``system.m`` are kept.
+    """
+    system.m.array = field.array
 
 
 def _check_threshold(value, name):
@@ -267,7 +282,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         # time of the earlier drives this one continues (0: a fresh start)
         t_before = (0 if after is None else after.end_step) * self.model.dt_
         if not save:
-            system.m = to_field(states[-1], system.m.mesh, self.model.Ms_)
+            _update_m(system, to_field(states[-1], system.m.mesh, self.model.Ms_))
             system.table = drive_folder.table(values)
             self._remember(system, request.field, prediction, origin)
             if verbose:
@@ -432,7 +447,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             )
         if drive_kwargs.get("n_threads") is not None:
             check_positive_int("n_threads", drive_kwargs["n_threads"])
-        _check_time(drive_kwargs["t"], drive_kwargs["n"])
+        drive_kwargs["t"], drive_kwargs["n"] = _check_time(
+            drive_kwargs["t"], drive_kwargs["n"]
+        )
 
     def _check_system(self, system):
         """Nothing left to check: drive() read and checked the request already."""
@@ -479,8 +496,16 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             calculator_version=__version__,
             model_kind=self.model.kind,
             model_fingerprint=self.model.fingerprint_,
-            model_file=self._source,
-            field_sensitivity=self._pending["sensitivity"],
+            # no nulls: info.json goes into to_xarray()'s attributes, and netCDF
+            # cannot store None
+            **{
+                key: value
+                for key, value in (
+                    ("model_file", self._source),
+                    ("field_sensitivity", self._pending["sensitivity"]),
+                )
+                if value is not None
+            },
         )
 
     def _call(self, system, runner=None, verbose=1, **kwargs):
@@ -503,7 +528,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
     def _read_data(self, system):
         import ubermagtable as ut
 
-        system.m = to_field(self._pending["states"][-1], system.m.mesh, self.model.Ms_)
+        _update_m(
+            system,
+            to_field(self._pending["states"][-1], system.m.mesh, self.model.Ms_),
+        )
         system.table = ut.Table.fromfile(f"{system.name}.odt", x="t")
 
     # -- many fields at once ---------------------------------------------------------
@@ -565,7 +593,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             fields = check_fields(H, "H", unit="A/m") * mm.consts.mu0
         else:
             fields = check_fields(B, "B")
-        _check_time(t, n)
+        t, n = _check_time(t, n)
         check_verbose(verbose)
         chunks = [
             slice(start, start + SWEEP_CHUNK)
@@ -584,7 +612,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 stacklevel=2,
                 m0_tolerance=self.initial_state_tolerance,
             )
-            _, m0, n_outputs, stride, _ = request
+            _, m0, n_outputs, stride, _, t = request
             with progress_bar(
                 total=len(fields),
                 desc="sweep",
@@ -593,7 +621,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             ) as bar:
                 for chunk in chunks:
                     prediction = self.model._rollout(
-                        fields[chunk], m0, n_outputs, stride
+                        fields[chunk], m0, n_outputs, stride, t=t
                     )
                     mean.append(prediction.mean_m())
                     if sensitivity:

@@ -46,6 +46,7 @@ def _check_positive_real(name, value):
         raise TypeError(f"{name} must be a real number, not {type(value).__name__}.")
     if not value > 0 or value == float("inf"):
         raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
+    return float(value)  # a Python float: the settings are written as JSON
 
 
 def _table_rows(path):
@@ -155,7 +156,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         self._checkargs(drive_kwargs)
         n_threads = drive_kwargs.setdefault("n_threads", None)
         if n_threads is not None:
-            check_positive_int("n_threads", n_threads)
+            drive_kwargs["n_threads"] = check_positive_int("n_threads", n_threads)
 
     def _check_system(self, system):
         # micromagneticmodel calls this before it creates the drive folder; the
@@ -183,14 +184,15 @@ class Driver(NoScheduling, mm.ExternalDriver):
             version = importlib.metadata.version("magnumnp")
         except importlib.metadata.PackageNotFoundError:
             version = None
-        super()._write_info_json(
-            system,
-            start_time,
-            **kwargs,
-            calculator="magnum.np",
-            calculator_version=version,
-            device=self.device,
-        )
+        # micromagneticmodel passes the drive arguments as given: numpy scalars
+        # (n from np.arange) as Python numbers, or json fails with the folder made
+        kwargs = {
+            k: v.item() if isinstance(v, np.generic) else v for k, v in kwargs.items()
+        }
+        extra = {"calculator": "magnum.np", "device": self.device}
+        if version is not None:  # no nulls: info.json goes into xarray attributes
+            extra["calculator_version"] = version
+        super()._write_info_json(system, start_time, **kwargs, **extra)
 
     def _call(self, system, runner=None, verbose=1, **kwargs):
         name = system.name
@@ -284,7 +286,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         width = max(6, len(str(len(steps))))
         driver = self.__class__.__name__
         representation = spec["settings"]["ovf_format"]
-        field = df.Field(system.m.mesh, nvdim=3)
+        field = df.Field(system.m.mesh, nvdim=3, unit="A/m")  # as OOMMF writes M
         for i, iteration in enumerate(iterations):
             field.array = np.asarray(steps[i])
             field.to_file(
@@ -339,14 +341,17 @@ class TimeDriver(Driver):
                 f"TimeDriver.drive() needs {' and '.join(missing)}: the simulation "
                 "time t (s) and the number of outputs n."
             )
-        _check_positive_real("t", kwargs["t"])
-        check_positive_int("n", kwargs["n"])
+        # as Python numbers: info.json and the solver's settings are JSON
+        kwargs["t"] = _check_positive_real("t", kwargs["t"])
+        kwargs["n"] = check_positive_int("n", kwargs["n"])
         for name in ("atol", "rtol"):
             _check_positive_real(name, getattr(self, name))
 
     def _settings(self, kwargs):
         settings = super()._settings(kwargs)
-        settings.update(t=kwargs["t"], n=kwargs["n"], atol=self.atol, rtol=self.rtol)
+        settings.update(
+            t=kwargs["t"], n=kwargs["n"], atol=float(self.atol), rtol=float(self.rtol)
+        )
         return settings
 
     @property
@@ -385,7 +390,8 @@ class MinDriver(Driver):
     def _settings(self, kwargs):
         settings = super()._settings(kwargs)
         settings.update(
-            stopping_mxHxm=self.stopping_mxHxm, max_iterations=self.max_iterations
+            stopping_mxHxm=float(self.stopping_mxHxm),
+            max_iterations=int(self.max_iterations),
         )
         return settings
 

@@ -455,9 +455,9 @@ class SurrogateModel(abc.ABC):
 
         ``stacklevel`` as for ``warnings.warn`` in this method; ``m0_tolerance``:
         warn for an ``m0`` further than that from the trained initial state (RMS
-        over cells of |m - m0|). Returns ``(fields, m0, n, stride, after)`` for
-        :meth:`_rollout`; a caller that predicts in chunks checks (and warns) once
-        for all fields.
+        over cells of |m - m0|). Returns ``(fields, m0, n, stride, after, t)`` for
+        :meth:`_rollout` (``t`` in s, the trained steps' time when not given); a
+        caller that predicts in chunks checks (and warns) once for all fields.
         """
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
@@ -477,9 +477,11 @@ class SurrogateModel(abc.ABC):
             )
         if elapsed > self.n_steps_:
             since = " since the first prediction" if after is not None else ""
+            beyond = elapsed - self.n_steps_
             warnings.warn(
-                f"Predicting {elapsed * self.dt_:.3g} s ({elapsed} steps{since}) "
-                f"beyond the trained horizon of {self.n_steps_ * self.dt_:.3g} s "
+                f"Predicting up to {elapsed * self.dt_:.3g} s ({elapsed} steps{since}"
+                f"), {beyond} step{'s' if beyond > 1 else ''} ({beyond * self.dt_:.3g}"
+                f" s) beyond the trained horizon of {self.n_steps_ * self.dt_:.3g} s "
                 f"({self.n_steps_} steps).",
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
@@ -495,7 +497,8 @@ class SurrogateModel(abc.ABC):
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
             )
-        return fields, m0, n, stride, after
+        t = float(t) if t is not None else total * self.dt_
+        return fields, m0, n, stride, after, t
 
     def _check_after(self, after, fields, m0):
         """Refuse a prediction to continue that this request cannot continue."""
@@ -516,8 +519,12 @@ class SurrogateModel(abc.ABC):
                 "model was trained on constant fields)."
             )
 
-    def _rollout(self, fields, m0, n, stride, after=None):
-        """Return the :class:`Prediction` of a checked request."""
+    def _rollout(self, fields, m0, n, stride, after=None, t=None):
+        """Return the :class:`Prediction` of a checked request.
+
+        Output times are ``i t / n`` (s), i = 0..n, as the full simulation's (so
+        the last is ``t`` itself); ``t`` defaults to ``n stride dt_``.
+        """
         nu = self.integrator_.nu
         if after is None:
             c0 = self._initial_latent(fields, m0)
@@ -530,7 +537,7 @@ class SurrogateModel(abc.ABC):
             c0, fields, n * stride, past=past, start=start
         )
         return Prediction(
-            times=np.arange(n + 1) * stride * self.dt_,
+            times=np.arange(n + 1) * (n * stride * self.dt_ if t is None else t) / n,
             fields=fields,
             latent=np.ascontiguousarray(latent[:, ::stride]),
             decoder=self.decode,
