@@ -182,7 +182,36 @@ def test_rerun_skips_and_append_extends(generated, problem):
         progress=False,
     )
     assert (appended.completed, appended.skipped) == (1, 3)
-    assert TrajectoryStore(store_path).n_samples == 4
+    store = TrajectoryStore(store_path)
+    assert store.n_samples == 4
+    # the first run describes the store; every run that simulated is recorded
+    assert store.attrs["sampling"] == {"method": "uniform", "seed": 0}
+    runs = store.attrs["runs"]  # the rerun above simulated nothing: no record
+    assert [run["samples"] for run in runs] == [[0, 1, 2], [3]]
+    assert [run["sampling"] for run in runs] == [store.attrs["sampling"], None]
+    assert runs[1]["calculator"]["name"] == "embedded"
+
+
+def test_a_field_repeated_in_one_request_is_simulated_once(generated, problem):
+    _, fields, root = generated
+    store_path = root / "d.zarr"
+    before = TrajectoryStore(store_path).n_samples
+    new = sp4_field2_domain.sample(1, seed=123)[0]
+    with pytest.warns(UserWarning, match="3 of the 6 fields repeat earlier ones"):
+        summary = generate(
+            problem,
+            [fields[0], fields[0], new, new, new, fields[1]],
+            t=T,
+            n=N,
+            calculator="embedded",
+            store=store_path,
+            workers=2,
+            progress=False,
+        )
+    assert (summary.completed, summary.skipped, summary.failed) == (1, 5, 0)
+    store = TrajectoryStore(store_path)
+    assert store.n_samples == before + 1
+    assert np.array_equal(store.fields[-1], new)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +244,7 @@ def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     (scratch / "sp4_000001").write_text("in the way")
-    fields = np.array([sp4.FIELD2, [-0.0355, -0.0063, 0.0], sp4.FIELD1])
+    fields = np.array([sp4.FIELD2, [-0.0350, -0.0063, 0.0], sp4.FIELD1])
     summary = generate(
         problem,
         fields,
@@ -507,6 +536,34 @@ def test_fields_all_below_half_a_millitesla_warn(problem, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # SP4's fields, and no field at all
         generate(problem, [sp4.FIELD2, (0, 0, 0)], store=tmp_path / "ok.zarr", **args)
+
+
+def test_fields_in_millitesla_given_as_tesla_warn(problem, tmp_path):
+    with (
+        pytest.warns(UserWarning, match=r"36 T, above 10 T: .*35 mT is 0.035"),
+        pytest.raises(ValueError, match="Unknown calculator"),  # before simulating
+    ):
+        generate(problem, [(-36, -3, 0)], calculator="x", store=tmp_path / "s.zarr")
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_an_unusable_scratch_folder_is_refused_before_the_store_is_made(
+    problem, tmp_path
+):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="Cannot use scratch=.*a_file/sims"):
+        generate(
+            problem,
+            [sp4.FIELD2],
+            t=T,
+            n=N,
+            calculator="embedded",
+            store=tmp_path / "d.zarr",
+            scratch=blocker / "sims",
+            progress=False,
+        )
+    assert not (tmp_path / "d.zarr").exists()
 
 
 def test_unwritable_store_path(problem, tmp_path):

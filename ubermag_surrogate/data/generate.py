@@ -10,6 +10,7 @@ skips them.
 """
 
 import dataclasses
+import datetime
 import numbers
 import os
 import pathlib
@@ -149,6 +150,12 @@ most likely a FieldDomain got its ranges in T (e.g. (0.03, 0.04)) where mT are
 asked for, and the simulations would hardly move the magnetisation."""
 
 
+LARGE_FIELD = 10.0
+"""mu0 H (T): without a ``domain=``, a field component above this (10 T) warns:
+most likely fields in mT given as T (36 for 36 mT), simulated as 36 T. (With a
+domain, fields outside it are refused with the same hint.)"""
+
+
 def _check_arguments(fields, t, n, workers, client):
     fields = check_fields(fields)
     largest = np.abs(fields).max()
@@ -184,21 +191,39 @@ def _check_arguments(fields, t, n, workers, client):
 
 
 def _plan(store, fields):
-    """Map requested fields to store indices; return (todo, skipped)."""
+    """Map requested fields to store indices; return (todo, skipped).
+
+    A field that repeats an earlier one of the same request (equal to 1e-12 T) is
+    simulated once and counted as skipped, with a warning (two runs of one sample
+    would share its simulation folder).
+    """
     existing = store.fields
     status = store.status
     keys = {}
     for i, f in enumerate(existing):
         keys.setdefault(tuple(np.round(f, _FIELD_DECIMALS)), i)
-    todo, new, skipped = [], [], 0
+    todo, new, skipped, requested = [], [], 0, set()
     for f in fields:
-        i = keys.get(tuple(np.round(f, _FIELD_DECIMALS)))
+        key = tuple(np.round(f, _FIELD_DECIMALS))
+        if key in requested:
+            skipped += 1
+            continue
+        requested.add(key)
+        i = keys.get(key)
         if i is None:
             new.append(f)
         elif status[i] == COMPLETE:
             skipped += 1
         else:
             todo.append(i)
+    repeats = len(fields) - len(requested)
+    if repeats:
+        warnings.warn(
+            f"{repeats} of the {len(fields)} fields repeat earlier ones of the same "
+            "request; each distinct field is simulated once.",
+            UserWarning,
+            stacklevel=3,
+        )
     if new:
         todo.extend(store.add_samples(np.array(new)).tolist())
     return todo, skipped
@@ -277,12 +302,27 @@ def generate(
         outside = domain.outside_text(fields)[1]
         if outside:  # the store would record a domain its fields do not keep to
             raise ValueError(f"{outside} Fields are mu0 H in T (35 mT is 0.035).")
+    elif (largest := np.abs(fields).max()) > LARGE_FIELD:  # a domain would say
+        warnings.warn(
+            f"A field component is {largest:.3g} T, above {LARGE_FIELD:g} T: fields "
+            "are mu0 H in T (35 mT is 0.035, not 35). Go on only if such strong "
+            "fields are meant.",
+            UserWarning,
+            stacklevel=2,
+        )
     calc = get_calculator(calculator, verbose=progress)
     calculator = "oommf" if calc.__name__ == "oommfc" else "embedded"
     metadata = {
         **problem.metadata(),
         "driver": {"name": "TimeDriver", "t": float(t), "n": int(n)},
     }
+    if scratch is not None:  # before the store is created or changed
+        try:
+            pathlib.Path(scratch).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(
+                f"Cannot use scratch={str(scratch)!r} for the simulation folders: {exc}"
+            ) from exc
     times = np.linspace(0.0, t, n + 1)
     data = TrajectoryStore.open_or_create(
         store, times=times, Ms=problem.Ms, metadata=metadata
@@ -290,13 +330,22 @@ def generate(
     data.check_field_domain(fields, domain)  # before the store is changed
     m0 = problem.initial_state(calc).array
     data.check_initial_state(to_components(m0))
-    extra = {"calculator": _calculator_info(calc)}
+    calculator_info = _calculator_info(calc)
+    # the store's first run describes it; later runs go into "runs" (below)
+    extra = {"calculator": calculator_info, "sampling": sampling}
+    extra = {k: v for k, v in extra.items() if v is not None and k not in data.attrs}
     if domain is not None:
         extra["field_domain"] = domain.to_dict()
-    if sampling is not None:
-        extra["sampling"] = sampling
     data.update_attrs(**extra)
     todo, skipped = _plan(data, fields)
+    if todo:  # every run that simulates: how and which samples
+        run = {
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "calculator": calculator_info,
+            "sampling": sampling,
+            "samples": sorted(int(i) for i in todo),
+        }
+        data.update_attrs(runs=[*data.attrs.get("runs", []), run])
 
     own_scratch = scratch is None
     scratch = pathlib.Path(
