@@ -97,7 +97,11 @@ def main():
         args.out,
         "driver",
         request={"field_T": list(sp4.FIELD2), "t": t, "n": n},
-        model={"kind": model.kind, "fingerprint": model.fingerprint_},
+        model={
+            "kind": model.kind,
+            "id": model.model_id,
+            "training_data": model.fingerprint_,
+        },
         results=results,
     )
 

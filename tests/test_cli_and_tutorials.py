@@ -54,7 +54,9 @@ def test_quickstart_runs_the_pipeline_into_one_folder(tmp_path, capsys):
     assert summary["field2"]["speed_up_drive"] > 1
     for name in ("mean_m.png", "snapshots.png", "comparison.json"):
         assert (out / "comparison" / name).stat().st_size > 1_000
-    assert load(out / "sp4_kernel.npz").fingerprint_ == summary["model"]["fingerprint"]
+    assert (
+        load(out / "sp4_kernel.npz").fingerprint_ == summary["model"]["training_data"]
+    )
     for system in ("sp4_surrogate", "sp4_simulation"):
         assert md.Data(system, dirname=str(out))[-1].n == 20
     # a second run reuses the stored simulations
@@ -114,7 +116,8 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     assert sensitivity == pytest.approx(expected[0], abs=1e-3)
     drive = md.Data("sp4", dirname=str(out))[-1]
     assert drive.n == 10
-    assert drive.info["model_fingerprint"] == model.fingerprint_
+    assert drive.info["model_id"] == model.model_id
+    assert drive.info["training_data"] == model.fingerprint_
     request = json.loads((drive.drive_path / "sp4-request.json").read_text())
     expected = 36e-3 * np.array([np.cos(np.deg2rad(190)), np.sin(np.deg2rad(190)), 0])
     assert np.allclose(request["field_T"], expected)

@@ -90,7 +90,7 @@ def test_per_field_errors_on_held_out_fields(sp4_model, held_out):
     # Jupyter shows the report, repr one line (not the per-field arrays)
     assert pretty(result) == str(result) == result.text()
     assert repr(result) == (
-        f"Evaluation(kernel model {sp4_model.fingerprint_}, 2 fields of "
+        f"Evaluation(kernel model {sp4_model.model_id}, 2 fields of "
         f"{str(held_out.path)!r}: <m> error mean {result.mean_m_error.mean():.4f}, "
         f"max {result.mean_m_error.max():.4f})"
     )

@@ -76,6 +76,32 @@ def test_model_knows_what_it_was_trained_on(store, model):
     assert isinstance(model, SurrogateModel)
 
 
+def test_models_and_training_data_are_told_apart(store, model, tmp_path):
+    import shutil
+
+    from ubermag_surrogate.models.base import fingerprint
+
+    # model_id: kind, hyper-parameters and data; fingerprint_: the data only
+    assert len(model.model_id) == 16 and model.model_id != model.fingerprint_
+    other = copy.deepcopy(model).set_params(integrator_rank=151)
+    assert other.fingerprint_ == model.fingerprint_
+    assert other.model_id != model.model_id
+    assert copy.deepcopy(model).set_params(verbose=1).model_id == model.model_id
+    assert load(model.save(tmp_path / "m.npz")).model_id == model.model_id
+    # the training data: another geometry with the same attributes and fields
+    samples = store.complete
+    copied = tmp_path / "copy.zarr"
+    shutil.copytree(store.path, copied)
+    same = TrajectoryStore(copied, mode="r+")
+    assert fingerprint(same, samples) == model.fingerprint_
+    same.update_attrs(runs=[{"date": "today"}])  # provenance only: same data
+    assert fingerprint(same, samples) == model.fingerprint_
+    Ms = same.group["Ms"][:]
+    Ms[:10] = 0  # a notch of empty cells
+    same.group["Ms"][:] = Ms
+    assert fingerprint(same, samples) != model.fingerprint_
+
+
 def test_save_load_predicts_bit_identically(store, model, tmp_path):
     path = model.save(tmp_path / "model.npz")
     loaded = load(path)
@@ -102,7 +128,9 @@ def test_save_load_predicts_bit_identically(store, model, tmp_path):
 def test_describe_says_what_the_model_was_trained_on(store, model, tmp_path):
     text = model.describe()
     first = text.splitlines()[0]
-    assert first.startswith("KernelSurrogate (kind 'kernel'), hyper-parameters: ")
+    assert first.startswith(
+        f"KernelSurrogate {model.model_id} (kind 'kernel'), hyper-parameters: "
+    )
     defaults = KernelSurrogate().get_params()
     changed = {k: v for k, v in PARAMS.items() if v != defaults[k]}
     assert changed

@@ -154,7 +154,8 @@ def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_p
     info = json.loads((folder / "info.json").read_text())
     assert info["driver"] == "TimeDriver"
     assert info["surrogate_driver"] == "SurrogateDriver"
-    assert info["model_fingerprint"] == sp4_model.fingerprint_
+    assert info["model_id"] == sp4_model.model_id
+    assert info["training_data"] == sp4_model.fingerprint_
     assert info["model_file"] == str(pathlib.Path(sp4_model_file).absolute())
     assert info["success"] is True
     assert (info["t"], info["n"]) == (T, N)

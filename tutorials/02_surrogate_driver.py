@@ -61,7 +61,7 @@ driver.drive(system, t=t, n=n)
 print(system.table.data[["t", "mx", "my", "mz"]].tail(3))
 
 drive = md.Data("sp4_surrogate_tutorial")[-1]
-print(drive.info["driver"], drive.info["model_fingerprint"], drive.n, "outputs")
+print(drive.info["driver"], drive.info["model_id"], drive.n, "outputs")
 
 # %% [markdown]
 # As with oommfc, driving on continues: two drives of `t / 2` end where one drive

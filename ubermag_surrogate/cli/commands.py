@@ -80,7 +80,8 @@ def train(args):
     path = model.save(out)
     print(model.describe())
     print(
-        f"Fitted in {fit_s:.1f} s; model {model.fingerprint_} "
+        f"Fitted in {fit_s:.1f} s; model {model.model_id} (training data "
+        f"{model.fingerprint_}) "
         f"({path.stat().st_size / 2**20:.1f} MiB) written to {path.absolute()}"
     )
     return 0

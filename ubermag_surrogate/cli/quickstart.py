@@ -77,7 +77,8 @@ def run(args):
         },
         "model": {
             "path": str(model_path),
-            "fingerprint": model.fingerprint_,
+            "id": model.model_id,
+            "training_data": model.fingerprint_,
             "fit_s": fit_s,
             **model.get_params(),
         },

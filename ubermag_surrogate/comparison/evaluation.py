@@ -374,7 +374,7 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
         mean_m_error=mean_m,
         sensitivity=moved,
         predict_s=rollout_s + decode_s,
-        model=f"{model.kind} model {model.fingerprint_}",
+        model=f"{model.kind} model {model.model_id}",
         store=str(store.path),
         times=times,
         domain=model.field_domain_,

@@ -176,7 +176,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
     def __repr__(self):
         return (
             f"SurrogateDriver(model={type(self.model).__name__} "
-            f"[{self.model.fingerprint_}])"
+            f"[{self.model.model_id}])"
         )
 
     @property
@@ -400,7 +400,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         return sensitivity
 
     def _label(self):
-        return f"ubermag-surrogate ({self.model.kind} model {self.model.fingerprint_})"
+        return f"ubermag-surrogate ({self.model.kind} model {self.model.model_id})"
 
     def _to_xarray(self, system, states, times):
         reference = system.m.to_xarray()
@@ -411,7 +411,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         darray["t"].attrs["units"] = "s"
         darray.name = reference.name
         return darray.assign_attrs(
-            **reference.attrs, driver="SurrogateDriver", model=self.model.fingerprint_
+            **reference.attrs, driver="SurrogateDriver", model=self.model.model_id
         )
 
     # -- ExternalDriver's steps ----------------------------------------------------
@@ -473,7 +473,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
     def _model_info(self):
         return {
             "kind": self.model.kind,
-            "fingerprint": self.model.fingerprint_,
+            "id": self.model.model_id,
+            "training_data": self.model.fingerprint_,
             "file": self._source,
             "trained_dt": self.model.dt_,
             "trained_steps": self.model.n_steps_,
@@ -495,7 +496,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             calculator="ubermag-surrogate",
             calculator_version=__version__,
             model_kind=self.model.kind,
-            model_fingerprint=self.model.fingerprint_,
+            model_id=self.model.model_id,
+            training_data=self.model.fingerprint_,
             # no nulls: info.json goes into to_xarray()'s attributes, and netCDF
             # cannot store None
             **{
@@ -667,5 +669,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         return xr.Dataset(
             data,
             coords=coords,
-            attrs={"model": self.model.fingerprint_, "model_kind": self.model.kind},
+            attrs={
+                "model": self.model.model_id,
+                "model_kind": self.model.kind,
+                "training_data": self.model.fingerprint_,
+            },
         )

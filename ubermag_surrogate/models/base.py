@@ -201,13 +201,29 @@ def as_store(dataset):
     )
 
 
+PROVENANCE_ATTRS = ("errors", "created", "runs")
+"""Store attributes that record how and when samples were made, not what they are:
+left out of :func:`fingerprint` (appending to a store leaves the fingerprint of
+its earlier samples as it was)."""
+
+
 def fingerprint(store, samples):
-    """Short hash identifying the training data (attributes, fields, samples)."""
+    """Short hash identifying training data.
+
+    Of the store's attributes (problem, mesh, material, driver, ...; not
+    :data:`PROVENANCE_ATTRS`), Ms per cell, the initial state, the samples'
+    fields and indices: two stores of the same mesh and Ms range but another
+    geometry (Ms = 0 elsewhere) or initial state differ in it.
+    """
     digest = hashlib.sha256()
-    attrs = {k: v for k, v in store.attrs.items() if k not in ("errors", "created")}
+    attrs = {k: v for k, v in store.attrs.items() if k not in PROVENANCE_ATTRS}
     digest.update(json.dumps(attrs, sort_keys=True, default=str).encode())
+    digest.update(np.ascontiguousarray(store.group["Ms"][:], np.float64).tobytes())
+    samples = np.asarray(samples, dtype=np.int64)
+    if samples.size:  # every sample starts from the same state (generate checks)
+        digest.update(np.ascontiguousarray(store.trajectory(samples[0])[0]).tobytes())
     digest.update(np.ascontiguousarray(store.fields[samples]).tobytes())
-    digest.update(np.ascontiguousarray(samples, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(samples).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -226,6 +242,21 @@ class SurrogateModel(abc.ABC):
     """
 
     kind = None
+
+    @property
+    def model_id(self):
+        """Short hash identifying this fitted model (str).
+
+        Of its kind, hyper-parameters (``verbose`` aside) and training data
+        (``fingerprint_``, which names the data only: models fitted with other
+        hyper-parameters on the same data share it, not their ``model_id``).
+        Drives, evaluations and the command line name models by it.
+        """
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        params = {k: v for k, v in self.get_params().items() if k != "verbose"}
+        text = json.dumps([self.kind, params, self.fingerprint_], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abc.abstractmethod
     def fit(self, dataset, samples=None):
@@ -311,7 +342,8 @@ class SurrogateModel(abc.ABC):
         defaults = type(self)().get_params()
         changed = {k: v for k, v in params.items() if v != defaults.get(k)}
         lines = [
-            f"{type(self).__name__} (kind {self.kind!r}), hyper-parameters: "
+            f"{type(self).__name__} {self.model_id} (kind {self.kind!r}), "
+            "hyper-parameters: "
             + (", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults"),
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
