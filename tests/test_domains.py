@@ -65,6 +65,17 @@ def test_distance_outside_says_by_how_much():
     assert outside[0] == pytest.approx([5.0, 0.0, 1.0])
 
 
+def test_a_zero_field_has_no_angle_to_be_outside_of():
+    from_zero = FieldDomain((0, 50), (30, 60))
+    fields = np.array([[0, 0, 0], [0.01 * np.cos(0.8), 0.01 * np.sin(0.8), 0]])
+    assert from_zero.contains(fields).tolist() == [True, True]
+    assert from_zero.outside_text(fields)[1] is None
+    # outside by its magnitude only, where the magnitude range excludes 0
+    assert sp4_field2_domain.distance_outside([[0, 0, 0]])[0] == pytest.approx(
+        [30, 0, 0]
+    )
+
+
 def test_in_plane_field_inverts_coordinates():
     fields = sp4_field2_domain.sample(16, seed=4)
     magnitude, angle, _ = sp4_field2_domain.coordinates(fields).T

@@ -186,6 +186,29 @@ def test_error_map_uses_the_training_domain_coordinates(sp4_model, held_out):
     plt.close(fig)
 
 
+def test_angles_are_the_training_domains_own(sp4_model, held_out):
+    result = us.evaluate(sp4_model, held_out, verbose=0)
+    # a domain across 0 deg: its angles run from -10 to 10, not 350 to 10
+    across_zero = FieldDomain((30, 40), (-10, 10))
+    frame = dataclasses.replace(result, domain=across_zero).to_dataframe()
+    expected = across_zero.coordinates(result.fields)[:, 1]
+    np.testing.assert_allclose(frame["angle_deg"], expected)
+    assert np.all(frame["angle_deg"] < 0)  # SP4's 190 deg is -170 deg there
+
+
+def test_which_samples_to_score(sp4_model, held_out):
+    whole = us.evaluate(sp4_model, held_out, verbose=0)
+    mask = np.zeros(held_out.n_samples, dtype=bool)
+    mask[1] = True
+    masked = us.evaluate(sp4_model, held_out, samples=mask, verbose=0)
+    assert masked.samples.tolist() == [1]
+    assert masked.mean_m_error[0] == pytest.approx(whole.mean_m_error[1], rel=1e-6)
+    with pytest.raises(ValueError, match="samples is empty"):
+        us.evaluate(sp4_model, held_out, samples=[], verbose=0)
+    with pytest.raises(IndexError, match=r"Samples \[7\] are not in the store"):
+        us.evaluate(sp4_model, held_out, samples=[7], verbose=0)
+
+
 def test_command_line(sp4_model_file, held_out, tmp_path, capsys):
     argv = ["evaluate", "--model", str(sp4_model_file), "--data", str(held_out.path)]
     assert main([*argv, "--sensitivity", "--out", str(tmp_path / "ev")]) == 0

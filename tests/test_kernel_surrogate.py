@@ -165,6 +165,8 @@ def test_save_replaces_the_file_whole(model, tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory; name the model"):
         model.save(tmp_path / "folder.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.npz", "model.npz"]
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere' does not exist"):
+        model.save(tmp_path / "nowhere" / "model.npz")
 
 
 def test_loading_refuses_other_files(tmp_path):

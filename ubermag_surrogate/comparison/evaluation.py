@@ -23,8 +23,10 @@ import numpy as np
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..data.domains import FieldDomain
+from ..data.layout import rms_difference
 from ..driver.request import check_same_system
 from ..models.base import (
+    INITIAL_STATE_TOLERANCE,
     ExtrapolationWarning,
     as_fitted_model,
     as_store,
@@ -161,13 +163,17 @@ class Evaluation(ReportDisplay):
         import pandas as pd
 
         b = self.fields * 1e3
+        if self.domain is not None and self.domain.kind == "polar":
+            angle = self.domain.coordinates(self.fields)[:, 1]  # as the domain's
+        else:
+            angle = np.rad2deg(np.arctan2(b[:, 1], b[:, 0])) % 360
         columns = {
             "sample": self.samples,
             "Bx_mT": b[:, 0],
             "By_mT": b[:, 1],
             "Bz_mT": b[:, 2],
             "B_mT": np.linalg.norm(b, axis=1),
-            "angle_deg": np.rad2deg(np.arctan2(b[:, 1], b[:, 0])) % 360,
+            "angle_deg": angle,
             "mean_m_error": self.mean_m_error,
             "relative_error": self.relative_error,
         }
@@ -319,7 +325,9 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
     model = as_fitted_model(model)
     store = as_store(store)
     times = _check_store(model, store)
-    samples = store.complete if samples is None else np.asarray(samples, dtype=int)
+    if samples is not None and len(samples) == 0:
+        raise ValueError("samples is empty: give the indices of samples to score.")
+    samples = store.check_samples(samples)  # refuses bad indices, before work
     if len(samples) == 0:
         raise ValueError(f"{store} has no complete sample to score.")
     fields = np.asarray(store.fields[samples], dtype=np.float64)
@@ -337,12 +345,13 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
         )
     reissue_warnings(caught, stacklevel=2)
     m0 = store.tensor(samples[:1], field_components=(), dtype=np.float64)[0, 0]
-    offset = np.sqrt(np.mean(np.sum((m0 - model.m0_).reshape(3, -1) ** 2, axis=0)))
-    if offset > 0.05:
+    offset = rms_difference(m0, model.m0_)  # over magnetic cells, as predict's
+    if offset > INITIAL_STATE_TOLERANCE:
         warnings.warn(
             f"The store's trajectories start from another state than the model's "
-            f"(RMS over cells of |m - m0| = {offset:.3f}); the predictions start "
-            "from the model's m0.",
+            f"(RMS over cells of |m - m0| = {offset:.3f}, tolerance "
+            f"{INITIAL_STATE_TOLERANCE:g}); the predictions start from the model's "
+            "m0.",
             ExtrapolationWarning,
             stacklevel=2,
         )

@@ -294,6 +294,8 @@ class FieldDomain:
         above = np.clip(coords[:, :d] - high, 0, None)
         outside = below + above
         if self.kind == "polar":
+            # a field without in-plane part has no angle: any angle is its own
+            outside[coords[:, 0] == 0, 1] = 0
             outside = np.column_stack([outside, np.abs(coords[:, 2])])
         return outside
 

@@ -414,7 +414,7 @@ class TrajectoryStore:
     # -- reading --------------------------------------------------------------------
     def trajectory(self, index):
         """Return the unit magnetisation of one sample, ``(s+1, 3, N)`` float32."""
-        index = int(self._complete_samples([index])[0])
+        index = int(self.check_samples([index])[0])
         return self._read(index)
 
     def _read(self, index):
@@ -433,10 +433,21 @@ class TrajectoryStore:
             )
         return m
 
-    def _complete_samples(self, samples):
-        """Sample indices as an int array (default: all complete); all complete.
+    def check_samples(self, samples):
+        """Return sample indices as an int array, all of complete samples.
 
-        ``samples`` may be indices or a boolean mask over all samples.
+        Parameters
+        ----------
+        samples : array_like of int or bool, or None
+            Indices, or a boolean mask over all samples; ``None``: all complete
+            samples, in order.
+
+        Raises
+        ------
+        TypeError
+            For anything but integer indices or a boolean mask.
+        IndexError, ValueError
+            For indices not in the store, or of samples not complete.
         """
         status = self.status
         if samples is None:
@@ -482,7 +493,7 @@ class TrajectoryStore:
         dtype : numpy dtype, optional
             ``float32`` (default, as stored) or ``float64``.
         """
-        samples = self._complete_samples(samples)
+        samples = self.check_samples(samples)
         n_times, _, n_cells = self.group["m"].shape[1:]
         field_components = list(field_components)
         if not all(c in (0, 1, 2) for c in field_components):
@@ -511,7 +522,7 @@ class TrajectoryStore:
         samples : array_like of int, optional
             Sample indices (default: all complete samples, in order).
         """
-        samples = self._complete_samples(samples)
+        samples = self.check_samples(samples)
         n_magnetic = max(1, int(np.count_nonzero(self.group["Ms"][:] > 0)))
         n_times = self.group["m"].shape[1]
         out = np.empty((len(samples), n_times, 3))

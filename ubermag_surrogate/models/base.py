@@ -781,6 +781,11 @@ class SurrogateModel(abc.ABC):
                 f"{str(path)!r} is a directory; name the model file, e.g. "
                 f"{str(path / 'model.npz')!r}."
             )
+        if not path.parent.is_dir():
+            raise FileNotFoundError(
+                f"Cannot save the model to {str(path)!r}: the folder "
+                f"{str(path.parent)!r} does not exist."
+            )
         # write beside the target and rename: an interrupted save never leaves a
         # half-written file in place of an existing model
         partial = path.with_name(f".{path.name}.partial")
