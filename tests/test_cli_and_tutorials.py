@@ -111,6 +111,7 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "<m> at the end" in printed
+    assert f"micromagneticdata.Data('sp4', dirname={str(out)!r})" in printed
     sensitivity = float(printed.split("Field sensitivity: ")[1].split()[0])
     expected = model.field_sensitivity(in_plane_field(36, 190), t=1e-10, n=10)
     assert sensitivity == pytest.approx(expected[0], abs=1e-3)
@@ -132,6 +133,9 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "ubermag-surrogate predict: ExtrapolationWarning: Predicting" in err
     assert "driver.drive(" not in err
+    # a time that is no whole number of trained steps, steps not given
+    assert main([*argv, "--t", str(2.5 * model.dt_), "--out", str(out)]) == 1
+    assert "not a whole number of the model's time steps" in capsys.readouterr().err
 
     assert (
         main(
@@ -200,6 +204,21 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
             "nowhere.npz",
         ),
         (["describe", "--model", "{store}"], "is a folder, not a model file"),
+        (
+            ["train", "--data", "{store}", "--params", '{"normalize": "false"}']
+            + ["--out", "m.npz"],
+            "normalize must be True or False, not 'false'",
+        ),
+        (
+            ["generate", "--out", "x.zarr", "--workers", "2"]
+            + ["--scheduler", "tcp://nowhere:8786"],
+            "Give either --workers",
+        ),
+        (
+            ["evaluate", "--model", "m.npz", "--data", "{store}"]
+            + ["--out", "{store}/zarr.json"],
+            "is a file; name a folder",
+        ),
     ],
 )
 def test_commands_fail_with_a_message(argv, message, sp4_store, capsys):
@@ -263,6 +282,18 @@ def test_train_help_names_the_registered_model_kinds():
         (["quickstart", "--calculator", "mumax"], "invalid choice"),
         (["predict", "--model", "m.npz", "--field", "36mT"], "is not a field"),
         (["predict", "--model", "m.npz", "--field", "1,2"], "is not a field"),
+        (
+            ["predict", "--model", "m.npz", "--field=-2.8e7,-4974,0"],
+            "fields are given in mT here",
+        ),
+        (
+            ["predict", "--model", "m.npz", "--field", "1e999mT@190deg"],
+            "fields are given in mT here",
+        ),
+        (
+            ["generate", "--out", "x.zarr", "--seed", "-1"],
+            "'-1' is not an integer >= 0",
+        ),
         (["compare", "--field", "36mT@190deg"], "required: --model"),
         (
             ["train", "--data", "x.zarr", "--out", "m.npz", "--params", "{bad"],

@@ -123,6 +123,12 @@ def test_round_trip_through_dict():
     [
         ({"magnitude": (40, 30), "angle": (180, 200)}, ValueError, "reversed"),
         ({"magnitude": (30, 40), "angle": (200, 180)}, ValueError, "reversed"),
+        (
+            {"magnitude": (30, 40), "angle": (350, 10)},
+            ValueError,
+            r"across 0 deg .* angle=\(350, 370\)",
+        ),
+        ({"box": 5}, ValueError, "box needs three"),
         ({"magnitude": (-5, 40), "angle": (180, 200)}, ValueError, "below 0"),
         ({"magnitude": (30, 40), "angle": (0, 720)}, ValueError, "360"),
         ({"magnitude": (30, 40)}, ValueError, "both magnitude and angle"),
@@ -144,6 +150,8 @@ def test_bad_domains(kwargs, error, match):
         ((-3,), ValueError, "n must be positive"),
         ((2.5,), TypeError, "integer"),
         ((4, "random"), ValueError, "Unknown sampling method"),
+        ((4, "uniform", -1), ValueError, "seed must be None or an integer"),
+        ((4, "sobol", 1.5), ValueError, "seed must be None or an integer"),
     ],
 )
 def test_bad_sampling(args, error, match):

@@ -21,6 +21,26 @@ def check_int(name, value, minimum=1):
     return int(value)
 
 
+def check_bool(name, value):
+    """Return ``value`` as a bool if it is one (numpy's included), or a TypeError.
+
+    A string such as ``"false"`` (e.g. from JSON written by hand) would otherwise
+    count as true.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, not {value!r}.")
+    return bool(value)
+
+
+def check_verbosity(name, value):
+    """Return ``value`` as an int >= 0 (a verbosity level), or a TypeError."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if not isinstance(value, numbers.Integral) or value < 0:
+        raise TypeError(f"{name} must be an integer >= 0, not {value!r}.")
+    return int(value)
+
+
 def check_seed(name, value):
     """Return ``value`` as None or an int in [0, 2**32), or a ValueError."""
     if value is None:

@@ -89,7 +89,8 @@ def calculator(name="auto", verbose=True):
         if not oommf_available():
             raise RuntimeError(
                 "oommfc cannot find OOMMF (install it, e.g. from conda-forge, or set "
-                "OOMMFTCL); use calculator('embedded') instead."
+                "OOMMFTCL); use the embedded calculator instead "
+                "(calculator='embedded'; on the command line --calculator embedded)."
             )
         module = importlib.import_module("oommfc")
         label = "oommfc (OOMMF)"

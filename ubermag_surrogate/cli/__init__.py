@@ -13,7 +13,14 @@ import sys
 import warnings
 
 from . import commands, quickstart
-from .arguments import cell_nm, field, json_object, positive_float, positive_int
+from .arguments import (
+    cell_nm,
+    field,
+    json_object,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 _CALCULATORS = ("auto", "oommf", "embedded")
 MODEL_KINDS = ("kernel", "neural")
@@ -254,7 +261,9 @@ def build_parser():
         default="uniform",
         help="how fields are drawn from the domain (scipy.stats.qmc for sobol, lhs)",
     )
-    gen.add_argument("--seed", type=int, default=0, help="seed of the field sampling")
+    gen.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the field sampling"
+    )
     _add_time(gen)
     _add_cell(gen)
     gen.add_argument(
@@ -283,8 +292,10 @@ def build_parser():
     train.add_argument(
         "--model",
         default="kernel",
-        help=f"model kind: {' or '.join(MODEL_KINDS)} (or a kind registered with "
-        "ubermag_surrogate.models.base.register)",
+        help=f"model kind: {' or '.join(MODEL_KINDS)} (a kind registered with "
+        "ubermag_surrogate.models.base.register is known to "
+        "ubermag_surrogate.cli.main([...]) called in the Python process that "
+        "registered it, not to this command)",
     )
     train.add_argument(
         "--params",

@@ -6,7 +6,11 @@ import re
 
 import numpy as np
 
+from .._checks import MAX_FIELD
 from ..data.domains import in_plane_field
+
+MAX_FIELD_MT = MAX_FIELD * 1e3
+"""Largest field component (or in-plane magnitude) ``--field`` takes, in mT."""
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _POLAR = re.compile(rf"^\s*({_NUMBER})\s*mT\s*@\s*({_NUMBER})\s*deg\s*$")
@@ -23,6 +27,17 @@ def positive_int(text):
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def non_negative_int(text):
+    """Parse an integer >= 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
     return value
 
 
@@ -59,16 +74,22 @@ def field(text):
         mu0 H (T), ``(3,)``.
     """
     polar = _POLAR.match(text)
-    if polar:
-        magnitude, angle = (float(v) for v in polar.groups())
-        return in_plane_field(magnitude, angle)
     cartesian = _CARTESIAN.match(text)
-    if cartesian:
-        return np.array([float(v) for v in cartesian.groups()]) * 1e-3
-    raise argparse.ArgumentTypeError(
-        f"{text!r} is not a field: write the in-plane magnitude and angle as "
-        "36mT@190deg, or the components in mT as -35.5,-6.3,0"
-    )
+    if not (polar or cartesian):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a field: write the in-plane magnitude and angle as "
+            "36mT@190deg, or the components in mT as -35.5,-6.3,0"
+        )
+    numbers = [float(v) for v in (polar or cartesian).groups()]
+    largest = max(abs(v) for v in (numbers[:1] if polar else numbers))
+    if not np.all(np.isfinite(numbers)) or largest > MAX_FIELD_MT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: fields are given in mT here (35.5 mT as 35.5), up to "
+            f"{MAX_FIELD_MT:g} mT"
+        )
+    if polar:
+        return in_plane_field(*numbers)
+    return np.array(numbers) * 1e-3
 
 
 def json_object(text):

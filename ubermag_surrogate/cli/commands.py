@@ -18,6 +18,11 @@ def generate(args):
     from ..data.generate import generate as run
     from ..problems import PROBLEMS
 
+    if args.workers is not None and args.scheduler:
+        raise ValueError(
+            "Give either --workers (processes on this machine) or --scheduler (a "
+            "Dask cluster's workers), not both."
+        )
     problem = PROBLEMS[args.problem](cell=tuple(c * 1e-9 for c in args.cell))
     domain = DOMAINS[args.domain]
     fields = domain.sample(args.n_samples, method=args.sampling, seed=args.seed)
@@ -96,7 +101,14 @@ def _system(model, field, name):
 def _time(model, args):
     """``(t, n)`` of a request: by default the model's horizon, every trained step."""
     t = model.n_steps_ * model.dt_ if args.t is None else args.t
-    n = max(1, round(t / model.dt_)) if args.steps is None else args.steps
+    if args.steps is not None:
+        return t, args.steps
+    n = max(1, round(t / model.dt_))
+    if abs(t / model.dt_ - n) > 1e-6 * n:
+        raise ValueError(
+            f"--t {t:g} s is not a whole number of the model's time steps "
+            f"({model.dt_:.6g} s): give --t as a multiple of it, or --steps."
+        )
     return t, n
 
 
@@ -132,7 +144,10 @@ def predict(args):
             "the training fields resolve; check this prediction with "
             "`ubermag-surrogate compare`."
         )
-    print(f"Drive (read it with micromagneticdata.Data({system.name!r})): {drive}")
+    read = f"{system.name!r}"
+    if out != pathlib.Path.cwd():
+        read += f", dirname={str(out)!r}"
+    print(f"Drive (read it with micromagneticdata.Data({read})): {drive}")
     return 0
 
 
@@ -172,6 +187,14 @@ def evaluate(args):
     """Score a model on the simulated fields of a store; print and save the results."""
     from ..comparison import evaluate as run
 
+    if (
+        args.out
+        and pathlib.Path(args.out).exists()
+        and not pathlib.Path(args.out).is_dir()
+    ):
+        raise ValueError(
+            f"--out {args.out!r} is a file; name a folder for the results."
+        )
     evaluation = run(args.model, args.data, sensitivity=args.sensitivity)
     print(evaluation.text(threshold=SENSITIVE))
     if args.out:

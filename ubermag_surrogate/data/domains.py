@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
+from .._checks import check_seed
+
 METHODS = ("uniform", "sobol", "lhs")
 
 
@@ -102,12 +104,20 @@ class FieldDomain:
                 raise ValueError("A polar domain needs both magnitude and angle.")
             self.kind = "polar"
             self.magnitude = _check_range("magnitude", magnitude, lower_bound=0)
-            self.angle = _check_range("angle", angle)
+            try:
+                self.angle = _check_range("angle", angle)
+            except ValueError as exc:
+                if "reversed" in str(exc):  # e.g. (350, 10) for a range across 0
+                    raise ValueError(
+                        f"{exc} For a range across 0 deg give the upper end above "
+                        f"360: angle=({float(angle[0]):g}, {float(angle[1]) + 360:g})."
+                    ) from None
+                raise
             if self.angle[1] - self.angle[0] > 360:
                 raise ValueError(f"angle={angle!r} spans more than 360 deg.")
             self.bounds = np.array([self.magnitude, self.angle])
         else:
-            if len(box) != 3:
+            if not isinstance(box, list | tuple | np.ndarray) or len(box) != 3:
                 raise ValueError(f"box needs three (low, high) ranges, got {box!r}.")
             self.kind = "box"
             self.box = tuple(_check_range(f"box[{i}]", r) for i, r in enumerate(box))
@@ -210,6 +220,7 @@ class FieldDomain:
             raise ValueError(
                 f"Unknown sampling method {method!r}; use one of {METHODS}."
             )
+        check_seed("seed", seed)
         d = len(self.bounds)
         if method == "uniform":
             u = np.random.default_rng(seed).random((n, d))

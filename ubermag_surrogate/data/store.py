@@ -84,8 +84,7 @@ class TrajectoryStore:
                 what = "folder" if self.path.is_dir() else "file"
                 raise FileExistsError(
                     f"{str(self.path)!r} is a {what} but not a trajectory store (no "
-                    "zarr.json); name a new path for a new store, or an existing "
-                    "store."
+                    "zarr.json)."
                 )
             raise FileNotFoundError(f"No trajectory store at {str(self.path)!r}.")
         try:

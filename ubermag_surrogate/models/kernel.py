@@ -9,7 +9,13 @@ magnetisations. Each of the three kernel maps has its own rank, width and ridge.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._checks import check_int, check_positive, check_seed
+from .._checks import (
+    check_bool,
+    check_int,
+    check_positive,
+    check_seed,
+    check_verbosity,
+)
 from .._progress import progress_bar
 from ..data.layout import fix_cells
 from ..integration import FeatureSpaceIntegrator
@@ -280,6 +286,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
                 f"landmarks={self.landmarks!r} must be one of {LANDMARK_METHODS}."
             )
         check_seed("random_state", self.random_state)
+        check_bool("normalize", self.normalize)
+        check_verbosity("verbose", self.verbose)
         if self.n_components > self.embedding_rank:
             raise ValueError(
                 f"n_components={self.n_components} exceeds embedding_rank="

@@ -11,7 +11,7 @@ only.
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from .._checks import check_fraction
+from .._checks import check_bool, check_fraction, check_verbosity
 from .._progress import progress_bar
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
@@ -167,6 +167,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Interrupting (Ctrl-C) ends the current network's training early with a
         warning and keeps the weights reached so far (after at least one epoch).
         """
+        check_bool("normalize", self.normalize)
+        check_bool("field_input", self.field_input)
+        check_verbosity("verbose", self.verbose)
         store, samples = self._training_samples(dataset, samples)
         autoencoder, integrator = self._autoencoder(), self._integrator()
         # all hyper-parameters, before minutes of training
