@@ -120,5 +120,15 @@ def test_bad_training_trajectories_are_refused(cls, trajectories):
     latent, fields = trajectories
     with pytest.raises(ValueError, match=r"latent must be \(n_fields, s\+1, d\)"):
         cls().fit(latent[:, :1], fields)  # no step to learn
-    with pytest.raises(ValueError, match=r"fields must be \(30, 3\)"):
+    with pytest.raises(ValueError, match=r"shape \(k, 3\) .*got shape \(30, 2\)"):
         cls().fit(latent, fields[:, :2])
+    with pytest.raises(ValueError, match=r"fields must be \(30, 3\)"):
+        cls().fit(latent, fields[:29])
+    bad = fields.copy()
+    bad[3, 1] = np.nan  # all components would count as constant: fields ignored
+    with pytest.raises(ValueError, match="fields .*finite"):
+        cls().fit(latent, bad)
+    bad = latent.copy()
+    bad[2, 4, 0] = np.inf
+    with pytest.raises(ValueError, match="latent contains NaN or infinite"):
+        cls().fit(bad, fields)

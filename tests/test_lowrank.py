@@ -125,6 +125,12 @@ def test_landmark_methods(data, method):
     indices = select_landmarks(X, 20, method, gamma=0.2, seed=4)
     assert len(np.unique(indices)) == 20
     assert np.array_equal(indices, select_landmarks(X, 20, method, gamma=0.2, seed=4))
+    # fewer distinct rows than landmarks: still distinct indices (round-off left
+    # ~1e-14 of D^2 on chosen rows, and kmeans++ picked one row up to 3 times)
+    repeated = np.repeat(X[:5], 10, axis=0)
+    for seed in range(20):
+        chosen = select_landmarks(repeated, 8, method, gamma=0.2, seed=seed)
+        assert len(np.unique(chosen)) == 8
 
 
 def test_spread_landmarks_beat_random_on_repeated_states():
@@ -160,6 +166,9 @@ def test_sklearn_conventions(data):
         (NystroemFeatures(gamma=-1.0, n_components=5), "gamma"),
         (NystroemFeatures(n_components=5, landmarks="best"), "Unknown landmark"),
         (LowRankKernelPCA(n_components=50, rank=20), "exceeds rank"),
+        (LowRankKernelPCA(n_components=5, rank=500), "rank=500 exceeds the"),
+        (LowRankKernelPCA(n_components=5, rank="20"), "rank must be a positive"),
+        (NystroemFeatures(n_components=5, eigen_floor=-1), "eigen_floor=-1"),
     ],
 )
 def test_bad_hyperparameters(data, estimator, match):
@@ -168,13 +177,57 @@ def test_bad_hyperparameters(data, estimator, match):
         estimator.fit(X)
 
 
-def test_bad_data():
+def test_bad_data(data):
+    import scipy.sparse
+
+    X, Y = data
     with pytest.raises(ValueError, match="2D"):
         NystroemFeatures(n_components=2).fit(np.zeros(5))
+    with pytest.raises(ValueError, match="rank=200 exceeds the 4 samples"):
+        LowRankKernelRidge().fit(np.eye(4), np.zeros((4, 1)))  # the default rank
+    with pytest.raises(ValueError, match="needs targets Y"):
+        LowRankKernelRidge(rank=2).fit(np.eye(4), None)
+    with pytest.raises(ValueError, match="no features"):
+        NystroemFeatures(n_components=2).fit(np.zeros((4, 0)))
+    with pytest.raises(TypeError, match="sparse"):
+        NystroemFeatures(n_components=2).fit(scipy.sparse.eye(4).tocsr())
+    with pytest.raises(TypeError, match="complex"):
+        NystroemFeatures(n_components=2).fit(np.eye(4) * 1j)
+    with pytest.raises(TypeError, match="integers"):
+        NystroemFeatures(n_components=2, landmarks=[0.2, 1.7]).fit(X)
+    with pytest.raises(ValueError, match="must lie in"):
+        NystroemFeatures(n_components=2, landmarks=[-1, 3]).fit(X)
+    nan = X.copy()
+    nan[5, 2] = np.nan
+    for fit in (
+        lambda: NystroemFeatures(n_components=5).fit(nan),
+        lambda: LowRankKernelRidge(rank=5).fit(nan, Y),
+        lambda: LowRankKernelRidge(rank=5).fit(X, np.where(nan[:, :1] > 0, np.inf, Y)),
+        lambda: LowRankKernelRidge(rank=5, gamma=0.3).fit(X, Y).predict(nan),
+    ):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            fit()
     with pytest.raises(ValueError, match="samples"):
         LowRankKernelRidge(rank=2).fit(np.zeros((4, 2)), np.zeros((3, 1)))
     with pytest.raises(ValueError, match="alpha"):
         LowRankKernelRidge(rank=2, alpha=0).fit(np.eye(4), np.zeros((4, 1)))
+
+
+def test_one_dimensional_targets_give_one_dimensional_predictions(data):
+    X, Y = data
+    model = LowRankKernelRidge(rank=10, gamma=0.3).fit(X, Y[:, 0])
+    assert model.predict(X).shape == (len(X),)  # as y, not (n, 1): no broadcasting
+    two_d = LowRankKernelRidge(rank=10, gamma=0.3).fit(X, Y[:, :1])
+    assert np.array_equal(model.predict(X), two_d.predict(X)[:, 0])
+
+
+def test_a_refit_without_the_preimage_map_drops_the_old_one(data):
+    X, _ = data
+    pca = LowRankKernelPCA(n_components=3, rank=20, fit_inverse_transform=True)
+    pca.fit(X).inverse_transform(pca.transform(X))
+    pca.set_params(fit_inverse_transform=False).fit(X[::-1] * 2)
+    with pytest.raises(ValueError, match="fit_inverse_transform=True"):
+        pca.inverse_transform(pca.transform(X))
 
 
 def test_predicting_with_other_features_is_refused(data):

@@ -313,7 +313,8 @@ def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_pat
     assert loaded.get_params() == model.get_params()
     assert loaded.fingerprint_ == model.fingerprint_
     assert loaded.describe().startswith(model.describe())
-    assert model.describe().startswith("NeuralSurrogate (kind 'neural')")
+    assert model.describe().startswith(f"NeuralSurrogate {model.model_id} (kind")
+    assert loaded.model_id == model.model_id
     fields = sp4_store.fields[:3]
     assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
 

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_fields, check_int
 from .scaling import field_scaling, scale_fields
 
 
@@ -47,11 +48,13 @@ class WindowIntegrator:
         As float64 arrays, or a ValueError saying which shape was expected.
         """
         latent = np.asarray(latent, dtype=np.float64)
-        fields = np.asarray(fields, dtype=np.float64)
+        fields = check_fields(fields)  # (k, 3), finite, mu0 H in T
         if latent.ndim != 3 or latent.shape[1] < 2:
             raise ValueError(
                 f"latent must be (n_fields, s+1, d) with s >= 1, got {latent.shape}."
             )
+        if not np.all(np.isfinite(latent)):
+            raise ValueError("latent contains NaN or infinite values.")
         if fields.shape != (latent.shape[0], 3):
             raise ValueError(
                 f"fields must be ({latent.shape[0]}, 3), got {fields.shape}."
@@ -108,9 +111,14 @@ class WindowIntegrator:
             Latent trajectories ``(k, n_steps + 1, d)``, c^0 included (float64).
         """
         check_is_fitted(self, self._fitted)
-        fields = np.atleast_2d(np.asarray(fields, dtype=np.float64))
+        fields = check_fields(fields)
+        n_steps = check_int("n_steps", n_steps, minimum=0)
+        start = check_int("start", start, minimum=0)
         k, d = len(fields), self.n_latent_
-        c0 = np.broadcast_to(np.asarray(c0, dtype=np.float64), (k, d))
+        c0 = np.asarray(c0, dtype=np.float64)
+        if c0.shape not in ((d,), (k, d)):
+            raise ValueError(f"c0 must be (k, d) = {(k, d)} or (d,), got {c0.shape}.")
+        c0 = np.broadcast_to(c0, (k, d))
         if past is None:
             window = np.repeat(c0[:, None], self.nu, axis=1)
         else:

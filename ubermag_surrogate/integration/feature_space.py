@@ -102,6 +102,7 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
 
     def _check(self):
         check_int("nu", self.nu)
+        check_int("rank", self.rank)
         check_int("n_segments", self.n_segments)
         check_int("segment_overlap", self.segment_overlap, minimum=0)
         if self.target not in TARGETS:

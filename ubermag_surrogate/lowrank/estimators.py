@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -29,17 +30,46 @@ from .kernels import (
 
 
 def _as_2d(X, name="X"):
+    """Return ``X`` as a dense 2D float array (float32 kept), checked.
+
+    Raises
+    ------
+    TypeError
+        For sparse or complex input.
+    ValueError
+        For another number of dimensions, no samples or features, or non-finite
+        values (checked in row chunks: memory maps of gigabytes stay on disk).
+    """
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name} is sparse; these estimators need a dense array.")
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+    if np.iscomplexobj(X):
+        raise TypeError(f"{name} is complex; these estimators need real values.")
     if X.ndim != 2:
         raise ValueError(
             f"{name} must be 2D (samples x features), got shape {X.shape}."
         )
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} has no samples.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} has no samples or no features (shape {X.shape}).")
     if not np.issubdtype(X.dtype, np.floating):
-        X = np.asarray(X, dtype=np.float64)
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers: {exc}") from None
+    step = _chunk_rows(*X.shape)
+    for start in range(0, X.shape[0], step):
+        if not np.all(np.isfinite(X[start : start + step])):
+            raise ValueError(f"{name} contains NaN or infinite values.")
     return X
+
+
+def _check_rank(rank, n_samples):
+    """Return the Nystroem ``rank`` as an int, refused above the sample count."""
+    r = check_int("rank", rank)
+    if r > n_samples:
+        raise ValueError(f"rank={r} exceeds the {n_samples} samples.")
+    return r
 
 
 def median_gamma(X, max_samples=2000, seed=0):
@@ -111,6 +141,13 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
         r = check_int("n_components", self.n_components)
         if r > X.shape[0]:
             raise ValueError(f"n_components={r} exceeds the {X.shape[0]} samples.")
+        if not (
+            isinstance(self.eigen_floor, numbers.Real) and 0 <= self.eigen_floor < 1
+        ):
+            raise ValueError(
+                f"eigen_floor={self.eigen_floor!r} must be a number in [0, 1) (a "
+                "fraction of the largest eigenvalue)."
+            )
         self.gamma_ = check_gamma(
             1.0 / X.shape[1] if self.gamma is None else self.gamma
         )
@@ -119,9 +156,18 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                 X, r, self.landmarks, gamma=self.gamma_, seed=self.random_state
             )
         else:
-            indices = np.asarray(self.landmarks, dtype=np.int64)
+            indices = np.asarray(self.landmarks)
             if indices.shape != (r,):
                 raise ValueError(f"Expected {r} landmark indices, got {indices.shape}.")
+            if indices.dtype.kind not in "iu":
+                raise TypeError(
+                    f"Landmark indices must be integers, not {indices.dtype} values."
+                )
+            if indices.min() < 0 or indices.max() >= X.shape[0]:
+                raise ValueError(
+                    f"Landmark indices must lie in [0, {X.shape[0]}) (rows of X)."
+                )
+            indices = indices.astype(np.int64)
         self.landmark_indices_ = indices
         self.landmarks_ = np.asarray(X[indices], dtype=np.float64)
         self.landmark_sq_norms_ = squared_norms(self.landmarks_)
@@ -216,9 +262,13 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
     def fit(self, X, Y):
         """Fit W; ``Y`` (samples x outputs) may be float32 or a memory map."""
         X = _as_2d(X)
-        Y = _as_2d(Y, "Y") if np.ndim(Y) == 2 else _as_2d(np.asarray(Y)[:, None], "Y")
+        if Y is None:
+            raise ValueError(f"{type(self).__name__} needs targets Y to fit.")
+        y_ndim = np.ndim(Y)
+        Y = _as_2d(Y, "Y") if y_ndim == 2 else _as_2d(np.asarray(Y)[:, None], "Y")
         if len(Y) != len(X):
             raise ValueError(f"X has {len(X)} samples, Y has {len(Y)}.")
+        _check_rank(self.rank, len(X))
         if not (isinstance(self.alpha, numbers.Real) and self.alpha > 0):
             raise ValueError(f"alpha={self.alpha!r} must be positive.")
         gamma = (
@@ -250,6 +300,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
                 self._reduce_outputs(A, q)
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
+        self.y_ndim_ = y_ndim  # 1: predictions are 1D too, as Y was
         self.set_landmark_coef()
         return self
 
@@ -277,12 +328,12 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Return Phi_r[X] W, shape ``(len(X), n_outputs)``."""
+        """Return Phi_r[X] W, shape ``(len(X), n_outputs)`` (``(len(X),)`` for 1D Y)."""
         check_is_fitted(self, "coef_")
         reduced = self.features_.landmark_kernel(X) @ self.landmark_coef_
-        if getattr(self, "output_basis_", None) is None:
-            return reduced
-        return reduced @ self.output_basis_
+        if getattr(self, "output_basis_", None) is not None:
+            reduced = reduced @ self.output_basis_
+        return reduced[:, 0] if getattr(self, "y_ndim_", 2) == 1 else reduced
 
 
 class LowRankKernelPCA(TransformerMixin, BaseEstimator):
@@ -361,8 +412,10 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
     def _fit(self, X):
         X = _as_2d(X)
         d = check_int("n_components", self.n_components)
-        if d > self.rank:
-            raise ValueError(f"n_components={d} exceeds rank={self.rank}.")
+        rank = _check_rank(self.rank, len(X))
+        if d > rank:
+            raise ValueError(f"n_components={d} exceeds rank={rank}.")
+        self.__dict__.pop("preimage_", None)  # a refit's map, if any, is its own
         self.features_ = NystroemFeatures(
             n_components=self.rank,
             gamma=self.gamma,

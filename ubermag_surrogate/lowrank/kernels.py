@@ -116,6 +116,7 @@ def select_landmarks(X, n, method="random", gamma=None, seed=0):
                 break
             chosen[k] = rng.choice(m, p=d2 / total)
             d2 = np.minimum(d2, _distances_to(X, X_sq, chosen[k]))
+            d2[chosen[: k + 1]] = 0.0  # round-off leaves ~1e-14 on chosen rows
         return np.sort(chosen)
     gamma = check_gamma(gamma)
     # Pivoted Cholesky: residual diagonal of K - L L^T, starting from k(x, x) = 1.
