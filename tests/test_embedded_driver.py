@@ -51,6 +51,10 @@ def test_time_drive_writes_an_oommf_layout_that_micromagneticdata_reads():
     assert np.allclose(drive[4].array, system.m.array)
     assert np.allclose(drive.m0.array, m_initial)
     assert drive.to_xarray().shape == (5, 4, 3, 2, 3)
+    # the OOMMF input of the same drive, as oommfc writes it
+    script = drive.calculator_script
+    assert "Specify Oxs_TimeDriver" in script and "stage_count 5" in script
+    assert "stopping_time 4e-12" in script and "Oxs_UniformExchange" in script
 
 
 def test_macrospin_precesses_at_the_larmor_frequency():
@@ -88,6 +92,8 @@ def test_min_driver_aligns_with_field_and_anisotropy():
     drive = md.Data("macrospin")[-1]
     assert drive.info["driver"] == "MinDriver"
     assert drive.n == 1
+    assert "Oxs_MinDriver" in drive.calculator_script
+    assert "stopping_mxHxm 0.001" in drive.calculator_script  # this driver's own
 
 
 def test_empty_cells_stay_empty_and_are_left_out_of_the_mean():

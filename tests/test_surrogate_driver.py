@@ -138,6 +138,10 @@ def test_drives_read_back_and_export_as_oommfc_drives(kind, sp4_model, tmp_path)
     darray.to_netcdf(tmp_path / "drive.nc")
     assert xr.open_dataarray(tmp_path / "drive.nc").shape == darray.shape
     assert drive[-1].unit == "A/m"  # OVF valueunits, as OOMMF writes M
+    # the OOMMF input of the simulation this drive stands for
+    assert "Specify Oxs_TimeDriver" in drive.calculator_script
+    assert f"stopping_time {T / N:g}" in drive.calculator_script
+    assert "stage_count 3" in drive.calculator_script
     # system.m updated in place, as oommfc does: labels and object kept
     assert system.m is m_object and system.m.vdims == ["a", "b", "c"]
     assert np.array_equal(system.m.array, drive[-1].array)

@@ -7,6 +7,7 @@ same checks and have nothing to schedule on a cluster.
 
 import numbers
 import pathlib
+import warnings
 
 OVF_FORMATS = ("bin8", "bin4", "txt")
 """The ``ovf_format`` values of ``drive``."""
@@ -87,3 +88,40 @@ class NoScheduling:
 
     def _schedule_commands(self, system, runner):  # pragma: no cover - see schedule
         raise NotImplementedError(self._no_scheduling)
+
+
+def write_oommf_script(system, driver, ovf_format, options=None, **kwargs):
+    """Write ``<name>.mif``: the OOMMF input of the same drive, as oommfc writes it.
+
+    In the drive folder (the current directory), beside the files of the drive:
+    ``micromagneticdata``'s ``drive.calculator_script`` reads it, and OOMMF can run
+    it (in a copy of the folder: its outputs have the drive's file names) to check
+    the drive with the full simulation. oommfc writes it without OOMMF. Best
+    effort: a system oommfc cannot script is driven all the same, with a warning.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        The system, as driven (initial ``m``).
+    driver : str
+        ``"TimeDriver"`` or ``"MinDriver"`` (oommfc's driver of the same drive).
+    ovf_format : str
+        As the drive's.
+    options : dict, optional
+        The oommfc driver's attributes (e.g. ``stopping_mxHxm``).
+    **kwargs
+        The drive's arguments (``t``, ``n`` for a time drive).
+    """
+    import oommfc
+
+    try:
+        getattr(oommfc, driver)(**(options or {})).write_mif(
+            system, ovf_format=ovf_format, **kwargs
+        )
+    except Exception as exc:  # noqa: BLE001 - oommfc raises many kinds
+        warnings.warn(
+            f"oommfc could not write the OOMMF script of this drive ({exc}); "
+            "drive.calculator_script will not be available for it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )

@@ -29,6 +29,7 @@ from ..driver_options import (
     check_drive_options,
     check_positive_int,
     check_verbose,
+    write_oommf_script,
 )
 from ..models.base import (
     ExtrapolationWarning,
@@ -455,6 +456,11 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         """Nothing left to check: drive() read and checked the request already."""
 
     def _write_input_files(self, system, ovf_format="bin8", **kwargs):
+        # the full simulation this drive stands for, from system.m at rest (a
+        # drive that continues an earlier one continues its motion instead)
+        write_oommf_script(
+            system, "TimeDriver", ovf_format, t=kwargs["t"], n=kwargs["n"]
+        )
         system.m.to_file("m0.omf", representation=ovf_format)
         request = self._pending["request"]
         record = {

@@ -26,6 +26,7 @@ from ..driver_options import (
     NoScheduling,
     check_drive_options,
     check_positive_int,
+    write_oommf_script,
 )
 from .solver_process import IDLE_EXIT, discard, solver_process
 from .system_input import check_system, write_input
@@ -163,12 +164,23 @@ class Driver(NoScheduling, mm.ExternalDriver):
         # checked per-cell inputs are written into that folder next
         self._inputs = check_system(system, needs_dynamics=self._needs_dynamics)
 
+    def _oommf_options(self):
+        """Options of oommfc's driver for the same drive (its ``.mif`` file)."""
+        return {}
+
     def _settings(self, kwargs):
         """Return the settings passed to the solver process (JSON serialisable)."""
         n_threads = kwargs.get("n_threads") or default_threads()
         return {"n_threads": n_threads, "device": self.device}
 
     def _write_input_files(self, system, ovf_format="bin8", **kwargs):
+        write_oommf_script(
+            system,
+            self.__class__.__name__,
+            ovf_format,
+            self._oommf_options(),
+            **{k: kwargs[k] for k in self._drive_arguments},
+        )
         system.m.to_file("m0.omf", representation=ovf_format)
         settings = self._settings(kwargs)
         settings["ovf_format"] = ovf_format
@@ -382,6 +394,9 @@ class MinDriver(Driver):
     stopping_mxHxm = 1e-3
     max_iterations = 100000
     _needs_dynamics = False
+
+    def _oommf_options(self):
+        return {"stopping_mxHxm": float(self.stopping_mxHxm)}
 
     def _checkargs(self, kwargs):
         _check_positive_real("stopping_mxHxm", self.stopping_mxHxm)
