@@ -18,7 +18,7 @@ import xarray as xr
 import zarr
 
 from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
-from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.generate import generate, scratch_folder
 from ubermag_surrogate.data.store import StoreMismatchError, TrajectoryStore
 from ubermag_surrogate.problems import cache_dir, sp4
 
@@ -78,13 +78,14 @@ def test_summary_and_store_contents(generated, problem):
 def test_round_trip_store_tensor_field_equals_micromagneticdata(generated, problem):
     _, fields, root = generated
     store = TrajectoryStore(root / "d.zarr")
+    sims = scratch_folder(root / "scratch", root / "d.zarr")  # keep=True: kept
     D = store.tensor()
     n_cells = 500
     assert D.shape == (N + 1, 3, 3 * n_cells + 2)
     assert D.dtype == np.float32
     assert np.allclose(D[:, :, :2], fields[None, :, :2].astype(np.float32))
     for sample in range(3):
-        drive = md.Data(f"sp4_{sample:06d}", dirname=str(root / "scratch"))[-1]
+        drive = md.Data(f"sp4_{sample:06d}", dirname=str(sims))[-1]
         for i in (0, 3, N):
             expected = drive.m0 if i == 0 else drive[i - 1]
             field = store.field(sample, i)
@@ -106,10 +107,11 @@ def test_round_trip_store_tensor_field_equals_micromagneticdata(generated, probl
 def test_store_mean_m_equals_the_simulations_tables(generated):
     _, _, root = generated
     store = TrajectoryStore(root / "d.zarr")
+    sims = scratch_folder(root / "scratch", root / "d.zarr")
     mean = store.mean_m([2, 0])
     assert mean.shape == (2, N + 1, 3) and mean.dtype == np.float64
     for j, sample in enumerate([2, 0]):
-        drive = md.Data(f"sp4_{sample:06d}", dirname=str(root / "scratch"))[-1]
+        drive = md.Data(f"sp4_{sample:06d}", dirname=str(sims))[-1]
         table = drive.table.data[["mx", "my", "mz"]].to_numpy()  # t > 0
         assert np.allclose(mean[j, 1:], table, rtol=0, atol=1e-6)
         assert np.allclose(mean[j, 0], drive.m0.orientation.mean(), atol=1e-6)
@@ -242,8 +244,9 @@ def test_appending_with_other_metadata_is_refused(generated, kwargs, match):
 def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path):
     # sample 1's drive cannot make its folder: a file is in the way
     scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    (scratch / "sp4_000001").write_text("in the way")
+    run = scratch_folder(scratch, tmp_path / "f.zarr")  # this store's folder in it
+    run.mkdir(parents=True)
+    (run / "sp4_000001").write_text("in the way")
     fields = np.array([sp4.FIELD2, [-0.0350, -0.0063, 0.0], sp4.FIELD1])
     summary = generate(
         problem,
@@ -266,7 +269,8 @@ def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path)
         store.tensor(samples=[1])
     assert store.tensor().shape[1] == 2
     # the completed simulations' folders were cleaned up
-    assert sorted(p.name for p in scratch.iterdir()) == ["sp4_000001"]
+    assert sorted(p.name for p in run.iterdir()) == ["sp4_000001"]
+    assert [p.name for p in scratch.iterdir()] == [run.name]
 
 
 def test_dask_local_cluster(problem, tmp_path):

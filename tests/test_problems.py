@@ -93,3 +93,155 @@ def test_a_factory_with_its_own_zeeman_term_is_refused():
 
     with pytest.raises(ValueError, match="put a constant bias into the field domain"):
         Problem("element", biased)
+
+
+def _anisotropic(K, axis="field", boundary=50e-9):
+    """A 100 x 50 x 5 nm element, anisotropy per cell (a Field) or per subregion."""
+
+    def factory():
+        mesh = df.Mesh(
+            p1=(0, 0, 0),
+            p2=(100e-9, 50e-9, 5e-9),
+            cell=(10e-9, 10e-9, 5e-9),
+            subregions={"left": df.Region(p1=(0, 0, 0), p2=(boundary, 50e-9, 5e-9))},
+        )
+        system = mm.System(name="aniso")
+        if axis == "field":
+            K_value = df.Field(mesh, nvdim=1, value=K)
+        else:
+            K_value = {"left": K, "default": 0.0}
+        system.energy = (
+            mm.Exchange(A=1.3e-11)
+            + mm.Demag()  # the shape favours x, a strong anisotropy y
+            + mm.UniaxialAnisotropy(K=K_value, u=(0, 1, 0))
+        )
+        system.dynamics = mm.Precession(gamma0=mm.consts.gamma0) + mm.Damping(alpha=0.5)
+        system.m = df.Field(mesh, nvdim=3, value=(1, 0.1, 0), norm=8e5)
+        return system
+
+    return factory
+
+
+def test_per_cell_parameters_are_described_by_their_values():
+    # a Field's repr shows only its mesh and a dict's says nothing of where its
+    # subregions lie: both were described alike for other values, so a cached
+    # relaxed state and a store were shared between other materials
+    descriptions = [
+        Problem("aniso", factory).metadata()["material"]["energy"]
+        for factory in (
+            _anisotropic(1e3),
+            _anisotropic(1e6),
+            _anisotropic(1e6, axis="dict"),
+            _anisotropic(1e6, axis="dict", boundary=30e-9),
+        )
+    ]
+    assert len(set(descriptions)) == 4
+    assert "K='per-cell values sha256:" in descriptions[0]
+    assert descriptions == [  # the same values: the same description
+        Problem("aniso", factory).metadata()["material"]["energy"]
+        for factory in (
+            _anisotropic(1e3),
+            _anisotropic(1e6),
+            _anisotropic(1e6, axis="dict"),
+            _anisotropic(1e6, axis="dict", boundary=30e-9),
+        )
+    ]
+
+
+def test_the_cache_tells_materials_apart_and_keeps_subregions():
+    weak = Problem("aniso", _anisotropic(1e3)).initial_state(embedded)
+    strong = Problem("aniso", _anisotropic(1e6)).initial_state(embedded)
+    mean = {k: m.orientation.mean() for k, m in (("weak", weak), ("strong", strong))}
+    assert abs(mean["strong"][1]) > 0.9 > abs(mean["weak"][1])  # along the easy axis
+    # from the cache: on the factory's mesh (subregions kept), no stray files
+    problem = Problem("aniso", _anisotropic(1e6, axis="dict"))
+    first, cached = problem.initial_state(embedded), problem.initial_state(embedded)
+    np.testing.assert_array_equal(first.array, cached.array)
+    assert set(cached.mesh.subregions) == {"left"}
+    assert not list(cache_dir().glob("*.json")) + list(cache_dir().glob(".*"))
+
+
+def test_a_damaged_cache_file_is_replaced():
+    problem = Problem("element", _element((1, 0.5, 0), "bar"))
+    state = problem.initial_state(embedded)
+    (path,) = [
+        p
+        for p in cache_dir().glob("element-*.omf")
+        if np.array_equal(df.Field.from_file(str(p)).array, state.array)
+    ]
+    path.write_bytes(path.read_bytes()[:700])  # cut short
+    with pytest.warns(RuntimeWarning, match="cannot be read .* relaxing again"):
+        again = problem.initial_state(embedded)
+    np.testing.assert_allclose(again.array, state.array, atol=1e-6 * 8e5)
+    np.testing.assert_array_equal(df.Field.from_file(str(path)).array, again.array)
+
+
+def test_the_factory_is_described_as_it_is_now():
+    settings = {"A": 1.3e-11}
+
+    def factory():  # reads a notebook's variable, as notebooks do
+        system = _element((1, 0, 0), "bar")()
+        system.energy = mm.Exchange(A=settings["A"]) + mm.Demag()
+        return system
+
+    problem = Problem("element", factory)
+    before = problem.metadata()
+    settings["A"] = 3e-11  # changed after the problem was made
+    assert "A=3e-11" in problem.metadata()["material"]["energy"]
+    assert problem.metadata() != before
+    assert problem._cache_key("embedded", factory()) != problem._cache_key(
+        "embedded", _element((1, 0, 0), "bar")()
+    )
+
+
+def test_factories_that_cannot_give_trajectories_are_refused():
+    def without_dynamics():
+        system = _element((1, 0, 0), "disk")()
+        system.dynamics = mm.Dynamics()
+        return system
+
+    def scalar_m():
+        system = _element((1, 0, 0), "disk")()
+        system.m = df.Field(system.m.mesh, nvdim=1, value=8e5)
+        return system
+
+    def unit_vectors():  # m without norm=Ms: |M| = 1 A/m
+        system = _element((1, 0, 0), "disk")()
+        system.m = df.Field(system.m.mesh, nvdim=3, value=(1, 0, 0))
+        return system
+
+    with pytest.raises(ValueError, match="no dynamics"):
+        Problem("element", without_dynamics)
+    with pytest.raises(ValueError, match="nvdim=1"):
+        Problem("element", scalar_m)
+    with pytest.warns(UserWarning, match="Ms is at most 1 A/m: .*norm=Ms"):
+        Problem("element", unit_vectors)
+
+
+def test_a_model_of_per_cell_material_drives_its_own_system(tmp_path):
+    from ubermag_surrogate import SurrogateDriver
+    from ubermag_surrogate.material import UnreadableTermsError
+    from ubermag_surrogate.models import KernelSurrogate
+
+    problem = Problem("aniso", _anisotropic(1e6))
+    fields = [[-0.03, 0.002 * i, 0.0] for i in range(6)]
+    args = {"t": 2e-11, "n": 2, "calculator": "embedded", "progress": False}
+    generate(problem, fields, store=tmp_path / "a.zarr", **args)
+    model = KernelSurrogate(
+        n_components=4,
+        embedding_rank=12,
+        preimage_rank=12,
+        integrator_rank=10,
+        integrator_segments=1,
+    ).fit(tmp_path / "a.zarr")
+    # its training system, from the factory: the same per-cell values
+    system = problem.system_for(fields[2], problem.initial_state(embedded), "drive")
+    SurrogateDriver(model=model).drive(system, t=2e-11, n=2, dirname=tmp_path)
+    # another anisotropy per cell: refused, not answered for the trained one
+    other = Problem("aniso", _anisotropic(2e6))
+    system = other.system_for(fields[2], problem.initial_state(embedded), "other")
+    with pytest.raises(ValueError, match="material differs .*UniaxialAnisotropy: K"):
+        SurrogateDriver(model=model).drive(system, t=2e-11, n=2, dirname=tmp_path)
+    # the record keeps a hash of the values only: the factory builds the system
+    with pytest.raises(UnreadableTermsError, match="K varied per cell .*factory"):
+        model.system()

@@ -28,6 +28,9 @@ from ubermag_surrogate.problems import Problem
 n_fields = int(os.environ.get("OWN_N_FIELDS", "60"))
 t = float(os.environ.get("OWN_T", "5e-10"))  # s
 n = max(1, round(t / 1e-11))  # outputs every 10 ps
+# stores named after the settings: a rerun with others makes new ones (a store
+# keeps one t and n, and its fields, which fit() all trains on)
+train_store, test_store = f"element_train_{n_fields}x{n}.zarr", f"element_test_{n}.zarr"
 
 # %% [markdown]
 # ## The system
@@ -62,7 +65,7 @@ generate(
     domain.sample(n_fields, method="sobol", seed=0),
     t=t,
     n=n,
-    store="element_train.zarr",
+    store=train_store,
     domain=domain,
 )
 generate(
@@ -70,7 +73,7 @@ generate(
     domain.sample(5, method="uniform", seed=1),
     t=t,
     n=n,
-    store="element_test.zarr",
+    store=test_store,
     domain=domain,
 )
 
@@ -81,10 +84,10 @@ generate(
 # time of |<m>_pred - <m>_sim|, and the relative error of the whole trajectory).
 
 # %%
-model = KernelSurrogate().fit("element_train.zarr")
+model = KernelSurrogate().fit(train_store)
 model.save("element_kernel.npz")
 print(model.describe())
-evaluation = us.evaluate(model, "element_test.zarr")
+evaluation = us.evaluate(model, test_store)
 print(evaluation)
 
 # %% [markdown]

@@ -17,9 +17,13 @@ Examples
 """
 
 import ast
+import hashlib
 import math
 
+import discretisedfield as df
 import micromagneticmodel as mm
+import numpy as np
+import ubermagutil.typesystem as ts
 
 _NUMPY_SCALARS = {"float64", "float32", "int64", "int32", "float_", "int_"}
 
@@ -88,8 +92,55 @@ def parse_terms(text):
     return terms
 
 
-def describe(container, exclude=()):
+PER_CELL = "per-cell values sha256:"
+"""How :func:`describe` writes a parameter given per cell (a ``discretisedfield``
+field or a dict per subregion): this prefix and a hash of its values on the mesh."""
+
+
+def _per_cell_hash(mesh, value, what):
+    """Hash of a per-cell parameter's values on ``mesh`` (as oommfc would set them)."""
+    from .parameters import cell_values
+
+    if isinstance(value, dict):
+        entries = [v for v in value.values() if v is not None]
+        nvdim = 3 if entries and len(np.atleast_1d(entries[0])) == 3 else 1
+    else:
+        nvdim = value.nvdim
+    values = cell_values(mesh, value, nvdim, what)
+    return PER_CELL + hashlib.sha256(values.tobytes()).hexdigest()[:16]
+
+
+def _term_repr(term, mesh):
+    """``repr(term)``, per-cell parameters written as hashes of their values."""
+    # the parameters Ubermag's repr shows, in its order (unset ones are descriptors)
+    params = {k: v for k, v in term if not isinstance(v, ts.Descriptor)}
+    per_cell = [k for k, v in params.items() if isinstance(v, dict | df.Field)]
+    if not per_cell:
+        return repr(term)
+    if mesh is None:
+        raise UnreadableTermsError(
+            f"{type(term).__name__} has per-cell parameters ({', '.join(per_cell)}); "
+            "describing them needs the mesh."
+        )
+    for key in per_cell:
+        params[key] = _per_cell_hash(mesh, params[key], f"{type(term).__name__}.{key}")
+    # as Ubermag's Term.__repr__: strings quoted, other values as str()
+    args = ", ".join(
+        f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
+        for key, value in params.items()
+    )
+    return f"{type(term).__name__}({args})"
+
+
+def describe(container, exclude=(), mesh=None):
     """Representation string of a system's energy or dynamics without some terms.
+
+    Ubermag's own representation, except for parameters given per cell (a
+    ``discretisedfield.Field``, or a dict of values per subregion): those are
+    written as a literal ``"per-cell values sha256:..."``, a hash of their values
+    on every cell of ``mesh``, so that two systems describe alike exactly when
+    their parameters agree cell by cell (a Field's repr shows only its mesh, and a
+    dict's says nothing of where its subregions lie).
 
     Parameters
     ----------
@@ -97,8 +148,12 @@ def describe(container, exclude=()):
         The terms.
     exclude : tuple of type, optional
         Term classes to leave out (e.g. ``(mm.Zeeman,)``: the swept field).
+    mesh : discretisedfield.Mesh, optional
+        The system's mesh; needed when a term has per-cell parameters.
     """
-    return " + ".join(repr(t) for t in container if not isinstance(t, exclude))
+    return " + ".join(
+        _term_repr(t, mesh) for t in container if not isinstance(t, exclude)
+    )
 
 
 def _same(a, b, rtol):
@@ -155,5 +210,17 @@ def build(text):
         cls = getattr(mm, name, None)
         if not (isinstance(cls, type) and issubclass(cls, mm.abstract.Term)):
             raise UnreadableTermsError(f"{name!r} is not a micromagneticmodel term.")
+        per_cell = [
+            key
+            for key, value in params.items()
+            if isinstance(value, str) and value.startswith(PER_CELL)
+        ]
+        if per_cell:
+            raise UnreadableTermsError(
+                f"{name}'s {', '.join(per_cell)} varied per cell in training; the "
+                "record keeps only a hash of the values, so the term cannot be "
+                "rebuilt: build the system with the training problem's factory "
+                "(problem.system()) instead."
+            )
         terms.append(cls(**params))
     return terms

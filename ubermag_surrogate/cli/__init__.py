@@ -278,8 +278,9 @@ def build_parser():
     _add_calculator(gen)
     gen.add_argument(
         "--scratch",
-        help="folder for the simulations' working folders (default: the system's "
-        "temporary folder)",
+        help="folder for the simulations' working folders, which go into a "
+        "subfolder named after the store, so runs for other stores may share it "
+        "(default: the system's temporary folder)",
     )
     gen.add_argument(
         "--keep",

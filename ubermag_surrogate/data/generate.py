@@ -11,6 +11,7 @@ skips them.
 
 import dataclasses
 import datetime
+import hashlib
 import numbers
 import os
 import pathlib
@@ -156,6 +157,18 @@ most likely fields in mT given as T (36 for 36 mT), simulated as 36 T. (With a
 domain, fields outside it are refused with the same hint.)"""
 
 
+def scratch_folder(scratch, store):
+    """Return the folder under ``scratch`` that the simulations for ``store`` use.
+
+    Named after the store (its name and a hash of its absolute path), so runs for
+    other stores can share one ``scratch`` without two simulations in one folder
+    (sample folders are named after the problem and the sample index).
+    """
+    store = pathlib.Path(store).absolute()
+    tag = hashlib.sha256(str(store).encode()).hexdigest()[:8]
+    return pathlib.Path(scratch) / f"{store.name}-{tag}"
+
+
 def _check_arguments(fields, t, n, workers, client):
     fields = check_fields(fields)
     largest = np.abs(fields).max()
@@ -267,7 +280,10 @@ def generate(
     client : distributed.Client, optional
         Run on this Dask cluster instead of a local pool.
     scratch : str or pathlib.Path, optional
-        Directory for the simulation folders (default: a temporary directory).
+        Directory for the simulation folders, which go into a subfolder named
+        after the store (:func:`scratch_folder`: runs for other stores may share
+        it); default: a temporary directory. With Dask, a path every worker
+        reaches.
     keep : bool, optional
         Keep the simulation folders (default ``False``: deleted after reading).
     progress : bool, optional
@@ -348,8 +364,10 @@ def generate(
         data.update_attrs(runs=[*data.attrs.get("runs", []), run])
 
     own_scratch = scratch is None
-    scratch = pathlib.Path(
-        tempfile.mkdtemp(prefix="ubermag-surrogate-") if own_scratch else scratch
+    scratch = (
+        pathlib.Path(tempfile.mkdtemp(prefix="ubermag-surrogate-"))
+        if own_scratch
+        else scratch_folder(scratch, data.path)
     )
     scratch.mkdir(parents=True, exist_ok=True)
     all_fields = data.fields

@@ -118,7 +118,7 @@ def check_compatible(system, model):
         ("dynamics", system.dynamics, ()),
     ):
         try:
-            material[key] = describe(container, exclude)
+            material[key] = describe(container, exclude, mesh=mesh)
         except UnreadableTermsError as exc:
             material[key] = exc
     check_same_system(

@@ -11,10 +11,17 @@ import json
 import os
 import pathlib
 import tempfile
+import warnings
 
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
+
+from ..material import describe
+
+SMALL_MS = 1e3
+"""A/m: a factory whose Ms stays below this everywhere warns (``m`` set without
+``norm=Ms``: unit vectors read as Ms = 1 A/m)."""
 
 
 def cache_dir():
@@ -51,7 +58,22 @@ class Problem:
     Raises
     ------
     ValueError
-        For a factory whose system has a Zeeman term.
+        For a factory whose system has a Zeeman term, no dynamics or a
+        magnetisation that is not a vector field.
+
+    Warns
+    -----
+    UserWarning
+        When Ms is below 1000 A/m everywhere (``m`` set without ``norm=Ms``).
+
+    Notes
+    -----
+    What the problem is (:meth:`metadata`: mesh, Ms, energy and dynamics terms,
+    temperature) is read from a fresh ``system_factory()`` each time it is needed,
+    so a factory that reads a notebook's variables is described as it is now, not
+    as it was when the problem was made. Parameters given per cell (a
+    ``discretisedfield.Field`` or a dict per subregion) are described by a hash of
+    their values on every cell.
 
     Examples
     --------
@@ -72,6 +94,26 @@ class Problem:
         system = self.system()
         if not isinstance(getattr(system, "m", None), df.Field):
             raise TypeError("system_factory() must return an mm.System with m set.")
+        if system.m.nvdim != 3:
+            raise ValueError(
+                f"The factory's system.m has nvdim={system.m.nvdim}; a magnetisation "
+                "is a vector field (nvdim=3)."
+            )
+        if len(system.dynamics) == 0:
+            raise ValueError(
+                "The factory's system has no dynamics: trajectories need them, e.g. "
+                "system.dynamics = mm.Precession(gamma0=mm.consts.gamma0) + "
+                "mm.Damping(alpha=0.02)."
+            )
+        Ms = system.m.norm.array
+        if 0 < Ms.max() < SMALL_MS:
+            warnings.warn(
+                f"Ms is at most {Ms.max():.3g} A/m: was system.m set without "
+                "norm=Ms (A/m), e.g. df.Field(mesh, nvdim=3, value=(1, 0, 0), "
+                "norm=8e5)? Go on only if so weak a magnet is meant.",
+                UserWarning,
+                stacklevel=2,
+            )
         fixed = [term for term in system.energy if isinstance(term, mm.Zeeman)]
         if fixed:
             raise ValueError(
@@ -82,10 +124,17 @@ class Problem:
                 "FieldDomain(box=((-40, -20), (-10, 10), (12.6, 12.6))) for Bz = "
                 "12.6 mT."
             )
-        self.mesh = system.m.mesh
-        self.Ms = np.asarray(system.m.norm.array, dtype=np.float64)[..., 0]
-        self._energy = repr(system.energy)
-        self._dynamics = repr(system.dynamics)
+        self._describe(system)  # per-cell parameters it cannot read: refused now
+
+    @property
+    def mesh(self):
+        """The factory's mesh (``discretisedfield.Mesh``)."""
+        return self.system().m.mesh
+
+    @property
+    def Ms(self):
+        """Saturation magnetisation per cell (A/m), an array of the mesh's shape."""
+        return np.asarray(self.system().m.norm.array, dtype=np.float64)[..., 0]
 
     def __repr__(self):
         return f"Problem(name={self.name!r}, mesh n={self.mesh.n.tolist()})"
@@ -107,9 +156,16 @@ class Problem:
         return system
 
     def metadata(self):
-        """Return JSON-serialisable mesh and material description."""
-        mesh = self.mesh
-        return {
+        """Return JSON-serialisable mesh and material description.
+
+        Of a fresh ``system_factory()`` (see the class notes).
+        """
+        return self._describe(self.system())
+
+    def _describe(self, system):
+        mesh = system.m.mesh
+        Ms = system.m.norm.array
+        description = {
             "problem": self.name,
             "mesh": {
                 "pmin": mesh.region.pmin.tolist(),
@@ -118,22 +174,28 @@ class Problem:
                 "cell": mesh.cell.tolist(),
             },
             "material": {
-                "Ms_min": float(self.Ms.min()),
-                "Ms_max": float(self.Ms.max()),
-                "energy": self._energy,
-                "dynamics": self._dynamics,
+                "Ms_min": float(Ms.min()),
+                "Ms_max": float(Ms.max()),
+                "energy": describe(system.energy, mesh=mesh),
+                "dynamics": describe(system.dynamics, mesh=mesh),
             },
             "relax": self.relax,
         }
+        if mesh.bc:  # only when set: stores of meshes without keep their record
+            description["mesh"]["bc"] = str(mesh.bc)
+        if system.T:
+            description["material"]["T"] = float(system.T)
+        return description
 
-    def _cache_key(self, calculator_name, m):
-        """Return a hash of what a relaxation depends on.
+    def _cache_key(self, calculator_name, system):
+        """Return a hash of what a relaxation of ``system`` depends on.
 
-        Mesh, material, calculator and the state it starts from (``m``, A/m: its
-        direction and, through its norm, where the magnet is; two geometries can
-        share a mesh and an Ms range).
+        Its description (mesh, material per cell, temperature), the calculator and
+        the state it starts from (``m``, A/m: its direction and, through its norm,
+        where the magnet is; two geometries can share a mesh and an Ms range).
         """
-        text = json.dumps([self.metadata(), calculator_name], sort_keys=True)
+        m = system.m
+        text = json.dumps([self._describe(system), calculator_name], sort_keys=True)
         digest = hashlib.sha256(text.encode())
         digest.update(np.ascontiguousarray(m.array, dtype=np.float64).tobytes())
         return digest.hexdigest()[:16]
@@ -160,17 +222,33 @@ class Problem:
         system = self.system()
         if not self.relax:
             return system.m
-        key = self._cache_key(calculator.__name__, system.m)
+        key = self._cache_key(calculator.__name__, system)
         path = cache_dir() / f"{self.name}-{key}.omf"
         if use_cache and path.exists():
-            return df.Field.from_file(str(path))
+            try:
+                cached = df.Field.from_file(str(path)).array
+                system.m.array = cached  # the factory's mesh: its subregions kept
+                return system.m
+            except Exception as exc:  # noqa: BLE001 - any unreadable file
+                warnings.warn(
+                    f"The cached initial state {str(path)!r} cannot be read ({exc}); "
+                    "relaxing again and replacing it.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                system = self.system()
         with tempfile.TemporaryDirectory() as tmp:
             calculator.MinDriver().drive(system, dirname=tmp, verbose=0)
         if use_cache:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".tmp.omf")
-            system.m.to_file(str(partial))
-            partial.replace(path)  # atomic: no half-written cache file
+            # written beside it under a name of this process, then renamed: no
+            # half-written cache file, and two processes relaxing the same problem
+            # do not write into one file; on a mesh without subregions, so no
+            # subregion file is left beside it
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.omf")
+            plain = df.Mesh(region=system.m.mesh.region, n=system.m.mesh.n)
+            df.Field(plain, nvdim=3, value=system.m.array).to_file(str(partial))
+            partial.replace(path)
         return system.m
 
     def system_for(self, field, m0, name=None):
