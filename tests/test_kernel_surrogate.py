@@ -87,6 +87,20 @@ def test_models_and_training_data_are_told_apart(store, model, tmp_path):
     assert other.fingerprint_ == model.fingerprint_
     assert other.model_id != model.model_id
     assert copy.deepcopy(model).set_params(verbose=1).model_id == model.model_id
+    # hyper-parameters given as numpy numbers: named and saved like Python ones
+    numpy_typed = copy.deepcopy(model).set_params(
+        n_components=np.int64(model.n_components),
+        integrator_alpha=np.float32(model.integrator_alpha),
+    )
+    assert (
+        numpy_typed.model_id
+        == copy.deepcopy(model)
+        .set_params(integrator_alpha=float(np.float32(model.integrator_alpha)))
+        .model_id
+    )
+    assert load(numpy_typed.save(tmp_path / "numpy.npz")).n_components == (
+        model.n_components
+    )
     assert load(model.save(tmp_path / "m.npz")).model_id == model.model_id
     # the training data: another geometry with the same attributes and fields
     samples = store.complete

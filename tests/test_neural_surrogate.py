@@ -1,5 +1,6 @@
 """The neural surrogate: dense networks, autoencoder, latent integrator, the model."""
 
+import copy
 import importlib.util
 import json
 import os
@@ -126,6 +127,41 @@ def test_integrator_learns_latent_dynamics_across_fields():
     # the horizon is capped at the trained steps
     short = LatentNetworkIntegrator(hidden=(4,), horizon=15, epochs=1)
     assert short.fit(latent[:, :6], fields).horizon_ == 5
+
+
+def test_integrator_dropout_acts_in_training_only():
+    # Keras passes training=True only to a call() that takes it: the rollout
+    # model's did not, and its step network trained without dropout
+    latent, fields = damped_rotations(n_fields=6, n_times=16)
+
+    def losses(dropout):
+        return LatentNetworkIntegrator(
+            nu=2, hidden=(16,), horizon=3, epochs=3, dropout=dropout,
+            learning_rate=1e-2, random_state=5,
+        ).fit(latent, fields)  # fmt: skip
+
+    none, some, much = losses(0.0), losses(0.3), losses(0.9)
+    assert none.loss_ != some.loss_ != much.loss_
+    # prediction without dropout: repeatable
+    c0 = latent[:, 0]
+    assert np.array_equal(much.rollout(c0, fields, 10), much.rollout(c0, fields, 10))
+
+
+def test_an_interrupted_first_check_keeps_the_weights_reached():
+    latent, fields = damped_rotations(n_fields=6, n_times=16)
+    calls = []
+
+    def score(candidate):  # Ctrl-C during the first held-out check
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return 0.1
+
+    with pytest.warns(UserWarning, match="interrupted after 3 of 9 epochs"):
+        integrator = LatentNetworkIntegrator(
+            nu=2, hidden=(8,), horizon=3, epochs=9, validation_interval=3,
+        ).fit(latent, fields, score=score)  # fmt: skip
+    assert integrator.best_epoch_ == 3 and integrator.validation_scores_ == [(3, 0.1)]
 
 
 def test_integrator_keeps_the_weights_that_score_best():
@@ -317,6 +353,25 @@ def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_pat
     assert loaded.model_id == model.model_id
     fields = sp4_store.fields[:3]
     assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
+
+
+def test_a_failed_refit_leaves_the_model_whole(
+    sp4_store, sp4_neural_model, monkeypatch
+):
+    model = copy.deepcopy(sp4_neural_model)
+    fields = sp4_store.fields[:2]
+    before = model.predict(fields).m
+
+    def stopped(*args, **kwargs):  # Ctrl-C once the autoencoder is refitted
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LatentNetworkIntegrator, "fit", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(autoencoder_epochs=2, random_state=9).fit(sp4_store)
+    # the previous autoencoder and integrator, together: the same predictions
+    np.testing.assert_array_equal(model.predict(fields).m, before)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        NeuralSurrogate().encode(before[0, :1], fields[:1])
 
 
 def test_drives_a_system_like_a_time_driver(sp4_neural_model, tmp_path):

@@ -226,8 +226,8 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             self.network_ = DenseStack.from_keras(layers, dtype=np.float64)
             self.best_epoch_ = last
             return self
-        if last % interval:  # also the last (or interrupted) epoch's weights
-            check(last)
+        if last % interval or not best:  # the last (or interrupted) epoch's weights,
+            check(last)  # also when interrupted during the first check
         self.network_, self.best_epoch_ = best["network"], best["epoch"]
         return self
 
@@ -292,12 +292,17 @@ def _rollout_network(keras, n_field_inputs, nu, d, hidden, dropout, horizon):
             super().__init__()
             self.step, self.horizon = step, horizon
 
-        def call(self, inputs):
+        def call(self, inputs, training=None):
+            # ``training`` must be an argument here: Keras' trainers pass
+            # training=True only to a call() that takes it, and without it the
+            # step network's dropout layers ran in inference mode while training
             field, window = inputs
             outputs = []
             for _ in range(self.horizon):
                 flat = ops.reshape(window, (-1, nu * d))
-                new = self.step(ops.concatenate([field, flat], axis=1))
+                new = self.step(
+                    ops.concatenate([field, flat], axis=1), training=training
+                )
                 outputs.append(new)
                 window = ops.concatenate([window[:, 1:], new[:, None]], axis=1)
             return ops.stack(outputs, axis=1)

@@ -207,6 +207,21 @@ left out of :func:`fingerprint` (appending to a store leaves the fingerprint of
 its earlier samples as it was)."""
 
 
+def plain(value):
+    """Return ``value`` with numpy scalars and arrays as Python numbers and lists.
+
+    For JSON: hyper-parameters given as ``np.int64(4)`` or ``np.array([16])``
+    are accepted by the checks and must not fail a save after the fit.
+    """
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    return value
+
+
 def fingerprint(store, samples):
     """Short hash identifying training data.
 
@@ -243,6 +258,11 @@ class SurrogateModel(abc.ABC):
 
     kind = None
 
+    def _check_fitted(self):
+        """Raise ``ValueError`` unless the model is fitted (or loaded)."""
+        if not hasattr(self, "fingerprint_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+
     @property
     def model_id(self):
         """Short hash identifying this fitted model (str).
@@ -252,10 +272,9 @@ class SurrogateModel(abc.ABC):
         hyper-parameters on the same data share it, not their ``model_id``).
         Drives, evaluations and the command line name models by it.
         """
-        if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k != "verbose"}
-        text = json.dumps([self.kind, params, self.fingerprint_], sort_keys=True)
+        text = json.dumps([self.kind, plain(params), self.fingerprint_], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abc.abstractmethod
@@ -755,7 +774,7 @@ class SurrogateModel(abc.ABC):
             "format": FILE_FORMAT,
             "kind": self.kind,
             "package_version": __version__,
-            "params": params,
+            "params": plain(params),
             "mesh": self.mesh_,
             "field_domain": self.field_domain_.to_dict()
             if self.field_domain_

@@ -307,6 +307,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
 
     def encode(self, m):
         """Return the latent coordinates of unit magnetisations ``(k, 3N)``."""
+        self._check_fitted()
         return self.embedding_.transform(np.atleast_2d(m))
 
     def decode(self, latent):
@@ -317,6 +318,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         orthonormal basis and the normalisation run in float32, like the
         training data (errors of order 1e-7).
         """
+        self._check_fitted()
         preimage = self.embedding_.preimage_
         latent = np.atleast_2d(latent)
         coords = preimage.features_.landmark_kernel(latent) @ preimage.landmark_coef_

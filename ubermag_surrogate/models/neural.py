@@ -8,6 +8,8 @@ magnetisations. Training needs Keras 3; prediction, saving and loading use numpy
 only.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
@@ -16,7 +18,7 @@ from .._progress import progress_bar
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
-from .base import SurrogateModel, register
+from .base import ExtrapolationWarning, SurrogateModel, register
 from .selection import mean_m_errors, split_fields
 
 
@@ -190,8 +192,10 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         stages.update()
         stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
         X = states.reshape(-1, three_n)
-        self.autoencoder_ = autoencoder.fit(X, row_fields)
-        latent = self.autoencoder_.transform(X, row_fields)
+        # fitted parts stay local until both are done: an interrupted or failed
+        # refit leaves the previous model whole, not a mix of old and new
+        autoencoder = autoencoder.fit(X, row_fields)
+        latent = autoencoder.transform(X, row_fields)
         latent = latent.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
         stages.update()
         stages.set_postfix_str("latent integrator")
@@ -201,16 +205,21 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             # stays unfitted until the end, should training fail part-way
             probe = clone(self)
             probe._set_training_info(store, samples, states[0])
-            probe.autoencoder_ = self.autoencoder_
+            probe.autoencoder_ = autoencoder
             true_mean = store.mean_m(held_out)
 
             def score(candidate):
                 probe.integrator_ = candidate
-                return mean_m_errors(probe, store, held_out, true_mean).mean()
+                with warnings.catch_warnings():
+                    # held-out fields outside the training fields' box: the fit's
+                    # own business, not a warning to the user who called fit
+                    warnings.simplefilter("ignore", ExtrapolationWarning)
+                    return mean_m_errors(probe, store, held_out, true_mean).mean()
 
-        self.integrator_ = integrator.fit(latent, fields, score=score)
+        integrator = integrator.fit(latent, fields, score=score)
         stages.update()
         stages.close()
+        self.autoencoder_, self.integrator_ = autoencoder, integrator
         self._set_training_info(store, samples, states[0])
         self.validation_samples_ = held_out
         return self
@@ -220,12 +229,14 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
 
         ``fields`` (mu0 H in T, ``(k, 3)``) are the encoder's extra input.
         """
+        self._check_fitted()
         m = np.atleast_2d(m)
         fields = np.broadcast_to(np.asarray(fields, dtype=np.float64), (len(m), 3))
         return self.autoencoder_.transform(m, fields)
 
     def decode(self, latent):
         """Return the unit magnetisations ``(k, 3N)`` (float32) of latent ``(k, d)``."""
+        self._check_fitted()
         m = self.autoencoder_.inverse_transform(np.asarray(latent, dtype=np.float32))
         return fix_cells(m, self.Ms_ > 0, self.normalize)
 

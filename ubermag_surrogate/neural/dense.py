@@ -27,7 +27,7 @@ def _configured_backend_is_installed():
     ``keras.json`` (which Keras writes on first import), else Keras' default,
     TensorFlow.
     """
-    if "KERAS_BACKEND" in os.environ:
+    if os.environ.get("KERAS_BACKEND"):  # set and not empty (empty: unset)
         return True
     home = os.environ.get("KERAS_HOME") or os.path.join(
         os.path.expanduser("~"), ".keras"
