@@ -85,10 +85,12 @@ def test_min_driver_aligns_with_field_and_anisotropy():
     assert system.table.x == "iteration"
     assert len(data) == 1
     assert data["max_mxHxm"].iloc[0] < 0.2
-    # E = -mu0 Ms H V - K V at the minimum
+    # E = -mu0 Ms H V at the minimum: the anisotropy energy is zero along the
+    # easy axis, as OOMMF's K sin^2 reports it
     volume = 8e-27
-    expected = (-mm.consts.mu0 * 8e5 * 1e5 - 1e4) * volume
+    expected = -mm.consts.mu0 * 8e5 * 1e5 * volume
     assert data["E"].iloc[0] == pytest.approx(expected, rel=1e-6)
+    assert abs(data["E_uniaxialanisotropy"].iloc[0]) < 1e-9 * abs(expected)
     drive = md.Data("macrospin")[-1]
     assert drive.info["driver"] == "MinDriver"
     assert drive.n == 1
@@ -242,3 +244,17 @@ def test_gpu_drive_agrees_with_the_cpu_drive(device):
     columns = ["mx", "my", "mz"]
     difference = gpu.table.data[columns].to_numpy() - cpu.table.data[columns].to_numpy()
     assert np.max(np.abs(difference)) < 1e-6
+
+
+def test_the_table_weights_m_by_ms_as_oommf():
+    # OOMMF's mx is sum Ms m_x / sum Ms: 8e5 along +x and 4e5 along -x give 1/3
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(4e-9, 2e-9, 2e-9), n=(2, 1, 1))
+    system = mm.System(name="weighted")
+    system.energy = mm.Zeeman(H=(0, 0, 0))  # nothing moves
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.1)
+    system.m = df.Field(
+        mesh, nvdim=3, value=lambda p: (1, 0, 0) if p[0] < 2e-9 else (-1, 0, 0),
+        norm=lambda p: 8e5 if p[0] < 2e-9 else 4e5,
+    )  # fmt: skip
+    embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert system.table.data["mx"].iloc[-1] == pytest.approx(1 / 3, rel=1e-9)

@@ -173,3 +173,67 @@ def test_scheduling_is_not_available():
     with pytest.raises(NotImplementedError, match="cannot schedule"):
         embedded.TimeDriver().schedule(small_system(), "sbatch", "header", t=1, n=1)
     assert _no_folder()
+
+
+def _two_touching_halves(name, A):
+    """Two subregions side by side, exchange A given per subregion."""
+    region = df.Region(p1=(0, 0, 0), p2=(8e-9, 2e-9, 2e-9))
+    subregions = {
+        "a": df.Region(p1=(0, 0, 0), p2=(4e-9, 2e-9, 2e-9)),
+        "b": df.Region(p1=(4e-9, 0, 0), p2=(8e-9, 2e-9, 2e-9)),
+    }
+    mesh = df.Mesh(region=region, n=(4, 1, 1), subregions=subregions)
+    system = mm.System(name=name)
+    system.energy = mm.Exchange(A=A)
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.5)
+    system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=8e5)
+    return system
+
+
+@pytest.mark.parametrize(
+    "A",
+    [
+        {"a": 1e-11, "b": 1e-11},  # OOMMF: a and b not coupled (default_A 0)
+        {"a": 1e-11, "default": 4e-11},  # OOMMF couples a|b with 4e-11
+    ],
+)
+def test_exchange_per_subregion_that_oommf_couples_otherwise_is_refused(A):
+    system = _two_touching_halves("halves", A)
+    with pytest.raises(ValueError, match="Oxs_Exchange6Ngbr.*harmonic mean"):
+        embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert _no_folder("halves")
+
+
+@pytest.mark.parametrize(
+    "A",
+    [
+        {"a": 1e-11, "b": 1e-11, "default": 1e-11},  # one value everywhere
+        {"a": 1e-11},  # b takes 0: no coupling across, in OOMMF too
+    ],
+)
+def test_exchange_per_subregion_that_couples_as_in_oommf_is_driven(A):
+    system = _two_touching_halves("same", A)
+    embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert system.drive_number == 1
+
+
+def test_dynamics_oommf_would_not_run_are_refused():
+    system = small_system()
+    system.dynamics += mm.Precession(gamma0=1e5, name="second")
+    with pytest.raises(ValueError, match="2 Precession terms"):
+        embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    system = small_system()  # a negative number micromagneticmodel refuses itself
+    gamma0 = df.Field(system.m.mesh, nvdim=1, value=-2.211e5)
+    system.dynamics = mm.Precession(gamma0=gamma0) + mm.Damping(alpha=0.1)
+    with pytest.raises(ValueError, match="gamma0 must not be negative"):
+        embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert _no_folder()
+
+
+def test_damping_alone_relaxes_with_oommfs_default_gamma():
+    from ubermag_surrogate.embedded.system_input import system_arrays
+
+    system = small_system()
+    system.dynamics = mm.Damping(alpha=0.5)
+    _, _, arrays = system_arrays(system)
+    assert np.all(arrays["gamma0"] == 2.211e5)  # OOMMF's gamma_G, not mm's

@@ -47,7 +47,7 @@ def test_ctrl_c_keeps_completed_outputs(tmp_path):
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode != 0
-    assert "interrupted after" in stderr
+    assert "KeyboardInterrupt: Drive of 'long' interrupted after" in stderr
     drive_dir = pathlib.Path(tmp_path, "long", "drive-0")
     info = json.loads((drive_dir / "info.json").read_text())
     assert info["success"] is False

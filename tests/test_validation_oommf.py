@@ -104,3 +104,16 @@ def test_relaxed_s_state_matches_oommf(oommf_data, device):
     assert np.allclose(ours, (0.96721, 0.12482, 0.0), atol=1e-4)  # shared/README.md
     cell_error = np.abs(system.m.orientation.array - oommf[-1].orientation.array)
     assert cell_error.max() < 1e-3
+
+
+def test_the_drive_folder_holds_the_oommf_script_of_the_reference_run(sp4_pair):
+    # the OOMMF input oommfc wrote for the reference run, line for line: the
+    # embedded drive simulated the same problem, and OOMMF could rerun it
+    _, ours, oommf = sp4_pair
+    ours, theirs = ours.calculator_script.split(), oommf.calculator_script.split()
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        try:  # numbers to round-off (mu0 H to A/m: the last digit may differ)
+            assert float(a.strip("{}")) == pytest.approx(float(b.strip("{}")), 1e-14)
+        except ValueError:
+            assert a == b

@@ -87,7 +87,12 @@ class _Problem:
         self.magnetic = t(Ms > 0).bool()
         self.n_magnetic = max(int(np.count_nonzero(Ms > 0)), 1)
         self.Ms = t(Ms)[..., None]
+        self.Ms_total = max(float(Ms.sum()), 1e-300)
         material = {"Ms": self.Ms}
+        # magnum.np's anisotropy energy is -K1 (m.u)^2 - K2 (m.u)^4, OOMMF's
+        # K1 sin^2 + K2 sin^4 form is zero along the axis: (K1 + K2) V apart
+        self.energy_offsets = {}
+        cell_volume = float(np.prod(spec["mesh"]["cell"]))
         self.terms = []  # (term spec, magnum.np field term)
         for term in spec["terms"]:
             keys = term["arrays"]
@@ -105,6 +110,11 @@ class _Problem:
                 material[f"{name}.K1"] = t(K1)
                 material[f"{name}.u"] = t(arrays[keys["u"]])
                 field = mn.UniaxialAnisotropyField(Ku=f"{name}.K1", Ku_axis=f"{name}.u")
+                magnet = Ms > 0
+                offset = float(K1[magnet].sum()) * cell_volume
+                if "K2" in keys:
+                    offset += float(arrays[keys["K2"]][magnet].sum()) * cell_volume
+                self.energy_offsets[name] = offset
                 if "K2" in keys:
                     material[f"{name}.K2"] = t(arrays[keys["K2"]])
                     second = mn.UniaxialAnisotropyField2(
@@ -141,17 +151,24 @@ class _Problem:
         return dm
 
     def energies(self):
-        """Energy of each term (J), K2 folded into its anisotropy term."""
-        values = {}
+        """Energy of each term (J), K2 folded into its anisotropy term.
+
+        As OOMMF's table reports them (anisotropy zero along the easy axis).
+        """
+        values = {}  # in the order of the terms (the table's columns)
         for term, field in self.terms:
             values[term["name"]] = values.get(term["name"], 0.0) + float(
                 field.E(self.state)
             )
+        for name, offset in self.energy_offsets.items():
+            values[name] += offset
         return values
 
     def mean_m(self):
-        m = self.state.m[self.magnetic]
-        return (m.sum(dim=0) / self.n_magnetic).cpu().numpy()
+        """<m> as OOMMF's table reports it: weighted by Ms, sum Ms m / sum Ms."""
+        return (
+            ((self.state.m * self.Ms).sum(dim=(0, 1, 2)) / self.Ms_total).cpu().numpy()
+        )
 
     def M(self):
         return (self.state.m * self.Ms).cpu().numpy()

@@ -50,6 +50,10 @@ def _check_positive_real(name, value):
     return float(value)  # a Python float: the settings are written as JSON
 
 
+class _Interrupted(RuntimeError):
+    """A drive stopped by Ctrl-C (raised as KeyboardInterrupt by ``drive``)."""
+
+
 def _table_rows(path):
     """Return the number of data rows written so far to an ``.odt`` file."""
     try:
@@ -121,15 +125,21 @@ class Driver(NoScheduling, mm.ExternalDriver):
         )
         if self.device not in _DEVICES:
             raise ValueError(f"device={self.device!r} must be one of {_DEVICES}.")
-        super().drive(
-            system,
-            dirname=dirname,
-            append=append,
-            runner=runner,
-            ovf_format=ovf_format,
-            verbose=verbose,
-            **kwargs,
-        )
+        try:
+            super().drive(
+                system,
+                dirname=dirname,
+                append=append,
+                runner=runner,
+                ovf_format=ovf_format,
+                verbose=verbose,
+                **kwargs,
+            )
+        except _Interrupted as exc:
+            # micromagneticmodel records success: false only for an Exception;
+            # past it, Ctrl-C is a KeyboardInterrupt again, so that a loop of
+            # drives under `except Exception` stops
+            raise KeyboardInterrupt(str(exc)) from None
 
     def drive_kwargs_setup(self, drive_kwargs):
         """Check the driver's keyword arguments and fill in defaults.
@@ -224,7 +234,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
             outcome = self._run_in_solver_process(name, spec, progress)
         except KeyboardInterrupt:
             done = self._write_steps(system, spec)
-            raise RuntimeError(
+            raise _Interrupted(
                 f"Drive of {name!r} interrupted after {done} of {total} outputs; "
                 f"the completed outputs are in {pathlib.Path().absolute()}."
             ) from None

@@ -137,6 +137,49 @@ def _check_term(term, supported):
         )
 
 
+OOMMF_GAMMA0 = 2.211e5
+"""m/(A s): OOMMF's default gamma_G, which it uses without a Precession term."""
+
+
+def _check_exchange_between_subregions(mesh, value, A, magnetic):
+    """Refuse an exchange A per subregion that OOMMF would couple otherwise.
+
+    oommfc writes such a dict as OOMMF's ``Oxs_Exchange6Ngbr``: neighbouring
+    cells of different subregions (or of a subregion and the rest) couple with
+    ``A["default"]`` (0 without it). magnum.np couples every pair of neighbours
+    with the harmonic mean of their A; where that differs from the default for a
+    pair of magnetic neighbours in different regions, the physics would differ.
+    """
+    names = [k for k in value if k != "default"]
+    labels = cell_values(
+        mesh, {**{k: i + 1.0 for i, k in enumerate(names)}, "default": 0.0}, 1, "A"
+    )
+    default = float(value.get("default", 0.0))
+    for axis in range(3):
+        if A.shape[axis] < 2:
+            continue
+        first = [slice(None)] * 3
+        second = [slice(None)] * 3
+        first[axis], second[axis] = slice(None, -1), slice(1, None)
+        a, b = A[tuple(first)], A[tuple(second)]
+        across = (
+            (labels[tuple(first)] != labels[tuple(second)])
+            & magnetic[tuple(first)]
+            & magnetic[tuple(second)]
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(a + b > 0, 2 * a * b / (a + b), 0.0)
+        if not np.allclose(mean[across], default, rtol=1e-9, atol=0):
+            raise ValueError(
+                f"Exchange A per subregion ({value!r}): OOMMF (oommfc's "
+                "Oxs_Exchange6Ngbr) couples neighbouring cells of different "
+                f"subregions with A['default'] = {default:g} J/m, the embedded "
+                "calculator with the harmonic mean of their A, and here the two "
+                "differ. Give A as one number, or per cell as a discretisedfield "
+                "Field, or drive this system with OOMMF."
+            )
+
+
 def system_arrays(system):
     """Collect the per-cell arrays the solver needs.
 
@@ -181,6 +224,8 @@ def system_arrays(system):
                 # Empty cells must not couple by exchange (magnum.np takes the
                 # harmonic mean of A across each cell face).
                 values = np.where(magnetic, values, 0.0)
+                if isinstance(value, dict):
+                    _check_exchange_between_subregions(mesh, value, values, magnetic)
             key = f"{term.name}.{param}"
             arrays[key] = values
             entry["arrays"][param] = key
@@ -191,9 +236,19 @@ def system_arrays(system):
 
     precession = [t for t in system.dynamics if isinstance(t, mm.Precession)]
     damping = [t for t in system.dynamics if isinstance(t, mm.Damping)]
-    gamma0 = precession[0].gamma0 if precession else mm.consts.gamma0
+    if len(precession) > 1:  # oommfc cannot script it either
+        raise ValueError(
+            f"The system has {len(precession)} Precession terms; give one."
+        )
+    # without Precession, OOMMF relaxes with its default gamma_G
+    gamma0 = precession[0].gamma0 if precession else OOMMF_GAMMA0
     alpha = damping[0].alpha if damping else 0.0
     arrays["gamma0"] = cell_values(mesh, gamma0, 1, "Precession.gamma0")
+    if np.any(arrays["gamma0"][magnetic] < 0):  # OOMMF takes |gamma|
+        raise ValueError(
+            "Precession gamma0 must not be negative (m/(A s)), e.g. "
+            "mm.consts.gamma0."
+        )
     arrays["alpha"] = cell_values(mesh, alpha, 1, "Damping.alpha")
     if np.any(arrays["alpha"] < 0):
         raise ValueError("Damping alpha must be non-negative.")
