@@ -15,7 +15,7 @@ import xarray as xr
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
 from ubermag_surrogate import SurrogateDriver, embedded
-from ubermag_surrogate.driver import surrogate_driver
+from ubermag_surrogate.driver import drive_folder, surrogate_driver
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
@@ -138,6 +138,13 @@ def test_drives_read_back_and_export_as_oommfc_drives(kind, sp4_model, tmp_path)
     darray.to_netcdf(tmp_path / "drive.nc")
     assert xr.open_dataarray(tmp_path / "drive.nc").shape == darray.shape
     assert drive[-1].unit == "A/m"  # OVF valueunits, as OOMMF writes M
+    # OOMMF's table <m>: sum Ms m / sum Ms, i.e. <M> / <Ms>
+    np.testing.assert_allclose(
+        drive.table.data[["mx", "my", "mz"]].iloc[-1],
+        drive[-1].mean() / drive[-1].norm.mean(),
+        rtol=0,
+        atol=1e-6,
+    )
     # the OOMMF input of the simulation this drive stands for
     assert "Specify Oxs_TimeDriver" in drive.calculator_script
     assert f"stopping_time {T / N:g}" in drive.calculator_script
@@ -145,6 +152,13 @@ def test_drives_read_back_and_export_as_oommfc_drives(kind, sp4_model, tmp_path)
     # system.m updated in place, as oommfc does: labels and object kept
     assert system.m is m_object and system.m.vdims == ["a", "b", "c"]
     assert np.array_equal(system.m.array, drive[-1].array)
+
+
+def test_the_table_weights_m_by_ms_as_oommf():
+    m = np.array([[1.0, -1.0, 0.0, 0.0, 0.0, 0.0]])  # +x (8e5), -x (4e5 A/m)
+    np.testing.assert_allclose(
+        drive_folder.table_mean(m, [8e5, 4e5]), [[1 / 3, 0, 0]], rtol=1e-12
+    )
 
 
 def test_drive_folder_records_the_model(sp4_model, sp4_model_file, driver, tmp_path):

@@ -274,10 +274,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             )
         predict_s = time.perf_counter() - start
         reissue_warnings(caught, stacklevel=2)
-        states = prediction.m[0, 1:]  # decoded once; mean_m() below reuses them
+        states = prediction.m[0, 1:]  # decoded once
         values = drive_folder.table_values(
             prediction.times,
-            prediction.mean_m()[0],
+            drive_folder.table_mean(prediction.m[0], self.model.Ms_),
             round((prediction.times[1] - prediction.times[0]) / self.model.dt_),
         )
         # time of the earlier drives this one continues (0: a fresh start)
