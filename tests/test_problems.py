@@ -126,26 +126,19 @@ def test_per_cell_parameters_are_described_by_their_values():
     # a Field's repr shows only its mesh and a dict's says nothing of where its
     # subregions lie: both were described alike for other values, so a cached
     # relaxed state and a store were shared between other materials
-    descriptions = [
-        Problem("aniso", factory).metadata()["material"]["energy"]
-        for factory in (
-            _anisotropic(1e3),
-            _anisotropic(1e6),
-            _anisotropic(1e6, axis="dict"),
-            _anisotropic(1e6, axis="dict", boundary=30e-9),
-        )
-    ]
-    assert len(set(descriptions)) == 4
-    assert "K='per-cell values sha256:" in descriptions[0]
-    assert descriptions == [  # the same values: the same description
-        Problem("aniso", factory).metadata()["material"]["energy"]
-        for factory in (
-            _anisotropic(1e3),
-            _anisotropic(1e6),
-            _anisotropic(1e6, axis="dict"),
-            _anisotropic(1e6, axis="dict", boundary=30e-9),
-        )
-    ]
+    materials = [(1e3, "field", 50e-9), (1e6, "field", 50e-9), (1e6, "dict", 50e-9)]
+    materials.append((1e6, "dict", 30e-9))  # the same dict, another subregion
+
+    def descriptions():  # each from factories made afresh
+        return [
+            Problem("aniso", _anisotropic(*args)).metadata()["material"]["energy"]
+            for args in materials
+        ]
+
+    first = descriptions()
+    assert len(set(first)) == 4
+    assert "K='per-cell values sha256:" in first[0]
+    assert descriptions() == first  # the same values: the same description
 
 
 def test_the_cache_tells_materials_apart_and_keeps_subregions():
