@@ -258,3 +258,12 @@ def test_the_table_weights_m_by_ms_as_oommf():
     )  # fmt: skip
     embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
     assert system.table.data["mx"].iloc[-1] == pytest.approx(1 / 3, rel=1e-9)
+
+
+def test_info_records_the_device_the_drive_ran_on():
+    system = small_system()
+    embedded.TimeDriver(device="auto").drive(system, t=1e-12, n=1, verbose=0)
+    info = md.Data("small")[-1].info
+    assert info["device_requested"] == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert info["device"].startswith(expected)  # resolved, e.g. "cpu" or "cuda:0"

@@ -64,7 +64,10 @@ def _import_magnumnp(device):
             "this machine (torch.cuda.is_available() is False). Drive with "
             "device='cpu', or device='auto' to use a GPU only where there is one."
         )
-    if "CUDA_DEVICE" not in os.environ or device == "cpu":
+    # magnum.np picks its device from CUDA_DEVICE: a user's choice of GPU (e.g.
+    # "1") is kept, but not a "-1" (CPU) that would run a cuda drive on the CPU
+    chosen = os.environ.get("CUDA_DEVICE")
+    if device == "cpu" or chosen is None or (device != "cpu" and chosen == "-1"):
         os.environ["CUDA_DEVICE"] = "0" if device.startswith("cuda") else "-1"
     import magnumnp as mn
     import magnumnp.common.logging as mn_logging

@@ -261,7 +261,19 @@ class Driver(NoScheduling, mm.ExternalDriver):
             print(f"({elapsed:.1f} s)")
         result = pathlib.Path(f"{name}-result.json")
         if result.exists():
-            self._check_result(json.loads(result.read_text(encoding="utf-8")))
+            result = json.loads(result.read_text(encoding="utf-8"))
+            self._record_device(result.get("device"))
+            self._check_result(result)
+
+    @staticmethod
+    def _record_device(device):
+        """Write the device the drive ran on into info.json (it has the request)."""
+        info_path = pathlib.Path("info.json")
+        if device is None or not info_path.exists():
+            return
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info["device_requested"], info["device"] = info.get("device"), device
+        info_path.write_text(json.dumps(info), encoding="utf-8")
 
     def _run_in_solver_process(self, name, spec, progress):
         """Run the drive in a solver process; return True, False or an exit code."""

@@ -246,8 +246,7 @@ def system_arrays(system):
     arrays["gamma0"] = cell_values(mesh, gamma0, 1, "Precession.gamma0")
     if np.any(arrays["gamma0"][magnetic] < 0):  # OOMMF takes |gamma|
         raise ValueError(
-            "Precession gamma0 must not be negative (m/(A s)), e.g. "
-            "mm.consts.gamma0."
+            "Precession gamma0 must not be negative (m/(A s)), e.g. mm.consts.gamma0."
         )
     arrays["alpha"] = cell_values(mesh, alpha, 1, "Damping.alpha")
     if np.any(arrays["alpha"] < 0):
