@@ -1,5 +1,6 @@
 """SurrogateDriver as a drop-in Ubermag time driver, on a kernel model of coarse SP4."""
 
+import copy
 import gc
 import json
 import pathlib
@@ -15,6 +16,7 @@ import xarray as xr
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
 from ubermag_surrogate import SurrogateDriver, embedded
+from ubermag_surrogate.data import FieldDomain
 from ubermag_surrogate.driver import drive_folder, surrogate_driver
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
@@ -234,6 +236,53 @@ def test_drives_one_after_another_continue_the_trajectory(sp4_model, tmp_path):
     split.energy.zeeman.H = tuple(sp4_model.training_fields_[4] / mm.consts.mu0)
     with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
         driver.drive(split, t=T / 2, n=N // 2, save=False, verbose=0)
+
+
+def _split_drive(driver, system, **kwargs):
+    """Drive T/2 (save=False); return the final m and the drive's t_before."""
+    darray = driver.drive(system, t=T / 2, n=N // 2, save=False, verbose=0, **kwargs)
+    return system.m.array.copy(), darray.attrs["t_before"]
+
+
+def test_systems_of_one_name_driven_in_turn_each_continue(sp4_model):
+    # model.system() names every system the same: drives a, b, a, b must not
+    # discard each other's continuation
+    driver = SurrogateDriver(model=sp4_model)
+    fields = sp4_model.training_fields_[[3, 5]]
+    systems = [request_system(sp4_model, field=f) for f in fields]
+    assert systems[0].name == systems[1].name
+    for system in systems:
+        _split_drive(driver, system)
+    for system, field in zip(systems, fields, strict=True):
+        m, t_before = _split_drive(driver, system)
+        assert t_before == pytest.approx(T / 2)  # continued
+        once = request_system(sp4_model, field=field)
+        driver.drive(once, t=T, n=N, save=False, verbose=0)
+        np.testing.assert_allclose(m, once.m.array, rtol=0, atol=1e-6 * 8e5)
+
+
+def test_a_refitted_model_starts_drives_afresh(sp4_model, sp4_store):
+    model = copy.deepcopy(sp4_model)
+    driver = SurrogateDriver(model=model)
+    system = request_system(model)
+    _split_drive(driver, system)
+    model.set_params(n_components=model.n_components - 2).fit(sp4_store)
+    with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
+        _, t_before = _split_drive(driver, system)  # no history of the old fit
+    assert t_before == 0
+
+
+def test_only_recent_drives_are_kept_to_continue(sp4_model, monkeypatch):
+    monkeypatch.setattr(surrogate_driver, "KEPT_DRIVES", 2)
+    model = copy.deepcopy(sp4_model)  # its own registry
+    driver = SurrogateDriver(model=model)
+    systems = [request_system(model, name=f"s{i}") for i in range(3)]
+    for system in systems:
+        _split_drive(driver, system)
+    assert len(surrogate_driver._LAST_DRIVES[model]) == 2
+    with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
+        assert _split_drive(driver, systems[0])[1] == 0  # the oldest: afresh
+    assert _split_drive(driver, systems[2])[1] == pytest.approx(T / 2)
 
 
 def test_what_drives_keep_to_continue_goes_with_the_model(sp4_model_file):
@@ -564,6 +613,40 @@ def test_sweep_many_fields_at_once(sp4_model, driver):
     # from the system's m (float32 round-off of the model's own m0)
     np.testing.assert_allclose(flagged["sensitivity"], expected, atol=1e-6)
     np.testing.assert_array_equal(flagged["mx"], result["mx"])
+
+
+def test_sweep_states_are_held_once_with_the_meshs_units(
+    sp4_model, driver, monkeypatch
+):
+    import tracemalloc
+
+    monkeypatch.setattr(surrogate_driver, "SWEEP_CHUNK", 25)  # 8 chunks
+    fields = SP4_TEST_DOMAIN.sample(200, seed=4)
+    system = sp4_model.system()
+    driver.sweep(system, B=fields[:2], t=T, n=N, states=True)  # warm up
+    tracemalloc.start()
+    result = driver.sweep(system, B=fields, t=T, n=N, states=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    size = result["m"].nbytes  # 200 x 11 x 500 x 3 float32: 13 MB
+    # held once (and one chunk being decoded), not collected, concatenated and
+    # copied (3 times)
+    assert peak < 1.4 * size
+    assert result["x"].attrs["units"] == "m"  # the mesh coordinates' units
+    single = driver.sweep(system, B=fields[7:8], t=T, n=N, states=True)
+    np.testing.assert_allclose(result["m"][7], single["m"][0], rtol=0, atol=1e-5)
+
+
+def test_sweep_angles_are_the_training_domains(sp4_model):
+    model = copy.deepcopy(sp4_model)
+    model.field_domain_ = FieldDomain((30, 40), (-10, 10))  # across 0 deg
+    fields = model.field_domain_.sample(4, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)  # not trained there
+        result = SurrogateDriver(model=model).sweep(model.system(), B=fields, t=T, n=N)
+    expected = model.field_domain_.coordinates(fields)[:, 1]
+    np.testing.assert_allclose(result["angle"], expected)
+    assert np.all(np.abs(result["angle"]) <= 10)  # not 350-360
 
 
 def test_sweep_in_chunks_gives_the_same_answer_and_shows_progress(

@@ -323,7 +323,8 @@ def build_parser():
     ev.add_argument(
         "--sensitivity",
         action="store_true",
-        help="also the model's field sensitivity per field (4 more predictions each)",
+        help="also the model's field sensitivity per field (2 more predictions per "
+        "field coordinate that varies: 4 for an in-plane domain)",
     )
     ev.add_argument(
         "--out",

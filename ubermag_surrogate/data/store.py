@@ -511,10 +511,11 @@ class TrajectoryStore:
     def mean_m(self, samples=None):
         """Return the mean magnetisation <m>(t) of samples, ``(k, s+1, 3)`` float64.
 
-        The average runs over magnetic cells (Ms > 0) only, as OOMMF's tables and
-        :meth:`Prediction.mean_m <ubermag_surrogate.models.Prediction.mean_m>` do;
-        empty cells hold zero vectors in the store. Samples are read one at a
-        time, so memory holds the result and a single trajectory.
+        The plain mean over magnetic cells (Ms > 0), as
+        :meth:`Prediction.mean_m <ubermag_surrogate.models.Prediction.mean_m>`;
+        empty cells hold zero vectors in the store. (OOMMF's tables weight by Ms,
+        which is the same where Ms is uniform over the magnet.) Samples are read
+        one at a time, so memory holds the result and a single trajectory.
 
         Parameters
         ----------

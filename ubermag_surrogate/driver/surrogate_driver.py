@@ -9,7 +9,9 @@ fingerprint), ``m0.omf``, an OOMMF-style table and one ``.omf`` file per output,
 which ``micromagneticdata.Data(system.name)[-1]`` reads as it reads an OOMMF drive.
 """
 
+import collections
 import datetime
+import hashlib
 import json
 import pathlib
 import time
@@ -93,9 +95,15 @@ def _states_array(m, mesh, Ms=None):
 
 
 _LAST_DRIVES = weakref.WeakKeyDictionary()
-"""Per model object, per system name: (m written, m0 of the first drive of the
-chain, field, latent history, end step) of its last drive: what a next drive
-continues. Gone with the model."""
+"""Per model object, an ordered dict of the drives a next drive may continue:
+key (system name, hash of the m written, field); value (model_id, m written, m0 of
+the first drive of the chain, latent history, end step). Gone with the model;
+at most :data:`KEPT_DRIVES` per model, the oldest dropped first."""
+
+KEPT_DRIVES = 256
+"""Drives per model that a next drive can continue (the most recent ones; SP4:
+about 130 kB each). An older drive's system starts afresh, with the
+initial-state warning."""
 
 
 class SurrogateDriver(NoScheduling, mm.ExternalDriver):
@@ -318,8 +326,14 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         return None
 
     def _drives(self):
-        """Per system name, the last drive of this driver's model (any driver)."""
-        return _LAST_DRIVES.setdefault(self.model, {})
+        """Return the recent drives of this model (by any driver), oldest first."""
+        return _LAST_DRIVES.setdefault(self.model, collections.OrderedDict())
+
+    @staticmethod
+    def _drive_key(system, field):
+        m = np.ascontiguousarray(system.m.array)
+        digest = hashlib.sha256(m.tobytes()).hexdigest()
+        return (system.name, digest, tuple(np.asarray(field, dtype=float).tolist()))
 
     def _continuation(self, system, field):
         """Return the prediction a drive of ``system`` continues and its origin.
@@ -327,20 +341,23 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         ``(None, None)`` for a fresh start; the origin is the m0 of the first
         drive of the chain.
 
-        A drive continues the last drive of the system with this model (by any
-        ``SurrogateDriver`` of the same model object) when the system is as that
-        drive left it: ``system.m`` exactly the state it wrote and the same field.
-        The rollout then goes on with its latent history and time, so two drives
-        of 0.5 ns predict what one drive of 1 ns predicts (otherwise the second
-        would start from a state in motion as if at rest). Anything else starts
-        afresh from ``system.m``.
+        A drive continues a recent drive of a system of the same name with this
+        model (by any ``SurrogateDriver`` of the same model object, fitted the
+        same way since) when the system is as that drive left it: ``system.m``
+        exactly the state it wrote and the same field. The rollout then goes on
+        with its latent history and time, so two drives of 0.5 ns predict what
+        one drive of 1 ns predicts (otherwise the second would start from a state
+        in motion as if at rest). Systems of one name driven in turn each continue
+        their own drives. Anything else starts afresh from ``system.m``.
         """
-        last = self._drives().get(system.name)
+        key = self._drive_key(system, field)
+        last = self._drives().get(key)
         if last is None:
             return None, None
-        m, origin, field_T, history, end_step = last
-        if not (np.array_equal(field_T, field) and np.array_equal(m, system.m.array)):
-            return None, None
+        model_id, m, origin, history, end_step = last
+        if model_id != self.model.model_id or not np.array_equal(m, system.m.array):
+            return None, None  # refitted since, or a hash collision
+        self._drives().move_to_end(key)
         prediction = Prediction(
             times=np.zeros(1),
             fields=field[None],
@@ -358,13 +375,16 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         Plain arrays only: a reference back to the model (its ``decode``) would
         keep the weak registry's key alive.
         """
-        self._drives()[system.name] = (
+        drives = self._drives()
+        drives[self._drive_key(system, field)] = (
+            self.model.model_id,
             system.m.array.copy(),
             origin,  # m0 of the first drive of the chain
-            field,
             prediction.history,
             prediction.end_step,
         )
+        while len(drives) > KEPT_DRIVES:
+            drives.popitem(last=False)
 
     def _sensitivity(self, field, origin, prediction, kwargs, fresh):
         """Return the model's field sensitivity for this drive; warn if large.
@@ -416,6 +436,18 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         )
 
     # -- ExternalDriver's steps ----------------------------------------------------
+    def _angles(self, fields):
+        """In-plane field angles (deg), as the training domain counts them.
+
+        Unwrapped around a polar domain's centre (a domain across 0 deg runs
+        from -10 to 10, not 350 to 10), as ``FieldDomain.coordinates`` and
+        ``evaluate``; in [0, 360) otherwise.
+        """
+        domain = self.model.training_domain()
+        if domain.kind == "polar":
+            return domain.coordinates(fields)[:, 1]
+        return np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0])) % 360
+
     def drive_kwargs_setup(self, drive_kwargs):
         """Check the drive arguments: ``t`` (s) and ``n`` are needed.
 
@@ -607,7 +639,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             slice(start, start + SWEEP_CHUNK)
             for start in range(0, len(fields), SWEEP_CHUNK)
         ]
-        mean, moved, predicted = [], [], []
+        mesh = system.m.mesh
+        moved = np.empty(len(fields)) if sensitivity else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             check_compatible(system, self.model)
@@ -621,6 +654,12 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 m0_tolerance=self.initial_state_tolerance,
             )
             _, m0, n_outputs, stride, _, t = request
+            # filled chunk by chunk: the states are held once, in float32
+            mean = np.empty((len(fields), n_outputs + 1, 3))
+            if states:
+                array = np.empty(
+                    (len(fields), n_outputs + 1, *mesh.n, 3), dtype=np.float32
+                )
             with progress_bar(
                 total=len(fields),
                 desc="sweep",
@@ -631,20 +670,19 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                     prediction = self.model._rollout(
                         fields[chunk], m0, n_outputs, stride, t=t
                     )
-                    mean.append(prediction.mean_m())
+                    if states:  # decoded once: mean_m() below reuses them
+                        m = prediction.m
+                        k, n_times, _ = m.shape
+                        array[chunk] = _states_array(
+                            m.reshape(k * n_times, -1), mesh
+                        ).reshape(k, n_times, *mesh.n, 3)
+                    mean[chunk] = prediction.mean_m()
                     if sensitivity:
-                        moved.append(
-                            self.model.field_sensitivity(
-                                fields[chunk], m0=m0, t=t, n=n, prediction=prediction
-                            )
+                        moved[chunk] = self.model.field_sensitivity(
+                            fields[chunk], m0=m0, t=t, n=n, prediction=prediction
                         )
-                    if states:
-                        predicted.append(prediction.m)
                     bar.update(len(fields[chunk]))
         reissue_warnings(caught, stacklevel=2)
-        mean = np.concatenate(mean)
-        if sensitivity:
-            moved = np.concatenate(moved)
         dims = ("field", "t")
         data = {c: (dims, mean[..., i]) for i, c in enumerate(("mx", "my", "mz"))}
         if sensitivity:
@@ -655,22 +693,13 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "By": ("field", fields[:, 1], {"units": "T"}),
             "Bz": ("field", fields[:, 2], {"units": "T"}),
             "B": ("field", np.linalg.norm(fields, axis=1), {"units": "T"}),
-            "angle": (
-                "field",
-                np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0])) % 360,
-                {"units": "deg"},
-            ),
+            "angle": ("field", self._angles(fields), {"units": "deg"}),
         }
         if states:
-            mesh = system.m.mesh
-            m = np.concatenate(predicted)
-            k, n_times, _ = m.shape
-            array = _states_array(
-                m.reshape(k * n_times, -1).astype(np.float32), mesh
-            ).reshape(k, n_times, *mesh.n, 3)
             reference = system.m.to_xarray()
             for dim in reference.dims:
-                coords[dim] = (dim, reference.coords[dim].values)
+                coord = reference.coords[dim]
+                coords[dim] = (dim, coord.values, coord.attrs)  # units kept
             data["m"] = ((*dims, *reference.dims), array)
         return xr.Dataset(
             data,
