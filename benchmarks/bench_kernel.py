@@ -205,7 +205,8 @@ def main():
         "--more-tests",
         default="val",
         help="comma-separated suffixes of further held-out stores DOMAIN_NAME.zarr "
-        "to score the model on too (skipped where absent)",
+        "to score the model on too: 'val' (100 fields) is simulated where absent, "
+        "other names are skipped where absent",
     )
     parser.add_argument("--out", default=str(HERE / "results" / "kernel.json"))
     args = parser.parse_args()

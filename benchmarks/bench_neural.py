@@ -83,7 +83,8 @@ def main():
     parser.add_argument(
         "--more-tests",
         default="val",
-        help="comma-separated suffixes of further held-out stores (where present)",
+        help="comma-separated suffixes of further held-out stores: 'val' is "
+        "simulated where absent, other names skipped where absent",
     )
     parser.add_argument("--save", help="folder to save each fitted model in")
     parser.add_argument("--out", default=str(HERE / "results" / "neural.json"))

@@ -21,8 +21,9 @@ The held-out store is made on first use, as for ``bench_kernel.py``::
         --errors benchmarks/results/kernel.json [--model sp4_field2_kernel.npz]
 
 Each field costs two simulations (about 40 on 2 cores for 20 fields; resumable:
-the shifted runs are kept in ``DATA/DOMAIN_test_shifted.zarr``). Prints a table and
-writes JSON (default ``benchmarks/results/field_sensitivity.json``).
+the shifted runs are kept in ``DATA/DOMAIN_test_shifted_<deg>deg_<mT>mT.zarr``,
+one store per pair of shifts). Prints a table and writes JSON (default
+``benchmarks/results/field_sensitivity.json``).
 """
 
 import argparse
@@ -83,7 +84,12 @@ def main():
     if test.attrs.get("field_domain", {}).get("kind") != "polar":
         raise SystemExit("This benchmark needs a store of a polar field domain.")
     domain = FieldDomain.from_dict(test.attrs["field_domain"])
-    shifted_path = pathlib.Path(args.data, f"{args.domain}_{args.test}_shifted.zarr")
+    # named after the shifts: runs with other shifts go to other stores
+    shifted_path = pathlib.Path(
+        args.data,
+        f"{args.domain}_{args.test}_shifted_{args.shift_deg:g}deg_"
+        f"{args.shift_mT:g}mT.zarr",
+    )
     start = time.perf_counter()
     generate(
         sp4.problem(),

@@ -691,3 +691,12 @@ def test_a_damaged_store_is_refused_with_what_is_wrong(tmp_path):
     shutil.rmtree(path / "Ms")
     with pytest.raises(ValueError, match="is damaged: it has no Ms array"):
         TrajectoryStore(path)
+
+
+def test_samples_of_fields(tmp_path):
+    store = _small_store(tmp_path / "s.zarr")  # fields 30, 31, 32 mT along x
+    fields = store.fields
+    assert store.samples_of(fields[[2, 0, 2]]).tolist() == [2, 0]
+    np.testing.assert_array_equal(store.samples_of(fields[1]), [1])
+    with pytest.raises(ValueError, match="1 of the 2 fields have no complete sample"):
+        store.samples_of([fields[0], [0.05, 0, 0]])

@@ -496,6 +496,17 @@ def test_selection_records_and_resumes(store, tmp_path):
     record.write_text("not json\n" + record.read_text())
     with pytest.raises(ValueError, match="line 1 is not a selection record"):
         select_hyperparameters(KernelSurrogate(**PARAMS), store, grid, **kwargs)
+    # a complete last line that is no record is refused, not skipped
+    record.write_text("\n".join(lines) + '\n{"foo": 1}\n')
+    with pytest.raises(ValueError, match="line 5 is not a selection record"):
+        select_hyperparameters(KernelSurrogate(**PARAMS), store, grid, **kwargs)
+    # numpy values are the same candidates as Python's
+    record.write_text("\n".join(lines) + "\n")
+    numpy_grid = {"integrator_alpha": np.array([1e-8, 1e-4])}
+    again = select_hyperparameters(
+        KernelSurrogate(**PARAMS), store, numpy_grid, **kwargs
+    )
+    assert all(row["recorded"] for row in again.table)
 
 
 def test_selection_refuses_unknown_parameters(store):
@@ -504,8 +515,16 @@ def test_selection_refuses_unknown_parameters(store):
     with pytest.raises(ValueError, match="Unknown parameters"):
         select_hyperparameters(KernelSurrogate(), store, {"depth": [1]})
     # one value where a list of values to try is asked for
-    with pytest.raises(TypeError, match=r"must be a list of values to try, e\.g\."):
+    with pytest.raises(TypeError, match=r"must be a list of values to try .*e\.g\."):
         select_hyperparameters(KernelSurrogate(), store, {"integrator_alpha": 1e-4})
+    with pytest.raises(TypeError, match="in order"):  # a set has no order
+        select_hyperparameters(KernelSurrogate(), store, {"nu": {3, 5}})
+    with pytest.raises(ValueError, match="grid is empty"):
+        select_hyperparameters(KernelSurrogate(), store, {})
+    with pytest.raises(FileNotFoundError, match="nowhere' does not exist"):
+        select_hyperparameters(
+            KernelSurrogate(), store, {"nu": [3]}, record="nowhere/r.jsonl"
+        )
     with pytest.raises(TypeError, match="list of values"):
         select_hyperparameters(KernelSurrogate(), store, {"landmarks": "kmeans++"})
     with pytest.raises(ValueError, match="at least one value"):

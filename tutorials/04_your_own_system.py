@@ -22,15 +22,16 @@ import numpy as np
 import ubermag_surrogate as us
 from ubermag_surrogate.data import FieldDomain
 from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import TrajectoryStore
 from ubermag_surrogate.models import KernelSurrogate
 from ubermag_surrogate.problems import Problem
 
 n_fields = int(os.environ.get("OWN_N_FIELDS", "60"))
 t = float(os.environ.get("OWN_T", "5e-10"))  # s
 n = max(1, round(t / 1e-11))  # outputs every 10 ps
-# stores named after the settings: a rerun with others makes new ones (a store
-# keeps one t and n, and its fields, which fit() all trains on)
-train_store, test_store = f"element_train_{n_fields}x{n}.zarr", f"element_test_{n}.zarr"
+# stores named after the time step: a store keeps one t and n (a rerun with
+# other OWN_N_FIELDS appends to it, and the model trains on the fields asked for)
+train_store, test_store = f"element_train_{n}.zarr", f"element_test_{n}.zarr"
 
 # %% [markdown]
 # ## The system
@@ -60,9 +61,10 @@ problem = Problem("element", element, relax=True)
 
 # %%
 domain = FieldDomain(box=((-40, -20), (-10, 10), (0, 0)), name="element_reversal")
+train_fields = domain.sample(n_fields, method="sobol", seed=0)
 generate(
     problem,
-    domain.sample(n_fields, method="sobol", seed=0),
+    train_fields,
     t=t,
     n=n,
     store=train_store,
@@ -84,7 +86,8 @@ generate(
 # time of |<m>_pred - <m>_sim|, and the relative error of the whole trajectory).
 
 # %%
-model = KernelSurrogate().fit(train_store)
+train = TrajectoryStore(train_store)
+model = KernelSurrogate().fit(train, samples=train.samples_of(train_fields))
 model.save("element_kernel.npz")
 print(model.describe())
 evaluation = us.evaluate(model, test_store)

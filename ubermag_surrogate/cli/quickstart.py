@@ -52,7 +52,8 @@ def run(args):
     print("\n2/3 kernel surrogate")
     store = TrajectoryStore(out / "training.zarr")
     start = time.perf_counter()
-    model = KernelSurrogate(verbose=1).fit(store)
+    # the fields asked for (a store kept from a run with more holds more)
+    model = KernelSurrogate(verbose=1).fit(store, samples=store.samples_of(fields))
     fit_s = time.perf_counter() - start
     model_path = model.save(out / "sp4_kernel.npz")
     print(f"fitted in {fit_s:.1f} s -> {model_path}")

@@ -31,11 +31,10 @@ from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
 from .domains import FieldDomain
 from .layout import to_components
-from .store import COMPLETE, TrajectoryStore
+from .store import COMPLETE, FIELD_DECIMALS, TrajectoryStore
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
-_FIELD_DECIMALS = 12  # fields equal to 1e-12 T are the same sample
 MAX_TIME = 1e-3
 """Longest simulated time (s) :func:`generate` accepts: longer is taken for a unit
 mistake (ns given as s)."""
@@ -214,10 +213,10 @@ def _plan(store, fields):
     status = store.status
     keys = {}
     for i, f in enumerate(existing):
-        keys.setdefault(tuple(np.round(f, _FIELD_DECIMALS)), i)
+        keys.setdefault(tuple(np.round(f, FIELD_DECIMALS)), i)
     todo, new, skipped, requested = [], [], 0, set()
     for f in fields:
-        key = tuple(np.round(f, _FIELD_DECIMALS))
+        key = tuple(np.round(f, FIELD_DECIMALS))
         if key in requested:
             skipped += 1
             continue

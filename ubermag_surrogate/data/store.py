@@ -43,6 +43,8 @@ from .layout import to_field
 
 FORMAT = "ubermag-surrogate-trajectories/1"
 PENDING, COMPLETE, FAILED = 0, 1, -1
+FIELD_DECIMALS = 12
+"""Fields equal when rounded to this many decimals (1e-12 T) are one sample."""
 MODES = ("r", "r+")
 ARRAYS = ("m", "field", "status", "time", "Ms", "sample")
 """The arrays every store has (the readers need them all)."""
@@ -431,6 +433,32 @@ class TrajectoryStore:
                 "field."
             )
         return m
+
+    def samples_of(self, fields):
+        """Return the indices of the complete samples of ``fields`` (mu0 H, T).
+
+        In the order of ``fields`` (a field given twice, once); e.g. to fit on the
+        fields of one ``generate`` call in a store that holds more.
+
+        Raises
+        ------
+        ValueError
+            If a field has no complete sample in the store.
+        """
+        fields = np.round(np.atleast_2d(np.asarray(fields, float)), FIELD_DECIMALS)
+        index = {}
+        status = self.status
+        for i, f in enumerate(np.round(self.fields, FIELD_DECIMALS)):
+            if status[i] == COMPLETE:
+                index.setdefault(tuple(f), i)
+        found = [index.get(tuple(f)) for f in fields]
+        missing = [j for j, i in enumerate(found) if i is None]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} of the {len(fields)} fields have no complete sample "
+                f"in {str(self.path)!r} (the first: {fields[missing[0]].tolist()} T)."
+            )
+        return np.array(list(dict.fromkeys(found)), dtype=np.int64)
 
     def check_samples(self, samples):
         """Return sample indices as an int array, all of complete samples.

@@ -19,7 +19,7 @@ from sklearn.base import clone
 
 from .._display import ReportDisplay
 from .._progress import progress_bar
-from .base import as_store, fingerprint
+from .base import as_store, fingerprint, plain
 
 
 def split_samples(store, validation_fraction=0.2, seed=0):
@@ -40,7 +40,11 @@ def split_fields(samples, validation_fraction=0.2, seed=0):
     shuffled = rng.permutation(samples)
     n_val = max(1, int(round(validation_fraction * len(samples))))
     if len(samples) - n_val < 2:
-        raise ValueError(f"{len(samples)} complete samples are too few to split.")
+        raise ValueError(
+            f"Holding out {n_val} of {len(samples)} complete samples "
+            f"(validation_fraction={validation_fraction}) leaves fewer than 2 to "
+            "train on: hold out fewer, or simulate more fields."
+        )
     return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
 
 
@@ -112,7 +116,8 @@ def select_hyperparameters(
     seed : int
         Seed of the split.
     refit : bool
-        Refit the best parameters on all samples (default ``True``).
+        Refit the best parameters on all samples (default ``True``); with
+        ``False`` the result's ``model`` is unfitted (its parameters only).
     verbose : bool
         A progress bar over the candidates and one line per fit.
     record : str or pathlib.Path, optional
@@ -136,14 +141,19 @@ def select_hyperparameters(
         raise ValueError(
             f"Unknown parameters {unknown}; the model has {sorted(valid)}."
         )
+    if not grid:
+        raise ValueError("The grid is empty: name at least one parameter to try.")
     for name, values in grid.items():
-        if isinstance(values, str | bytes) or not hasattr(values, "__len__"):
+        if isinstance(values, str | bytes | set | frozenset | dict) or not hasattr(
+            values, "__len__"
+        ):
             raise TypeError(
-                f"grid[{name!r}] must be a list of values to try, e.g. [{values!r}], "
-                f"not {values!r}."
+                f"grid[{name!r}] must be a list of values to try (in order), e.g. "
+                f"[{values!r}], not {values!r}."
             )
     if any(len(v) == 0 for v in grid.values()):
         raise ValueError("Every grid entry needs at least one value.")
+    grid = {name: plain(list(values)) for name, values in grid.items()}
     train, validation = split_samples(store, validation_fraction, seed)
     context = {
         "kind": getattr(estimator, "kind", type(estimator).__name__),
@@ -151,6 +161,10 @@ def select_hyperparameters(
         "validation": fingerprint(store, validation),
     }
     record = None if record is None else pathlib.Path(record)
+    if record is not None and not record.parent.is_dir():  # before any fit
+        raise FileNotFoundError(
+            f"record={str(record)!r}: the folder {str(record.parent)!r} does not exist."
+        )
     recorded = _read_record(record)
     rows = {}  # candidate key -> table row
     n_candidates = (
@@ -170,7 +184,11 @@ def select_hyperparameters(
                 rows[key] = {**recorded[key], "params": dict(params), "recorded": True}
             else:
                 start = time.perf_counter()
-                model.fit(store, samples=train)
+                try:
+                    model.fit(store, samples=train)
+                except Exception as exc:  # say which candidate, keep the type
+                    exc.add_note(f"(while fitting the candidate {params})")
+                    raise
                 fit_s = time.perf_counter() - start
                 error = float(mean_m_errors(model, store, validation).mean())
                 rows[key] = {
@@ -217,7 +235,10 @@ def select_hyperparameters(
 def _candidate_key(context, model):
     """Hash of the data, split and every parameter of a candidate (not verbosity)."""
     params = {k: v for k, v in model.get_params().items() if k != "verbose"}
-    text = json.dumps({**context, "params": params}, sort_keys=True, default=repr)
+    # numpy numbers as Python's: np.int64(4) and 4 are one candidate
+    text = json.dumps(
+        {**context, "params": plain(params)}, sort_keys=True, default=repr
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -228,22 +249,25 @@ def _append(path, row):
         text = f.read()
         if text and not text.endswith(b"\n"):
             f.truncate(text.rfind(b"\n") + 1)
-        f.write((json.dumps(row, default=repr) + "\n").encode())
+        f.write((json.dumps(plain(row), default=repr) + "\n").encode())
 
 
 def _read_record(path):
     """Rows of a selection record by candidate key (empty if there is none)."""
     if path is None or not path.exists():
         return {}
-    lines = path.read_text(encoding="utf-8").splitlines()
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
     rows = {}
     for number, line in enumerate(lines, 1):
         try:
             row = json.loads(line)
             rows[row["key"]] = {"error": row["error"], "fit_s": row["fit_s"]}
         except (json.JSONDecodeError, KeyError, TypeError):
-            if number == len(lines) or not line.strip():
-                continue  # a blank line, or the last one cut short by an interruption
+            if not line.strip():
+                continue  # a blank line
+            if number == len(lines) and not text.endswith("\n"):
+                continue  # the last line, cut short by an interruption
             raise ValueError(
                 f"{str(path)!r} line {number} is not a selection record."
             ) from None
