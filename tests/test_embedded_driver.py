@@ -267,3 +267,11 @@ def test_info_records_the_device_the_drive_ran_on():
     assert info["device_requested"] == "auto"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert info["device"].startswith(expected)  # resolved, e.g. "cpu" or "cuda:0"
+
+
+def test_an_easy_plane_has_oommfs_anisotropy_energy():
+    # K1 < 0: OOMMF's energy is -K1 (m.u)^2, zero in the easy plane
+    system = macrospin(m=(1, 0, 0))
+    system.energy = mm.UniaxialAnisotropy(K=-1e4, u=(0, 0, 1))
+    embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert abs(system.table.data["E_uniaxialanisotropy"].iloc[-1]) < 1e-30

@@ -116,6 +116,20 @@ def test_models_and_training_data_are_told_apart(store, model, tmp_path):
     assert fingerprint(same, samples) != model.fingerprint_
 
 
+def test_fit_on_a_boolean_mask_of_samples(store):
+    mask = np.zeros(store.n_samples, dtype=bool)
+    mask[[1, 4, 6]] = True
+    small = {**PARAMS, "n_components": 6, "embedding_rank": 30}
+    small.update(preimage_rank=40, integrator_rank=40, integrator_segments=2)
+    model = KernelSurrogate(**small).fit(store, samples=mask)
+    np.testing.assert_array_equal(model.training_fields_, store.fields[mask])
+    # numpy hyper-parameters, arrays included, are described
+    assert (
+        "n_components=6"
+        in copy.deepcopy(model).set_params(n_components=np.int64(6)).describe()
+    )
+
+
 def test_save_load_predicts_bit_identically(store, model, tmp_path):
     path = model.save(tmp_path / "model.npz")
     loaded = load(path)

@@ -128,9 +128,12 @@ def test_landmark_methods(data, method):
     # fewer distinct rows than landmarks: still distinct indices (round-off left
     # ~1e-14 of D^2 on chosen rows, and kmeans++ picked one row up to 3 times)
     repeated = np.repeat(X[:5], 10, axis=0)
+    same = np.ones((5, 3), dtype=np.float32)  # all rows alike (float32 round-off)
     for seed in range(20):
         chosen = select_landmarks(repeated, 8, method, gamma=0.2, seed=seed)
         assert len(np.unique(chosen)) == 8
+        chosen = select_landmarks(same, 2, method, gamma=0.2, seed=seed)
+        assert len(np.unique(chosen)) == 2
 
 
 def test_spread_landmarks_beat_random_on_repeated_states():

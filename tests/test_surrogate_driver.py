@@ -261,12 +261,18 @@ def test_systems_of_one_name_driven_in_turn_each_continue(sp4_model):
         np.testing.assert_allclose(m, once.m.array, rtol=0, atol=1e-6 * 8e5)
 
 
-def test_a_refitted_model_starts_drives_afresh(sp4_model, sp4_store):
+@pytest.mark.parametrize("change", [{"n_components": -2}, {"random_state": None}])
+def test_a_refitted_model_starts_drives_afresh(change, sp4_model, sp4_store):
+    # other hyper-parameters (another model_id), or none at all: without a seed
+    # a refit on the same data is another model with the same model_id
     model = copy.deepcopy(sp4_model)
+    if "n_components" in change:
+        change = {"n_components": model.n_components - 2}
+    model.set_params(**change).fit(sp4_store)
     driver = SurrogateDriver(model=model)
     system = request_system(model)
     _split_drive(driver, system)
-    model.set_params(n_components=model.n_components - 2).fit(sp4_store)
+    model.fit(sp4_store)
     with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
         _, t_before = _split_drive(driver, system)  # no history of the old fit
     assert t_before == 0
@@ -283,6 +289,24 @@ def test_only_recent_drives_are_kept_to_continue(sp4_model, monkeypatch):
     with pytest.warns(ExtrapolationWarning, match="initial magnetisation differs"):
         assert _split_drive(driver, systems[0])[1] == 0  # the oldest: afresh
     assert _split_drive(driver, systems[2])[1] == pytest.approx(T / 2)
+    # the drive continued last is the most recent, whatever its first drive's age
+    x, y, z = (request_system(model, name=n) for n in "xyz")
+    for system in (x, y):
+        _split_drive(driver, system)
+    _split_drive(driver, x)  # continued
+    _split_drive(driver, z)  # pushes out y, not x
+    with pytest.warns(ExtrapolationWarning, match="beyond the trained horizon"):
+        assert _split_drive(driver, x)[1] == pytest.approx(T)  # a third T/2
+
+
+def test_a_model_trained_without_other_energy_terms_refuses_them(sp4_model):
+    model = copy.deepcopy(sp4_model)
+    model.material_ = {**model.material_, "energy": "Energy()"}  # a macrospin's
+    assert len(model.system().energy) == 0  # only what it was trained with
+    with pytest.raises(ValueError, match="Exchange was not in the training system"):
+        SurrogateDriver(model=model).drive(  # SP4's system: exchange, demag
+            request_system(sp4_model), t=T, n=N, save=False, verbose=0
+        )
 
 
 def test_what_drives_keep_to_continue_goes_with_the_model(sp4_model_file):

@@ -75,7 +75,7 @@ def parse_terms(text):
         If the string is anything but a sum of calls with literal keyword arguments.
     """
     text = (text or "").strip()
-    if not text:
+    if not text or text in EMPTY:
         return []
     try:
         tree = ast.parse(text, mode="eval").body
@@ -98,16 +98,26 @@ field or a dict per subregion): this prefix and a hash of its values on the mesh
 
 
 def _per_cell_hash(mesh, value, what):
-    """Hash of a per-cell parameter's values on ``mesh`` (as oommfc would set them)."""
+    """Hash of a per-cell parameter on ``mesh``.
+
+    A Field: its values on every cell. A dict per subregion: the dict itself (its
+    "default" and any "r1:r2" pair keys say how oommfc couples subregions, which
+    the per-cell values do not show) and which subregion each cell lies in.
+    """
     from .parameters import cell_values
 
+    digest = hashlib.sha256()
     if isinstance(value, dict):
-        entries = [v for v in value.values() if v is not None]
-        nvdim = 3 if entries and len(np.atleast_1d(entries[0])) == 3 else 1
+        names = list(mesh.subregions)
+        labels = cell_values(
+            mesh, {**{n: i + 1.0 for i, n in enumerate(names)}, "default": 0.0}, 1, what
+        )
+        digest.update(repr(sorted((str(k), v) for k, v in value.items())).encode())
+        digest.update(repr(names).encode())
+        digest.update(np.ascontiguousarray(labels).tobytes())
     else:
-        nvdim = value.nvdim
-    values = cell_values(mesh, value, nvdim, what)
-    return PER_CELL + hashlib.sha256(values.tobytes()).hexdigest()[:16]
+        digest.update(cell_values(mesh, value, value.nvdim, what).tobytes())
+    return PER_CELL + digest.hexdigest()[:16]
 
 
 def _term_repr(term, mesh):
@@ -154,6 +164,10 @@ def describe(container, exclude=(), mesh=None):
     return " + ".join(
         _term_repr(t, mesh) for t in container if not isinstance(t, exclude)
     )
+
+
+EMPTY = ("Energy()", "Dynamics()")
+"""Ubermag's representation of no terms (as records written by ``repr`` hold it)."""
 
 
 def _same(a, b, rtol):

@@ -167,7 +167,7 @@ def check_same_system(model, mesh, Ms, material, what):
     problems = []
     for key in ("energy", "dynamics"):
         expected = model.material_.get(key)
-        if not expected:  # a model file without the record: nothing to compare
+        if expected is None:  # a model file without the record: nothing to compare
             continue
         actual = material.get(key, "")
         if isinstance(actual, UnreadableTermsError):

@@ -354,8 +354,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         last = self._drives().get(key)
         if last is None:
             return None, None
-        model_id, m, origin, history, end_step = last
-        if model_id != self.model.model_id or not np.array_equal(m, system.m.array):
+        fitted, m, origin, history, end_step = last
+        now = (self.model.model_id, getattr(self.model, "_fit_token", None))
+        if fitted != now or not np.array_equal(m, system.m.array):
             return None, None  # refitted since, or a hash collision
         self._drives().move_to_end(key)
         prediction = Prediction(
@@ -376,13 +377,15 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         keep the weak registry's key alive.
         """
         drives = self._drives()
-        drives[self._drive_key(system, field)] = (
-            self.model.model_id,
+        key = self._drive_key(system, field)
+        drives[key] = (
+            (self.model.model_id, getattr(self.model, "_fit_token", None)),
             system.m.array.copy(),
             origin,  # m0 of the first drive of the chain
             prediction.history,
             prediction.end_step,
         )
+        drives.move_to_end(key)  # the most recent, whether new or not
         while len(drives) > KEPT_DRIVES:
             drives.popitem(last=False)
 

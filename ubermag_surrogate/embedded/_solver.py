@@ -113,10 +113,12 @@ class _Problem:
                 material[f"{name}.K1"] = t(K1)
                 material[f"{name}.u"] = t(arrays[keys["u"]])
                 field = mn.UniaxialAnisotropyField(Ku=f"{name}.K1", Ku_axis=f"{name}.u")
-                magnet = Ms > 0
-                offset = float(K1[magnet].sum()) * cell_volume
+                # only where K1 > 0: OOMMF's energy is -K1 (m.u)^2 (- K2 (m.u)^4)
+                # where K1 <= 0 (an easy plane), as magnum.np's
+                shifted = (Ms > 0) & (K1 > 0)
+                offset = float(K1[shifted].sum()) * cell_volume
                 if "K2" in keys:
-                    offset += float(arrays[keys["K2"]][magnet].sum()) * cell_volume
+                    offset += float(arrays[keys["K2"]][shifted].sum()) * cell_volume
                 self.energy_offsets[name] = offset
                 if "K2" in keys:
                     material[f"{name}.K2"] = t(arrays[keys["K2"]])

@@ -108,6 +108,7 @@ def select_landmarks(X, n, method="random", gamma=None, seed=0):
     if method == "kmeans++":
         chosen[0] = rng.integers(m)
         d2 = _distances_to(X, X_sq, chosen[0])
+        d2[chosen[0]] = 0.0  # its own round-off (~1e-12) must not draw it again
         for k in range(1, n):
             total = d2.sum()
             if total <= 0:  # all remaining samples coincide with landmarks

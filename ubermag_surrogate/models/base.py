@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pathlib
+import uuid
 import warnings
 import zipfile
 
@@ -222,6 +223,11 @@ def plain(value):
     return value
 
 
+def _shown(value):
+    """Return a hyper-parameter as describe() writes it: numpy values as Python's."""
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+
+
 def fingerprint(store, samples):
     """Short hash identifying training data.
 
@@ -313,7 +319,7 @@ class SurrogateModel(abc.ABC):
         Raises ValueError for fewer than 2 samples.
         """
         store = as_store(dataset)
-        samples = store.complete if samples is None else np.asarray(samples, dtype=int)
+        samples = store.check_samples(samples)  # indices or a boolean mask
         if len(samples) < 2:
             raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
         return store, samples
@@ -322,8 +328,11 @@ class SurrogateModel(abc.ABC):
         """Set the common fitted attributes; ``initial_states`` ``(n, 3N)`` give m0_.
 
         Every trajectory starts from the same state: ``m0_`` is their mean, unit
-        length per cell in float64.
+        length per cell in float64. Each fit also gets a token of its own (drives
+        that continue a prediction of an earlier fit of the same object start
+        afresh instead, even where ``model_id`` is the same, e.g. without a seed).
         """
+        self._fit_token = uuid.uuid4().hex
         self.m0_ = unit_vectors(
             initial_states.mean(axis=0, dtype=np.float64).reshape(3, -1).T
         ).T.reshape(-1)
@@ -359,11 +368,16 @@ class SurrogateModel(abc.ABC):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
         params = self.get_params()
         defaults = type(self)().get_params()
-        changed = {k: v for k, v in params.items() if v != defaults.get(k)}
+        changed = {  # numpy values (arrays too) compared as Python's
+            k: v for k, v in params.items() if plain(v) != plain(defaults.get(k))
+        }
         lines = [
             f"{type(self).__name__} {self.model_id} (kind {self.kind!r}), "
             "hyper-parameters: "
-            + (", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults"),
+            + (
+                ", ".join(f"{k}={_shown(v)!r}" for k, v in changed.items())
+                or "defaults"
+            ),
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
         ]

@@ -176,8 +176,10 @@ class Problem:
             "material": {
                 "Ms_min": float(Ms.min()),
                 "Ms_max": float(Ms.max()),
-                "energy": describe(system.energy, mesh=mesh),
-                "dynamics": describe(system.dynamics, mesh=mesh),
+                # no terms: Ubermag's "Energy()", as stores have recorded it
+                "energy": describe(system.energy, mesh=mesh) or repr(system.energy),
+                "dynamics": describe(system.dynamics, mesh=mesh)
+                or repr(system.dynamics),
             },
             "relax": self.relax,
         }
