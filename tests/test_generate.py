@@ -551,38 +551,26 @@ def test_fields_in_millitesla_given_as_tesla_warn(problem, tmp_path):
     assert not (tmp_path / "s.zarr").exists()
 
 
-def test_an_unusable_scratch_folder_is_refused_before_the_store_is_made(
-    problem, tmp_path
+@pytest.mark.parametrize(
+    ("blocked", "match"),
+    [
+        ("scratch", "Cannot use scratch=.*a_file/sims"),
+        ("store", "Cannot create a store"),
+    ],
+)
+def test_unusable_store_or_scratch_paths_are_refused_before_any_work(
+    problem, tmp_path, blocked, match
 ):
-    blocker = tmp_path / "a_file"
+    blocker = tmp_path / "a_file"  # a file where a folder should go
     blocker.write_text("not a directory")
-    with pytest.raises(OSError, match="Cannot use scratch=.*a_file/sims"):
+    paths = {"store": tmp_path / "d.zarr", "scratch": tmp_path / "sims"}
+    paths[blocked] = blocker / ("sims" if blocked == "scratch" else "d.zarr")
+    with pytest.raises(OSError, match=match):
         generate(
-            problem,
-            [sp4.FIELD2],
-            t=T,
-            n=N,
-            calculator="embedded",
-            store=tmp_path / "d.zarr",
-            scratch=blocker / "sims",
-            progress=False,
-        )
-    assert not (tmp_path / "d.zarr").exists()
-
-
-def test_unwritable_store_path(problem, tmp_path):
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a directory")
-    with pytest.raises(OSError, match="Cannot create a store"):
-        generate(
-            problem,
-            [sp4.FIELD2],
-            t=T,
-            n=N,
-            calculator="embedded",
-            store=blocker / "d.zarr",
-            progress=False,
-        )
+            problem, [sp4.FIELD2], t=T, n=N, calculator="embedded", progress=False,
+            **paths,
+        )  # fmt: skip
+    assert not (tmp_path / "d.zarr").exists()  # no store made
 
 
 def test_cli_generate(tmp_path, capsys):
