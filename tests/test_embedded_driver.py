@@ -275,3 +275,13 @@ def test_an_easy_plane_has_oommfs_anisotropy_energy():
     system.energy = mm.UniaxialAnisotropy(K=-1e4, u=(0, 0, 1))
     embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
     assert abs(system.table.data["E_uniaxialanisotropy"].iloc[-1]) < 1e-30
+
+
+def test_the_table_has_the_last_step_taken():
+    # at rest along the field the solver's steps grow; the table's
+    # last_time_step is the step taken (as OOMMF's), never longer than the
+    # output interval, not the longer one proposed next
+    system = macrospin(m=(0, 0, 1), alpha=0.1)
+    embedded.TimeDriver().drive(system, t=1e-10, n=10, verbose=0)
+    steps = system.table.data["last_time_step"]
+    assert np.all((steps > 0) & (steps <= 1e-11 * (1 + 1e-9)))

@@ -273,7 +273,7 @@ def run_time_driver(problem, mn, directory, name, settings):
                 iteration - previous_steps,
                 i - 1,
                 *problem.mean_m(),
-                float(solver._dt),
+                float(state._dt),  # the last step taken (solver._dt: the next)
                 t_target,
             ]
         )
