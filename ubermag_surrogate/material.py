@@ -104,14 +104,12 @@ def _per_cell_hash(mesh, value, what):
     "default" and any "r1:r2" pair keys say how oommfc couples subregions, which
     the per-cell values do not show) and which subregion each cell lies in.
     """
-    from .parameters import cell_values
+    from .parameters import cell_values, subregion_labels
 
     digest = hashlib.sha256()
     if isinstance(value, dict):
         names = list(mesh.subregions)
-        labels = cell_values(
-            mesh, {**{n: i + 1.0 for i, n in enumerate(names)}, "default": 0.0}, 1, what
-        )
+        labels = subregion_labels(mesh, names, what)
         digest.update(repr(sorted((str(k), v) for k, v in value.items())).encode())
         digest.update(repr(names).encode())
         digest.update(np.ascontiguousarray(labels).tobytes())

@@ -26,6 +26,17 @@ TIME_DEPENDENT_ZEEMAN = ("func", "wave", "f", "t0", "dt", "tcl_strings")
 """Options of ``micromagneticmodel.Zeeman`` that make the field change in time."""
 
 
+def subregion_labels(mesh, names, what):
+    """Return which of the subregions ``names`` each cell lies in, ``mesh.n``.
+
+    1 for the first name, 2 for the second, ...; 0 for cells in none of them
+    (where a parameter dict's ``"default"`` holds), by the same rules as
+    :func:`cell_values`.
+    """
+    labels = {name: i + 1.0 for i, name in enumerate(names)}
+    return cell_values(mesh, {**labels, "default": 0.0}, 1, what)
+
+
 def cell_values(mesh, value, nvdim, what):
     """Return a term parameter's value on every cell of ``mesh``, float64.
 

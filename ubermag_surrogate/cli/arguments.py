@@ -19,26 +19,24 @@ _CARTESIAN = re.compile(
 )
 
 
-def positive_int(text):
-    """Parse a positive integer."""
+def _int_at_least(text, minimum, wanted):
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
     return value
+
+
+def positive_int(text):
+    """Parse a positive integer."""
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def non_negative_int(text):
     """Parse an integer >= 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
-    return value
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def positive_float(text):

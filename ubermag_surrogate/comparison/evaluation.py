@@ -22,7 +22,7 @@ import numpy as np
 
 from .._display import ReportDisplay
 from .._progress import progress_bar
-from ..data.domains import FieldDomain
+from ..data.domains import FieldDomain, in_plane_angle
 from ..data.layout import rms_difference
 from ..driver.request import check_same_system
 from ..models.base import (
@@ -163,17 +163,13 @@ class Evaluation(ReportDisplay):
         import pandas as pd
 
         b = self.fields * 1e3
-        if self.domain is not None and self.domain.kind == "polar":
-            angle = self.domain.coordinates(self.fields)[:, 1]  # as the domain's
-        else:
-            angle = np.rad2deg(np.arctan2(b[:, 1], b[:, 0])) % 360
         columns = {
             "sample": self.samples,
             "Bx_mT": b[:, 0],
             "By_mT": b[:, 1],
             "Bz_mT": b[:, 2],
             "B_mT": np.linalg.norm(b, axis=1),
-            "angle_deg": angle,
+            "angle_deg": in_plane_angle(self.fields, self.domain),
             "mean_m_error": self.mean_m_error,
             "relative_error": self.relative_error,
         }

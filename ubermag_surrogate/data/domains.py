@@ -56,6 +56,19 @@ def in_plane_field(magnitude, angle):
     )
 
 
+def in_plane_angle(fields, domain=None):
+    """Return the in-plane angles (deg) of fields mu0 H (T), ``(k,)``.
+
+    As ``domain`` counts them where it is polar (unwrapped around its centre: a
+    domain across 0 deg runs from -10 to 10, not 350 to 10); in [0, 360) for a box
+    domain or none.
+    """
+    fields = np.atleast_2d(np.asarray(fields, dtype=float))
+    if domain is not None and domain.kind == "polar":
+        return domain.coordinates(fields)[:, 1]
+    return np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0])) % 360
+
+
 def _check_range(name, value, lower_bound=None):
     try:
         low, high = (float(v) for v in value)

@@ -31,7 +31,7 @@ from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
 from .domains import FieldDomain
 from .layout import to_components
-from .store import COMPLETE, FIELD_DECIMALS, TrajectoryStore
+from .store import COMPLETE, TrajectoryStore, field_key
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
@@ -213,10 +213,10 @@ def _plan(store, fields):
     status = store.status
     keys = {}
     for i, f in enumerate(existing):
-        keys.setdefault(tuple(np.round(f, FIELD_DECIMALS)), i)
+        keys.setdefault(field_key(f), i)
     todo, new, skipped, requested = [], [], 0, set()
     for f in fields:
-        key = tuple(np.round(f, FIELD_DECIMALS))
+        key = field_key(f)
         if key in requested:
             skipped += 1
             continue

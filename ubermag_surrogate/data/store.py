@@ -45,6 +45,13 @@ FORMAT = "ubermag-surrogate-trajectories/1"
 PENDING, COMPLETE, FAILED = 0, 1, -1
 FIELD_DECIMALS = 12
 """Fields equal when rounded to this many decimals (1e-12 T) are one sample."""
+
+
+def field_key(field):
+    """Return the key under which a field mu0 H (T), ``(3,)``, is one sample."""
+    return tuple(np.round(np.asarray(field, dtype=float), FIELD_DECIMALS).tolist())
+
+
 MODES = ("r", "r+")
 ARRAYS = ("m", "field", "status", "time", "Ms", "sample")
 """The arrays every store has (the readers need them all)."""
@@ -445,13 +452,13 @@ class TrajectoryStore:
         ValueError
             If a field has no complete sample in the store.
         """
-        fields = np.round(np.atleast_2d(np.asarray(fields, float)), FIELD_DECIMALS)
+        fields = np.atleast_2d(np.asarray(fields, dtype=float))
         index = {}
         status = self.status
-        for i, f in enumerate(np.round(self.fields, FIELD_DECIMALS)):
+        for i, f in enumerate(self.fields):
             if status[i] == COMPLETE:
-                index.setdefault(tuple(f), i)
-        found = [index.get(tuple(f)) for f in fields]
+                index.setdefault(field_key(f), i)
+        found = [index.get(field_key(f)) for f in fields]
         missing = [j for j, i in enumerate(found) if i is None]
         if missing:
             raise ValueError(

@@ -24,6 +24,7 @@ import xarray as xr
 
 from .. import __version__
 from .._progress import progress_bar
+from ..data.domains import in_plane_angle
 from ..data.layout import to_field, unit_vectors
 from ..driver_options import (
     OOMMF_ONLY,
@@ -439,18 +440,6 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         )
 
     # -- ExternalDriver's steps ----------------------------------------------------
-    def _angles(self, fields):
-        """In-plane field angles (deg), as the training domain counts them.
-
-        Unwrapped around a polar domain's centre (a domain across 0 deg runs
-        from -10 to 10, not 350 to 10), as ``FieldDomain.coordinates`` and
-        ``evaluate``; in [0, 360) otherwise.
-        """
-        domain = self.model.training_domain()
-        if domain.kind == "polar":
-            return domain.coordinates(fields)[:, 1]
-        return np.rad2deg(np.arctan2(fields[:, 1], fields[:, 0])) % 360
-
     def drive_kwargs_setup(self, drive_kwargs):
         """Check the drive arguments: ``t`` (s) and ``n`` are needed.
 
@@ -696,7 +685,11 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "By": ("field", fields[:, 1], {"units": "T"}),
             "Bz": ("field", fields[:, 2], {"units": "T"}),
             "B": ("field", np.linalg.norm(fields, axis=1), {"units": "T"}),
-            "angle": ("field", self._angles(fields), {"units": "deg"}),
+            "angle": (  # as the training domain counts them (as evaluate)
+                "field",
+                in_plane_angle(fields, self.model.training_domain()),
+                {"units": "deg"},
+            ),
         }
         if states:
             reference = system.m.to_xarray()

@@ -23,7 +23,7 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
-from ..parameters import TIME_DEPENDENT_ZEEMAN, cell_values
+from ..parameters import TIME_DEPENDENT_ZEEMAN, cell_values, subregion_labels
 
 SUPPORTED_ENERGY = ("Exchange", "Demag", "Zeeman", "UniaxialAnisotropy")
 SUPPORTED_DYNAMICS = ("Precession", "Damping")
@@ -150,10 +150,7 @@ def _check_exchange_between_subregions(mesh, value, A, magnetic):
     with the harmonic mean of their A; where that differs from the default for a
     pair of magnetic neighbours in different regions, the physics would differ.
     """
-    names = [k for k in value if k != "default"]
-    labels = cell_values(
-        mesh, {**{k: i + 1.0 for i, k in enumerate(names)}, "default": 0.0}, 1, "A"
-    )
+    labels = subregion_labels(mesh, [k for k in value if k != "default"], "A")
     default = float(value.get("default", 0.0))
     for axis in range(3):
         if A.shape[axis] < 2:

@@ -108,8 +108,8 @@ def select_landmarks(X, n, method="random", gamma=None, seed=0):
     if method == "kmeans++":
         chosen[0] = rng.integers(m)
         d2 = _distances_to(X, X_sq, chosen[0])
-        d2[chosen[0]] = 0.0  # its own round-off (~1e-12) must not draw it again
         for k in range(1, n):
+            d2[chosen[:k]] = 0.0  # round-off (~1e-12) must not draw them again
             total = d2.sum()
             if total <= 0:  # all remaining samples coincide with landmarks
                 rest = np.setdiff1d(np.arange(m), chosen[:k])
@@ -117,7 +117,6 @@ def select_landmarks(X, n, method="random", gamma=None, seed=0):
                 break
             chosen[k] = rng.choice(m, p=d2 / total)
             d2 = np.minimum(d2, _distances_to(X, X_sq, chosen[k]))
-            d2[chosen[: k + 1]] = 0.0  # round-off leaves ~1e-14 on chosen rows
         return np.sort(chosen)
     gamma = check_gamma(gamma)
     # Pivoted Cholesky: residual diagonal of K - L L^T, starting from k(x, x) = 1.

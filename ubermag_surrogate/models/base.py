@@ -364,8 +364,7 @@ class SurrogateModel(abc.ABC):
         -------
         str
         """
-        if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        self._check_fitted()
         params = self.get_params()
         defaults = type(self)().get_params()
         changed = {  # numpy values (arrays too) compared as Python's
@@ -451,8 +450,7 @@ class SurrogateModel(abc.ABC):
         -------
         micromagneticmodel.System
         """
-        if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        self._check_fitted()
         if not self.material_.get("dynamics"):
             raise ValueError("The model file does not record the training material.")
         system = mm.System(name=name or self.problem_ or "system")
@@ -524,8 +522,7 @@ class SurrogateModel(abc.ABC):
         :meth:`_rollout` (``t`` in s, the trained steps' time when not given); a
         caller that predicts in chunks checks (and warns) once for all fields.
         """
-        if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        self._check_fitted()
         fields = check_fields(fields)
         n, stride = self._steps(t, n)
         if after is not None:
@@ -655,8 +652,7 @@ class SurrogateModel(abc.ABC):
             As :meth:`predict` does for ``fields`` (not for the moved fields, which
             may lie just outside the domain; nor when ``prediction`` is given).
         """
-        if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+        self._check_fitted()
         fields = check_fields(fields)
         neighbours = self.training_domain().neighbours(fields, step)
         if neighbours.shape[1] == 0:
