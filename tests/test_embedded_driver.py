@@ -285,3 +285,23 @@ def test_the_table_has_the_last_step_taken():
     embedded.TimeDriver().drive(system, t=1e-10, n=10, verbose=0)
     steps = system.table.data["last_time_step"]
     assert np.all((steps > 0) & (steps <= 1e-11 * (1 + 1e-9)))
+
+
+def test_exchange_per_cell_couples_neighbours_as_oommfs_exchangeptwise():
+    # oommfc writes A as a Field as Oxs_ExchangePtwise, which couples two
+    # neighbours with 2 A1 A2 / (A1 + A2) (exchangeptwise.cc); perpendicular
+    # neighbours then hold 2 A_eff (1 - m1.m2) V / dx^2 = 2 A_eff V / dx^2
+    dx = 2e-9
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(2 * dx, dx, dx), n=(2, 1, 1))
+    A = df.Field(mesh, nvdim=1, value=lambda p: 1e-11 if p[0] < dx else 4e-11)
+    system = mm.System(name="ptwise")
+    system.energy = mm.Exchange(A=A)
+    system.dynamics = mm.Precession(gamma0=2.211e5)
+    system.m = df.Field(
+        mesh, nvdim=3, value=lambda p: (1, 0, 0) if p[0] < dx else (0, 1, 0),
+        norm=8e5,
+    )  # fmt: skip
+    embedded.TimeDriver().drive(system, t=1e-17, n=1, verbose=0)
+    A_eff = 2 * 1e-11 * 4e-11 / (1e-11 + 4e-11)
+    expected = 2 * A_eff * dx**3 / dx**2
+    assert system.table.data["E_exchange"].iloc[-1] == pytest.approx(expected, rel=1e-6)

@@ -219,7 +219,8 @@ def system_arrays(system):
                 )
             if param == "A":
                 # Empty cells must not couple by exchange (magnum.np takes the
-                # harmonic mean of A across each cell face).
+                # harmonic mean of A across each cell face, as OOMMF's
+                # Oxs_ExchangePtwise, which oommfc writes for a Field A).
                 values = np.where(magnetic, values, 0.0)
                 if isinstance(value, dict):
                     _check_exchange_between_subregions(mesh, value, values, magnetic)
