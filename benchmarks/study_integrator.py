@@ -41,7 +41,7 @@ def _errors(model, latent, truth_mean):
         fields=None,
         latent=latent,
         decoder=model.decode,
-        magnetic=model.Ms_ > 0,
+        Ms=model.Ms_,
     )
     return np.abs(rollout.mean_m() - truth_mean).max(axis=(1, 2))
 

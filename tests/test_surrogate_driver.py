@@ -16,8 +16,11 @@ import xarray as xr
 from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
 
 from ubermag_surrogate import SurrogateDriver, embedded
+from ubermag_surrogate.comparison import evaluate
 from ubermag_surrogate.data import FieldDomain
-from ubermag_surrogate.driver import drive_folder, surrogate_driver
+from ubermag_surrogate.data.generate import generate
+from ubermag_surrogate.data.store import TrajectoryStore
+from ubermag_surrogate.driver import surrogate_driver
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
@@ -25,7 +28,7 @@ from ubermag_surrogate.models import (
     load,
 )
 from ubermag_surrogate.models.base import as_fitted_model
-from ubermag_surrogate.problems import sp4
+from ubermag_surrogate.problems import Problem, sp4
 
 T, N = 2e-10, 10
 
@@ -156,10 +159,56 @@ def test_drives_read_back_and_export_as_oommfc_drives(kind, sp4_model, tmp_path)
     assert np.array_equal(system.m.array, drive[-1].array)
 
 
-def test_the_table_weights_m_by_ms_as_oommf():
-    m = np.array([[1.0, -1.0, 0.0, 0.0, 0.0, 0.0]])  # +x (8e5), -x (4e5 A/m)
+def two_materials():
+    """A 40 x 10 x 5 nm film: 8e5 A/m in its left half, 4e5 A/m in its right."""
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 5e-9), cell=(5e-9, 5e-9, 5e-9))
+    system = mm.System(name="two_materials")
+    system.energy = mm.Exchange(A=1.3e-11) + mm.Demag()
+    system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.1)
+    system.m = df.Field(
+        mesh, nvdim=3, value=(1, 0.2, 0), norm=lambda p: 8e5 if p[0] < 20e-9 else 4e5
+    )
+    return system
+
+
+def test_mean_m_is_weighted_by_ms_everywhere_as_in_oommfs_table(tmp_path):
+    # OOMMF's table has sum Ms m / sum Ms; the store, predictions, drive tables
+    # and evaluate must all mean that, or a sweep and a drive of one field differ
+    problem = Problem("two_materials", two_materials, relax=False)
+    fields = np.array([[0, 0.05, 0], [0, 0.08, 0], [0, 0.04, 0.01], [0, 0.06, 0.01]])
+    t, n = 5e-11, 5
+    generate(
+        problem, fields, t=t, n=n, calculator="embedded", store=tmp_path / "s.zarr",
+        workers=1, progress=False,
+    )  # fmt: skip
+    store = TrajectoryStore(tmp_path / "s.zarr")
+    Ms = store.group["Ms"][:]
+    assert len(np.unique(Ms)) == 2
+
+    # the store's <m> is the embedded simulation's table (as OOMMF's)
+    simulated = problem.system_for(fields[0], problem.initial_state(embedded))
+    embedded.TimeDriver().drive(simulated, t=t, n=n, dirname=tmp_path, verbose=0)
+    table = simulated.table.data[["mx", "my", "mz"]].to_numpy()
+    np.testing.assert_allclose(store.mean_m([0])[0, 1:], table, atol=2e-6)
+    states = store.tensor([0], field_components=())[:, 0].reshape(n + 1, 3, -1)
+    plain = states.mean(axis=-1, dtype=np.float64)
+    assert np.abs(plain[1:] - table).max() > 1e-3  # the weighting matters here
+
+    # a prediction's <m>, the surrogate drive's table and evaluate agree with it
+    model = KernelSurrogate(
+        n_components=4, embedding_rank=12, preimage_rank=12, integrator_rank=12,
+        preimage_gamma="median", integrator_gamma="median", nu=2,
+    ).fit(store)  # fmt: skip
+    prediction = model.predict(fields, n=n)
+    weighted = (prediction.m.reshape(4, n + 1, 3, -1) * Ms).sum(-1) / Ms.sum()
+    np.testing.assert_allclose(prediction.mean_m(), weighted, rtol=1e-5, atol=1e-6)
+    request = problem.system_for(fields[0], problem.initial_state(embedded))
+    SurrogateDriver(model=model).drive(request, t=t, n=n, dirname=tmp_path, verbose=0)
+    surrogate_table = request.table.data[["mx", "my", "mz"]].to_numpy()
+    np.testing.assert_allclose(surrogate_table, weighted[0, 1:], atol=1e-6)
+    errors = evaluate(model, store, verbose=0).mean_m_error
     np.testing.assert_allclose(
-        drive_folder.table_mean(m, [8e5, 4e5]), [[1 / 3, 0, 0]], rtol=1e-12
+        errors, np.abs(weighted - store.mean_m()).max(axis=(1, 2)), atol=1e-6
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..data.domains import FieldDomain, in_plane_angle
-from ..data.layout import rms_difference
+from ..data.layout import mean_m, rms_difference
 from ..driver.request import check_same_system
 from ..models.base import (
     INITIAL_STATE_TOLERANCE,
@@ -37,7 +37,7 @@ CHUNK_BYTES = 2**27
 """Bytes of predicted (and as many of stored) states held at a time (float32)."""
 
 
-def trajectory_errors(predicted, true, magnetic=None):
+def trajectory_errors(predicted, true, Ms=None):
     """Return each trajectory's relative error and largest error of <m>.
 
     Parameters
@@ -45,9 +45,10 @@ def trajectory_errors(predicted, true, magnetic=None):
     predicted, true : numpy.ndarray
         Unit magnetisations ``(k, s+1, 3N)`` in the store's layout
         ``[m_x | m_y | m_z]``, zero vectors in empty cells.
-    magnetic : numpy.ndarray, optional
-        ``(N,)`` bool: the cells with Ms > 0, over which <m> is averaged (default:
-        all cells).
+    Ms : numpy.ndarray, optional
+        Saturation magnetisation per cell (A/m), ``(N,)``: <m> is sum Ms m / sum
+        Ms, as in OOMMF's tables (default: every cell weighs the same; a boolean
+        mask: the plain mean over the cells it marks).
 
     Returns
     -------
@@ -68,9 +69,9 @@ def trajectory_errors(predicted, true, magnetic=None):
     relative = np.linalg.norm(diff, axis=1) / np.linalg.norm(
         true.reshape(k, -1), axis=1
     )
-    n_magnetic = three_n // 3 if magnetic is None else max(1, int(np.sum(magnetic)))
-    mean_diff = diff.reshape(k, n_times, 3, -1).sum(axis=-1, dtype=np.float64)
-    return relative, np.abs(mean_diff / n_magnetic).max(axis=(1, 2))
+    Ms = np.ones(three_n // 3) if Ms is None else Ms
+    mean_diff = mean_m(diff.reshape(k, n_times, three_n), Ms)
+    return relative, np.abs(mean_diff).max(axis=(1, 2))
 
 
 def error_statistics(errors, name):
@@ -352,8 +353,7 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
             stacklevel=2,
         )
 
-    magnetic = model.Ms_ > 0
-    per_chunk = max(1, CHUNK_BYTES // (n_times * 3 * len(magnetic) * 4))
+    per_chunk = max(1, CHUNK_BYTES // (n_times * 3 * len(model.Ms_) * 4))
     relative = np.empty(len(samples))
     mean_m = np.empty(len(samples))
     decode_s = 0.0
@@ -369,7 +369,7 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
             decode_s += time.perf_counter() - start
             true = store.tensor(samples[chunk], field_components=())
             relative[chunk], mean_m[chunk] = trajectory_errors(
-                predicted.reshape(k, n_times, -1), true.transpose(1, 0, 2), magnetic
+                predicted.reshape(k, n_times, -1), true.transpose(1, 0, 2), model.Ms_
             )
             bar.update(k)
     return Evaluation(

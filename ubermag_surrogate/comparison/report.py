@@ -21,7 +21,7 @@ import numpy as np
 
 from .._display import ReportDisplay
 from ..calculators import calculator as choose_calculator
-from ..data.layout import to_components
+from ..data.layout import mean_m, to_components
 from ..driver import SurrogateDriver, zeeman_field
 from .evaluation import trajectory_errors
 
@@ -50,6 +50,10 @@ class Comparison(ReportDisplay):
         Which full calculator ran.
     drives : dict
         Paths of the two drive folders.
+    Ms : numpy.ndarray or None
+        Saturation magnetisation per cell (A/m), ``(N,)``: <m> is weighted by it,
+        as in OOMMF's tables (``None``: the plain mean over the cells the
+        simulation has magnetic).
     field_sensitivity : float
         The model's :meth:`~ubermag_surrogate.models.SurrogateModel.field_sensitivity`
         at this field: how much its <m> changes when the field moves by 0.5 % of
@@ -67,16 +71,23 @@ class Comparison(ReportDisplay):
     calculator: str
     drives: dict
     field_sensitivity: float = float("nan")
+    Ms: np.ndarray = None
 
     @property
     def mean_simulated(self):
-        """<m> of the simulation, ``(n+1, 3)`` (over magnetic cells)."""
-        return _mean(self.simulated)
+        """<m> of the simulation, ``(n+1, 3)``: sum Ms m / sum Ms, as OOMMF's table."""
+        return self._mean(self.simulated)
 
     @property
     def mean_predicted(self):
-        """<m> of the prediction, ``(n+1, 3)``."""
-        return _mean(self.predicted)
+        """<m> of the prediction, ``(n+1, 3)``, weighted as :attr:`mean_simulated`."""
+        return self._mean(self.predicted)
+
+    def _mean(self, states):
+        Ms = self.Ms
+        if Ms is None:
+            Ms = np.linalg.norm(self.simulated[0], axis=0) > 0
+        return mean_m(states.reshape(len(states), -1), Ms)
 
     @property
     def step_errors(self):
@@ -223,11 +234,6 @@ def write_report(out, record_name, record, figures, results, formats):
     return written
 
 
-def _mean(states):
-    magnetic = np.linalg.norm(states[0], axis=0) > 0
-    return states[..., magnetic].mean(axis=-1)
-
-
 def _copy(system, name):
     """Return a system like ``system`` (same terms, a copy of m), renamed."""
     copy = mm.System(name=name, T=system.T)
@@ -320,4 +326,5 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
         calculator=getattr(calculator, "__name__", "?").rsplit(".", 1)[-1],
         drives={"surrogate": surrogate_path, "simulation": simulation_path},
         field_sensitivity=float(sensitivity),
+        Ms=np.linalg.norm(system.m.array, axis=-1).reshape(-1),
     )

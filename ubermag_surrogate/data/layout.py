@@ -69,6 +69,36 @@ def to_field(m, mesh, Ms):
     return df.Field(mesh, nvdim=3, value=values.reshape((*mesh.n, 3)), unit="A/m")
 
 
+def mean_m(m, Ms):
+    """Mean magnetisation <m> as OOMMF's tables have it: sum Ms m / sum Ms.
+
+    For a magnet of uniform Ms this is the plain mean over its cells.
+
+    Parameters
+    ----------
+    m : array_like
+        Unit magnetisations in the layout above, ``(..., 3N)`` (any float dtype).
+    Ms : array_like
+        Saturation magnetisation per cell (A/m), ``(N,)``; a boolean mask gives
+        the plain mean over the cells it marks.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., 3)``, float64.
+    """
+    Ms = np.asarray(Ms, dtype=np.float64).reshape(-1)
+    m = np.asarray(m)
+    if m.shape[-1] != 3 * Ms.size:
+        raise ValueError(
+            f"m has {m.shape[-1]} values per state, not 3 x {Ms.size} (one vector "
+            "per cell of Ms)."
+        )
+    total = Ms.sum()
+    weights = Ms / total if total > 0 else Ms
+    return m.reshape(*m.shape[:-1], 3, Ms.size) @ weights
+
+
 def rms_difference(m, m_ref):
     """Root-mean-square of |m - m_ref| over the magnetic cells of ``m_ref``.
 

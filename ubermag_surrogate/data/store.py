@@ -39,7 +39,7 @@ import numpy as np
 import zarr
 
 from .domains import FieldDomain
-from .layout import to_field
+from .layout import mean_m, to_field
 
 FORMAT = "ubermag-surrogate-trajectories/1"
 PENDING, COMPLETE, FAILED = 0, 1, -1
@@ -546,11 +546,10 @@ class TrajectoryStore:
     def mean_m(self, samples=None):
         """Return the mean magnetisation <m>(t) of samples, ``(k, s+1, 3)`` float64.
 
-        The plain mean over magnetic cells (Ms > 0), as
-        :meth:`Prediction.mean_m <ubermag_surrogate.models.Prediction.mean_m>`;
-        empty cells hold zero vectors in the store. (OOMMF's tables weight by Ms,
-        which is the same where Ms is uniform over the magnet.) Samples are read
-        one at a time, so memory holds the result and a single trajectory.
+        Weighted by Ms, sum Ms m / sum Ms, as OOMMF's tables and
+        :meth:`Prediction.mean_m <ubermag_surrogate.models.Prediction.mean_m>`
+        (for a uniform Ms the mean over the magnetic cells). Samples are read one
+        at a time, so memory holds the result and a single trajectory.
 
         Parameters
         ----------
@@ -558,12 +557,11 @@ class TrajectoryStore:
             Sample indices (default: all complete samples, in order).
         """
         samples = self.check_samples(samples)
-        n_magnetic = max(1, int(np.count_nonzero(self.group["Ms"][:] > 0)))
+        Ms = self.group["Ms"][:]
         n_times = self.group["m"].shape[1]
         out = np.empty((len(samples), n_times, 3))
         for j, index in enumerate(samples):
-            out[j] = self._read(index).sum(axis=-1, dtype=np.float64)
-        out /= n_magnetic
+            out[j] = mean_m(self._read(index).reshape(n_times, -1), Ms)
         return out
 
     def to_xarray(self):

@@ -25,24 +25,6 @@ COLUMNS = (
 )
 
 
-def table_mean(m, Ms):
-    """<m> per output as OOMMF's table has it: weighted by Ms, ``(n+1, 3)``.
-
-    sum Ms m / sum Ms; for a magnet of uniform Ms the mean over its cells (what
-    ``Prediction.mean_m()`` gives).
-
-    Parameters
-    ----------
-    m : numpy.ndarray
-        Unit magnetisations ``(n+1, 3N)``, store layout.
-    Ms : numpy.ndarray
-        Saturation magnetisation per cell (A/m), ``(N,)``.
-    """
-    Ms = np.asarray(Ms, dtype=np.float64)
-    weighted = np.asarray(m, dtype=np.float64).reshape(len(m), 3, Ms.size) @ Ms
-    return weighted / max(float(Ms.sum()), 1e-300)
-
-
 def table_values(times, mean_m, steps_per_output):
     """Columns of the drive's table for outputs 1..n (t = 0 is not a row).
 

@@ -286,7 +286,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         states = prediction.m[0, 1:]  # decoded once
         values = drive_folder.table_values(
             prediction.times,
-            drive_folder.table_mean(prediction.m[0], self.model.Ms_),
+            prediction.mean_m()[0],
             round((prediction.times[1] - prediction.times[0]) / self.model.dt_),
         )
         # time of the earlier drives this one continues (0: a fresh start)
@@ -365,7 +365,7 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             fields=field[None],
             latent=history[:, -1:],
             decoder=self.model.decode,
-            magnetic=self.model.Ms_ > 0,
+            Ms=self.model.Ms_,
             history=history,
             end_step=end_step,
         )

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_fields
 from ..data.domains import FieldDomain
-from ..data.layout import rms_difference, to_field, unit_vectors
+from ..data.layout import mean_m, rms_difference, to_field, unit_vectors
 from ..data.store import TrajectoryStore
 from ..integration.scaling import field_scaling
 from ..material import build
@@ -100,8 +100,9 @@ class Prediction:
     decoder : callable
         The model's ``decode``: latent states ``(j, d)`` -> unit magnetisations
         ``(j, 3N)``, zero in empty cells.
-    magnetic : numpy.ndarray
-        Which cells have Ms > 0, ``(N,)`` (averages run over those).
+    Ms : numpy.ndarray
+        Saturation magnetisation per cell (A/m), ``(N,)``: <m> is weighted by it,
+        as in OOMMF's tables (empty cells, Ms = 0, do not count).
     m : numpy.ndarray
         Unit magnetisation, ``(k, n+1, 3N)`` in the store's layout
         ``[m_x | m_y | m_z]``, float32; decoded on first access and kept.
@@ -116,7 +117,7 @@ class Prediction:
     fields: np.ndarray
     latent: np.ndarray
     decoder: object
-    magnetic: np.ndarray
+    Ms: np.ndarray
     history: np.ndarray = None
     end_step: int = 0
 
@@ -142,26 +143,21 @@ class Prediction:
             )
         return out.reshape(k, n_times, -1)
 
-    def _mean(self, m):
-        # empty cells hold zero vectors (the layout's convention): sum them all
-        cells = m.reshape(*m.shape[:-1], 3, -1)
-        return cells.sum(axis=-1, dtype=np.float64) / max(1, self.magnetic.sum())
-
     def mean_m(self):
-        """Mean magnetisation <m> over magnetic cells, ``(k, n+1, 3)``.
+        """Mean magnetisation <m>, ``(k, n+1, 3)``: sum Ms m / sum Ms, as OOMMF's table.
 
         Without materialising ``m`` if it has not been asked for: states are
         decoded a chunk of trajectories at a time (for sweeps over many fields).
         """
         if "m" in self.__dict__:
-            return self._mean(self.m)
+            return mean_m(self.m, self.Ms)
         k, n_times, d = self.latent.shape
         per_chunk = max(1, _DECODE_CHUNK // n_times)
         out = np.empty((k, n_times, 3))
         for start in range(0, k, per_chunk):
             latent = self.latent[start : start + per_chunk]
             m = self.decoder(latent.reshape(-1, d))
-            out[start : start + per_chunk] = self._mean(m).reshape(-1, n_times, 3)
+            out[start : start + per_chunk] = mean_m(m, self.Ms).reshape(-1, n_times, 3)
         return out
 
 
@@ -603,7 +599,7 @@ class SurrogateModel(abc.ABC):
             fields=fields,
             latent=np.ascontiguousarray(latent[:, ::stride]),
             decoder=self.decode,
-            magnetic=self.Ms_ > 0,
+            Ms=self.Ms_,
             history=np.concatenate([past, latent[:, -nu:]], axis=1)[:, -nu:],
             end_step=start + n * stride,
         )
