@@ -19,12 +19,12 @@ def naive_rollout(integrator, c0, fields, n_steps):
     """The rollout written plainly with each segment's public predict()."""
     h = integrator.field_inputs(fields)
     scale = integrator.latent_scale_
-    history = [np.broadcast_to(c0 / scale, (len(fields), len(c0)))] * integrator.nu
+    history = [np.broadcast_to(c0 / scale, (len(fields), len(c0)))] * integrator.nu_
     out = [np.broadcast_to(c0, (len(fields), len(c0)))]
     for i in range(n_steps):
         x = np.concatenate([h, *history], axis=1)
         new = integrator.segments_[integrator.segment_of(i)].predict(x)
-        if integrator.target == "increment":
+        if integrator.target_ == "increment":
             new = new + history[-1]
         history = history[1:] + [new]
         out.append(new * scale)
@@ -44,6 +44,27 @@ def test_fast_rollout_equals_the_plain_one(trajectories, n_segments, target):
     fast = integrator.rollout(c0, fields[:5], 50)  # beyond the 40 trained steps
     assert fast.shape == (5, 51, 3)
     assert np.allclose(fast, naive_rollout(integrator, c0, fields[:5], 50), atol=1e-12)
+
+
+def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_map(trajectories):
+    # scikit-learn's convention: a fitted estimator predicts with what it was
+    # fitted with (a rollout that read nu from set_params built wrong windows)
+    latent, fields = trajectories
+    integrator = FeatureSpaceIntegrator(nu=3, rank=200, n_segments=2).fit(
+        latent, fields
+    )
+    before = integrator.rollout(latent[0, 0], fields[:5], 40)
+    integrator.set_params(nu=5, field_weight=4.0, target="increment")
+    np.testing.assert_array_equal(
+        integrator.rollout(latent[0, 0], fields[:5], 40), before
+    )
+    refitted = integrator.fit(latent, fields)
+    assert (refitted.nu_, refitted.field_weight_, refitted.target_) == (
+        5,
+        4.0,
+        "increment",
+    )
+    assert refitted.segments_[0].features_.landmarks_.shape[1] == 2 + 5 * 3
 
 
 @pytest.mark.parametrize("split", [1, 2, 7, 25])

@@ -90,7 +90,7 @@ def test_interrupted_training_keeps_the_weights_reached():
 
 def test_integrator_windows_pad_the_history_and_look_ahead():
     integrator = LatentNetworkIntegrator(nu=3)
-    integrator.horizon_, integrator.latent_scale_ = 4, 2.0
+    integrator.horizon_, integrator.latent_scale_, integrator.nu_ = 4, 2.0, 3
     integrator.field_columns_ = np.array([0])
     integrator.field_mean_, integrator.field_scale_ = np.zeros(1), np.ones(1)
     latent = np.arange(2 * 7 * 2, dtype=float).reshape(2, 7, 2)

@@ -20,6 +20,8 @@ class WindowIntegrator:
     Subclasses set ``nu``, call :meth:`set_scaling` and set ``n_latent_`` in
     their fit, name an attribute
     that exists once fitted in ``_fitted``, and implement :meth:`_stepper`.
+    A fitted integrator steps with the ``nu_`` it was fitted with: ``set_params``
+    after ``fit`` changes the next fit, not the fitted map.
     """
 
     _fitted = None
@@ -29,8 +31,10 @@ class WindowIntegrator:
 
         Field components that do not vary in training (e.g. Bz = 0 for in-plane
         domains) are left out of the inputs; the latent coordinates get one global
-        scale, their standard deviation.
+        scale, their standard deviation. Records ``nu_``, the history length of
+        the map being fitted.
         """
+        self.nu_ = self.nu
         self.field_columns_, self.field_mean_, self.field_scale_ = field_scaling(fields)
         self.latent_scale_ = float(latent.std()) or 1.0
         return self
@@ -74,9 +78,9 @@ class WindowIntegrator:
         """
         scaled = latent / self.latent_scale_
         padded = np.concatenate(
-            [np.repeat(scaled[:, :1], self.nu - 1, axis=1), scaled], axis=1
+            [np.repeat(scaled[:, :1], self.nu_ - 1, axis=1), scaled], axis=1
         )
-        history = sliding_window_view(padded, self.nu, axis=1)
+        history = sliding_window_view(padded, self.nu_, axis=1)
         return scaled, history.transpose(0, 1, 3, 2)
 
     def _stepper(self, n_steps):
@@ -120,12 +124,12 @@ class WindowIntegrator:
             raise ValueError(f"c0 must be (k, d) = {(k, d)} or (d,), got {c0.shape}.")
         c0 = np.broadcast_to(c0, (k, d))
         if past is None:
-            window = np.repeat(c0[:, None], self.nu, axis=1)
+            window = np.repeat(c0[:, None], self.nu_, axis=1)
         else:
             past = np.asarray(past, dtype=np.float64)
-            if past.shape != (k, self.nu - 1, d):
+            if past.shape != (k, self.nu_ - 1, d):
                 raise ValueError(
-                    f"past must be (k, nu - 1, d) = {(k, self.nu - 1, d)}, got "
+                    f"past must be (k, nu - 1, d) = {(k, self.nu_ - 1, d)}, got "
                     f"{past.shape}."
                 )
             window = np.concatenate([past, c0[:, None]], axis=1)
@@ -133,7 +137,7 @@ class WindowIntegrator:
         n_h = h.shape[1]
         # The input rows [h | c^{i-nu+1} ... c^i] live in one buffer whose history
         # shifts left by d each step (no concatenation per step).
-        x = np.empty((k, n_h + self.nu * d))
+        x = np.empty((k, n_h + self.nu_ * d))
         x[:, :n_h] = h
         x[:, n_h:] = window.reshape(k, -1) / self.latent_scale_
         step = self._stepper(start + n_steps)

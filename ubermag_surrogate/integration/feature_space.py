@@ -109,13 +109,19 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
             raise ValueError(f"target={self.target!r} must be one of {TARGETS}.")
 
     def set_scaling(self, latent, fields):
-        """Check the hyper-parameters, then set the input standardisation."""
+        """Check the hyper-parameters, then set the input standardisation.
+
+        Records the hyper-parameters the fitted maps step with (``nu_``,
+        ``field_weight_``, ``target_``).
+        """
         self._check()
+        self.field_weight_ = float(self.field_weight)
+        self.target_ = self.target
         return super().set_scaling(latent, fields)
 
     def field_inputs(self, fields):
         """Return standardised, weighted field inputs ``(k, n_field_inputs)``."""
-        return super().field_inputs(fields) * self.field_weight
+        return super().field_inputs(fields) * self.field_weight_
 
     def windows(self, latent, fields):
         """Training inputs and targets from latent trajectories.
@@ -139,9 +145,9 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
         history = history[:, : n_times - 1].reshape(n_fields, n_times - 1, -1)
         h = np.repeat(self.field_inputs(fields)[:, None, :], n_times - 1, axis=1)
         inputs = np.concatenate([h, history], axis=2).reshape(
-            -1, h.shape[2] + self.nu * d
+            -1, h.shape[2] + self.nu_ * d
         )
-        if self.target == "increment":
+        if self.target_ == "increment":
             targets = scaled[:, 1:] - scaled[:, :-1]
         else:
             targets = scaled[:, 1:]
@@ -198,7 +204,7 @@ class FeatureSpaceIntegrator(WindowIntegrator, BaseEstimator):
         """
         maps = self._step_maps()
         segment = np.searchsorted(self.segment_starts_, np.arange(n_steps), "right") - 1
-        d, increment = self.n_latent_, self.target == "increment"
+        d, increment = self.n_latent_, self.target_ == "increment"
 
         def step(x, i):
             A, b, gamma, coef = maps[segment[i]]

@@ -130,7 +130,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         h = np.repeat(self.field_inputs(fields)[:, None], starts, axis=1)
         return (
             h.reshape(-1, h.shape[2]),
-            history[:, :starts].reshape(-1, self.nu, d),
+            history[:, :starts].reshape(-1, self.nu_, d),
             future.transpose(0, 1, 3, 2).reshape(-1, self.horizon_, d),
         )
 
@@ -266,6 +266,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         self.validation_scores_ = [(int(e), float(v)) for e, v in scores]
         self.best_epoch_ = int(arrays.get(f"{prefix}.best_epoch", len(self.loss_)))
         self.n_latent_ = self.network_.n_outputs
+        self.nu_ = self.nu
         return self
 
 

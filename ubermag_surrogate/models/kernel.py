@@ -387,6 +387,8 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         step.field_scale_ = arrays["integrator.field_scale"]
         step.latent_scale_ = float(arrays["integrator.latent_scale"])
         step.n_latent_ = emb.components_.shape[1]
+        step.nu_, step.target_ = step.nu, step.target
+        step.field_weight_ = float(step.field_weight)
         model.integrator_ = step
         model.c0_ = arrays["c0"]
         return model
