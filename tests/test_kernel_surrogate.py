@@ -225,15 +225,6 @@ def test_loading_a_missing_file_or_a_folder_says_what_it_found(model, tmp_path):
         load(folder)
 
 
-def test_loading_a_file_missing_arrays_says_so(model, tmp_path):
-    path = model.save(tmp_path / "model.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k != "c0"}
-    np.savez(tmp_path / "damaged.npz", **arrays)
-    with pytest.raises(ValueError, match="lacks the array 'c0'.*refit the model"):
-        load(tmp_path / "damaged.npz")
-
-
 def test_predict_from_a_given_initial_state(store, model):
     m0 = store.tensor(field_components=())[5, 0]  # a later state as start
     with pytest.warns(ExtrapolationWarning, match=r"differs from .* by 0\.\d+ \(RMS"):

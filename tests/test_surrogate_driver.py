@@ -786,3 +786,16 @@ def test_model_system_is_the_training_system(sp4_model, sp4_store):
     )
     assert sp4_model.mesh_["n"] == [50, 10, 1]
     assert tuple(sp4_model.mesh_["cell"]) == pytest.approx(SP4_TEST_CELL)
+
+
+def test_a_prediction_that_is_not_finite_writes_nothing(sp4_model, tmp_path):
+    # a model damaged in memory (its pre-image map holds a NaN) predicts NaN,
+    # which once became all-zero snapshots and a NaN table without a word
+    model = copy.deepcopy(sp4_model)
+    model.embedding_.preimage_.landmark_coef_[:, 0] = np.nan
+    system = request_system(model)
+    m_before = system.m.array.copy()
+    with pytest.raises(RuntimeError, match=r"NaN or infinite from output 1 \(t = "):
+        SurrogateDriver(model=model).drive(system, t=T, n=N, dirname=tmp_path)
+    assert not (tmp_path / system.name).exists()
+    assert np.array_equal(system.m.array, m_before)

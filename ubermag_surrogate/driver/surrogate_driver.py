@@ -284,6 +284,15 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         predict_s = time.perf_counter() - start
         reissue_warnings(caught, stacklevel=2)
         states = prediction.m[0, 1:]  # decoded once
+        if not np.all(np.isfinite(states)):
+            first = int(np.argmin(np.isfinite(states).all(axis=1)))
+            raise RuntimeError(
+                "The surrogate's prediction is NaN or infinite from output "
+                f"{first + 1} (t = {prediction.times[first + 1]:.4g} s) on: nothing "
+                "was written "
+                f"and system.m is unchanged. The field {request.field} T may be far "
+                "outside what the model learned; check it, or refit the model."
+            )
         values = drive_folder.table_values(
             prediction.times,
             prediction.mean_m()[0],

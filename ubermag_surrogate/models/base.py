@@ -6,7 +6,8 @@ domain, initial state, training-data fingerprint) and offers ``fit``, ``predict`
 surrogates are interchangeable.
 
 Files are ``.npz`` archives of plain arrays plus one JSON string (``__metadata__``),
-read with ``allow_pickle=False``: loading never executes code from the file.
+read with ``allow_pickle=False``: loading never executes code from the file
+(:mod:`ubermag_surrogate.models.files` checks each array before reading it).
 """
 
 import abc
@@ -14,11 +15,9 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import pathlib
 import uuid
 import warnings
-import zipfile
 
 import discretisedfield as df
 import micromagneticmodel as mm
@@ -30,8 +29,9 @@ from ..data.layout import mean_m, rms_difference, to_field, unit_vectors
 from ..data.store import TrajectoryStore
 from ..integration.scaling import field_scaling
 from ..material import build
+from . import files
+from .files import FILE_FORMAT as FILE_FORMAT
 
-FILE_FORMAT = "ubermag-surrogate-model/1"
 MAX_HORIZON_FACTOR = 100
 """A prediction may run past the trained horizon (with an ``ExtrapolationWarning``)
 up to this many times its length; longer is refused as a likely unit mistake."""
@@ -165,6 +165,45 @@ _DECODE_CHUNK = 256
 """States decoded at a time (their temporaries stay in cache)."""
 
 
+def _check_consistent(model, n_cells, path):
+    """Refuse a loaded model whose pieces do not fit together (a damaged file).
+
+    Shapes against the mesh and the time line, then one step of the first
+    training field, which must give finite magnetisations.
+    """
+    damaged = f"{str(path)!r} is damaged"
+    problems = []
+    if model.Ms_.shape != (n_cells,):
+        problems.append(f"Ms has shape {model.Ms_.shape} for {n_cells} cells")
+    if model.m0_.shape != (3 * n_cells,):
+        problems.append(f"m0 has shape {model.m0_.shape} for {n_cells} cells")
+    if model.times_.shape != (model.n_steps_ + 1,) or not np.allclose(
+        np.diff(model.times_), model.dt_, rtol=1e-6, atol=0
+    ):
+        problems.append(
+            f"its {model.times_.size} times are not the {model.n_steps_} steps of "
+            f"{model.dt_:g} s its metadata give"
+        )
+    if model.training_fields_.ndim != 2 or model.training_fields_.shape[1:] != (3,):
+        problems.append(f"training_fields has shape {model.training_fields_.shape}")
+    if problems:
+        raise ValueError(f"{damaged}: {'; '.join(problems)}. Refit the model.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = model.predict(model.training_fields_[:1], n=1).m
+    except Exception as error:  # noqa: BLE001 - any failure: the pieces do not fit
+        raise ValueError(
+            f"{damaged}: one step of its first training field fails "
+            f"({type(error).__name__}: {error}). Refit the model."
+        ) from None
+    if not np.all(np.isfinite(m)):
+        raise ValueError(
+            f"{damaged}: one step of its first training field gives NaN or "
+            "infinite magnetisations. Refit the model."
+        )
+
+
 def as_fitted_model(model):
     """Return a fitted :class:`SurrogateModel`, given one or the path of a saved one.
 
@@ -264,6 +303,10 @@ class SurrogateModel(abc.ABC):
         """Raise ``ValueError`` unless the model is fitted (or loaded)."""
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+
+    @abc.abstractmethod
+    def _check_params(self):
+        """Refuse bad hyper-parameters (``ValueError``); run by fit and load."""
 
     @property
     def model_id(self):
@@ -811,17 +854,9 @@ class SurrogateModel(abc.ABC):
                 f"Cannot save the model to {str(path)!r}: the folder "
                 f"{str(path.parent)!r} does not exist."
             )
-        # write beside the target and rename: an interrupted save never leaves a
-        # half-written file in place of an existing model
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            with open(partial, "wb") as f:
-                np.savez(
-                    f, __metadata__=np.array(json.dumps(metadata)), **common, **arrays
-                )
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        # written beside the target and renamed: an interrupted save never leaves
+        # a half-written file in place of an existing model
+        files.write(path, metadata, {**common, **arrays})
         self.file_ = str(path.absolute())
         return path
 
@@ -839,55 +874,49 @@ class SurrogateModel(abc.ABC):
             The file is not a model of this package, or is damaged.
         """
         path = pathlib.Path(path)
-        if path.is_dir():
-            held = sorted(p.name for p in path.glob("*.npz"))
-            hint = f"; it holds {', '.join(held)}" if held else ""
-            raise IsADirectoryError(
-                f"{str(path)!r} is a folder, not a model file (.npz){hint}."
-            )
-        if not path.exists():
-            raise FileNotFoundError(f"No model file at {str(path)!r}.")
-        not_a_model = f"{str(path)!r} is not an ubermag-surrogate model"
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile) as error:
-            # numpy reads a file that is no .npy/.npz as a pickle and refuses it;
-            # an empty or truncated archive fails to open as a zip
-            raise ValueError(f"{not_a_model} (not an .npz archive).") from error
-        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
-            raise ValueError(f"{not_a_model} (a single array, not an archive).")
-        with data:
-            if "__metadata__" not in data.files:
-                raise ValueError(f"{not_a_model} (no metadata).")
-            metadata = json.loads(str(data["__metadata__"]))
-            arrays = {k: data[k] for k in data.files if k != "__metadata__"}
-        if metadata.get("format") != FILE_FORMAT:
-            raise ValueError(f"{str(path)!r} has format {metadata.get('format')!r}.")
-        try:
-            model = model_class(metadata["kind"])._from_state(
-                metadata["params"], arrays
-            )
-        except KeyError as error:
-            from .. import __version__
+        with files.open_model_file(path) as (metadata, arrays):
+            try:
+                model = model_class(metadata["kind"])._from_state(
+                    metadata["params"], arrays
+                )
+                model._check_params()
+                model.mesh_ = metadata["mesh"]
+                domain = metadata["field_domain"]
+                model.field_domain_ = FieldDomain.from_dict(domain) if domain else None
+                model.fingerprint_ = metadata["fingerprint"]
+                model.problem_ = metadata["problem"]
+                model.material_ = metadata.get("material") or {
+                    "energy": "",
+                    "dynamics": "",
+                }
+                model.dt_ = float(metadata["dt"])
+                model.n_steps_ = int(metadata["n_steps"])
+                model.Ms_ = arrays["Ms"]
+                model.times_ = arrays["times"]
+                model.m0_ = arrays["m0"]
+                model.training_fields_ = arrays["training_fields"]
+                n_cells = model.mesh.n.prod()  # a mesh discretisedfield accepts
+            except files.MissingArray as error:
+                from .. import __version__
 
-            raise ValueError(
-                f"{str(path)!r} lacks the array {error} that a {metadata['kind']!r} "
-                "model needs: the file is damaged or from an incompatible version "
-                f"(written by ubermag-surrogate {metadata.get('package_version')}, "
-                f"this is {__version__}); refit the model."
-            ) from None
-        model.mesh_ = metadata["mesh"]
-        domain = metadata["field_domain"]
-        model.field_domain_ = FieldDomain.from_dict(domain) if domain else None
-        model.fingerprint_ = metadata["fingerprint"]
-        model.problem_ = metadata["problem"]
-        model.material_ = metadata.get("material") or {"energy": "", "dynamics": ""}
-        model.dt_ = metadata["dt"]
-        model.n_steps_ = metadata["n_steps"]
-        model.Ms_ = arrays["Ms"]
-        model.times_ = arrays["times"]
-        model.m0_ = arrays["m0"]
-        model.training_fields_ = arrays["training_fields"]
+                raise ValueError(
+                    f"{str(path)!r} lacks the array {error} that a "
+                    f"{metadata['kind']!r} model needs: the file is damaged or from "
+                    "an incompatible version (written by ubermag-surrogate "
+                    f"{metadata.get('package_version')}, this is {__version__}); "
+                    "refit the model."
+                ) from None
+            except KeyError as error:
+                raise ValueError(
+                    f"{str(path)!r} lacks the metadata entry {error}: the file is "
+                    "damaged or not written by ubermag-surrogate; refit the model."
+                ) from None
+            except (ValueError, TypeError, AttributeError, IndexError) as error:
+                raise ValueError(
+                    f"{str(path)!r} is damaged or not written by ubermag-surrogate "
+                    f"({type(error).__name__}: {error}); refit the model."
+                ) from None
         model.package_version_ = metadata.get("package_version")
+        _check_consistent(model, n_cells, path)
         model.file_ = str(path.absolute())
         return model

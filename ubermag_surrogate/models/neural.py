@@ -153,6 +153,15 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             verbose=self.verbose,
         )
 
+    def _check_params(self):
+        """Refuse bad hyper-parameters by the names this model gives them."""
+        check_bool("normalize", self.normalize)
+        check_bool("field_input", self.field_input)
+        check_verbosity("verbose", self.verbose)
+        self._autoencoder().checked_params(prefix="autoencoder_")
+        self._integrator().checked_params(prefix="integrator_")
+        check_fraction("validation_fraction", self.validation_fraction)
+
     def fit(self, dataset, samples=None):
         """Fit on the complete samples of a store (or the given ``samples``).
 
@@ -169,14 +178,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         Interrupting (Ctrl-C) ends the current network's training early with a
         warning and keeps the weights reached so far (after at least one epoch).
         """
-        check_bool("normalize", self.normalize)
-        check_bool("field_input", self.field_input)
-        check_verbosity("verbose", self.verbose)
+        self._check_params()  # all hyper-parameters, before minutes of training
         store, samples = self._training_samples(dataset, samples)
         autoencoder, integrator = self._autoencoder(), self._integrator()
-        # all hyper-parameters, before minutes of training
-        autoencoder.checked_params(prefix="autoencoder_")
-        integrator.checked_params(prefix="integrator_")
         fraction = check_fraction("validation_fraction", self.validation_fraction)
         held_out = np.empty(0, dtype=int)
         if fraction > 0:
