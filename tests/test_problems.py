@@ -106,8 +106,10 @@ def _anisotropic(K, axis="field", boundary=50e-9):
             subregions={"left": df.Region(p1=(0, 0, 0), p2=(boundary, 50e-9, 5e-9))},
         )
         system = mm.System(name="aniso")
-        if axis == "field":
-            K_value = df.Field(mesh, nvdim=1, value=K)
+        if axis == "field":  # K in the left part, K / 2 in the rest
+            K_value = df.Field(
+                mesh, nvdim=1, value=lambda p: K if p[0] < boundary else K / 2
+            )
         else:
             K_value = {"left": K, "default": 0.0}
         system.energy = (
@@ -137,7 +139,7 @@ def test_per_cell_parameters_are_described_by_their_values():
 
     first = descriptions()
     assert len(set(first)) == 4
-    assert "K='per-cell values sha256:" in first[0]
+    assert "K='per-cell values 500 to 1000, sha256:" in first[0]
     assert descriptions() == first  # the same values: the same description
 
 
@@ -281,3 +283,58 @@ def test_a_factory_without_energy_terms_is_recorded_as_ubermag_writes_it():
         return system
 
     assert Problem("m", macrospin).metadata()["material"]["energy"] == "Energy()"
+
+
+def test_terms_of_one_type_are_each_checked_in_any_order():
+    # two anisotropies were merged into one dict entry: a changed first term
+    # passed the driver's check, and the system could not be rebuilt
+    from ubermag_surrogate import material
+
+    def energy(*terms):
+        container = mm.Energy()
+        for K, u, name in terms:
+            container += mm.UniaxialAnisotropy(K=K, u=u, name=name)
+        return material.describe(container)
+
+    trained = energy((1e4, (1, 0, 0), "bulk"), (2e4, (0, 1, 0), "surface"))
+    swapped = energy((2e4, (0, 1, 0), "surface"), (1e4, (1, 0, 0), "bulk"))
+    assert material.differences(trained, swapped) == []
+    changed = energy((5e5, (1, 0, 0), "bulk"), (2e4, (0, 1, 0), "surface"))
+    assert material.differences(trained, changed) == [
+        "UniaxialAnisotropy 1: K = 500000.0, the model was trained with 10000.0"
+    ]
+    assert material.differences(trained, energy((1e4, (1, 0, 0), "bulk"))) == [
+        "1 UniaxialAnisotropy terms, the model was trained with 2"
+    ]
+    rebuilt = mm.Energy()
+    for term in material.build(trained):  # one name per term, as a system needs
+        rebuilt += term
+    assert material.differences(trained, material.describe(rebuilt)) == []
+
+
+def test_per_cell_parameters_describe_alike_when_their_values_agree():
+    from ubermag_surrogate import material
+
+    mesh = df.Mesh(
+        p1=(0, 0, 0),
+        p2=(40e-9, 10e-9, 5e-9),
+        cell=(10e-9, 10e-9, 5e-9),
+        subregions={"left": df.Region(p1=(0, 0, 0), p2=(20e-9, 10e-9, 5e-9))},
+    )
+
+    def damping(alpha):
+        return material.describe(mm.Dynamics() + mm.Damping(alpha=alpha), mesh=mesh)
+
+    # one value on every cell is that value, however it is given
+    uniform = [0.5, df.Field(mesh, nvdim=1, value=0.5), {"left": 0.5, "default": 0.5}]
+    assert {damping(alpha) for alpha in uniform} == {"Damping(alpha=0.5)"}
+    # the same values per cell as a dict or a Field; the range is shown
+    as_dict = damping({"left": 0.3, "default": 0.5})
+    as_field = damping(
+        df.Field(mesh, nvdim=1, value=lambda p: 0.3 if p[0] < 20e-9 else 0.5)
+    )
+    assert as_dict == as_field
+    assert "alpha='per-cell values 0.3 to 0.5, sha256:" in as_dict
+    assert material.differences(as_dict, damping(0.5)) == [
+        f"Damping: alpha = 0.5, the model was trained with {as_dict[14:-1]}"
+    ]

@@ -17,7 +17,9 @@ Examples
 """
 
 import ast
+import collections
 import hashlib
+import itertools
 import math
 
 import discretisedfield as df
@@ -92,34 +94,51 @@ def parse_terms(text):
     return terms
 
 
-PER_CELL = "per-cell values sha256:"
-"""How :func:`describe` writes a parameter given per cell (a ``discretisedfield``
-field or a dict per subregion): this prefix and a hash of its values on the mesh."""
+PER_CELL = "per-cell values"
+"""How :func:`describe` starts a parameter that varies per cell (a
+``discretisedfield`` field or a dict per subregion): this prefix, the range of its
+values and a hash of its values on the mesh."""
 
 
-def _per_cell_hash(mesh, value, what):
-    """Hash of a per-cell parameter on ``mesh``.
+def _per_cell(mesh, term, key, value):
+    """Describe a parameter given per cell: its value if uniform, else a hash.
 
-    A Field: its values on every cell. A dict per subregion: the dict itself (its
-    "default" and any "r1:r2" pair keys say how oommfc couples subregions, which
-    the per-cell values do not show) and which subregion each cell lies in.
+    A Field or dict with one value on every cell is that value (as a number or a
+    tuple), so it describes alike with the same value given plainly. Otherwise
+    ``"per-cell values <min> to <max>, sha256:<hash of the values on every
+    cell>"``. An exchange ``A`` given as a dict is hashed with the dict and the
+    cells' subregions too: its ``"default"`` and ``"r1:r2"`` entries say how
+    oommfc couples subregions, which the per-cell values do not show.
     """
     from .parameters import cell_values, subregion_labels
 
-    digest = hashlib.sha256()
-    if isinstance(value, dict):
+    what = f"{type(term).__name__}.{key}"
+    coupling = isinstance(term, mm.Exchange) and isinstance(value, dict)
+    if isinstance(value, df.Field):
+        nvdim, per_region = value.nvdim, value
+    else:  # a dict: numbers or vectors per subregion, and oommfc's pair keys
+        nvdim = max((np.size(v) for v in value.values()), default=1)
+        per_region = {k: v for k, v in value.items() if ":" not in str(k)}
+    values = np.ascontiguousarray(cell_values(mesh, per_region, nvdim, what))
+    flat = values.reshape(-1, nvdim)
+    if not coupling and np.all(flat == flat[0]):
+        first = [float(v) for v in flat[0]]
+        return first[0] if nvdim == 1 else tuple(first)
+    digest = hashlib.sha256(values.tobytes())
+    if coupling:
         names = list(mesh.subregions)
         labels = subregion_labels(mesh, names, what)
         digest.update(repr(sorted((str(k), v) for k, v in value.items())).encode())
         digest.update(repr(names).encode())
         digest.update(np.ascontiguousarray(labels).tobytes())
-    else:
-        digest.update(cell_values(mesh, value, value.nvdim, what).tobytes())
-    return PER_CELL + digest.hexdigest()[:16]
+    return (
+        f"{PER_CELL} {flat.min():.6g} to {flat.max():.6g}, "
+        f"sha256:{digest.hexdigest()[:16]}"
+    )
 
 
 def _term_repr(term, mesh):
-    """``repr(term)``, per-cell parameters written as hashes of their values."""
+    """``repr(term)``, per-cell parameters as values (uniform) or described."""
     # the parameters Ubermag's repr shows, in its order (unset ones are descriptors)
     params = {k: v for k, v in term if not isinstance(v, ts.Descriptor)}
     per_cell = [k for k, v in params.items() if isinstance(v, dict | df.Field)]
@@ -131,7 +150,7 @@ def _term_repr(term, mesh):
             "describing them needs the mesh."
         )
     for key in per_cell:
-        params[key] = _per_cell_hash(mesh, params[key], f"{type(term).__name__}.{key}")
+        params[key] = _per_cell(mesh, term, key, params[key])
     # as Ubermag's Term.__repr__: strings quoted, other values as str()
     args = ", ".join(
         f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
@@ -178,33 +197,80 @@ def _same(a, b, rtol):
     return a == b
 
 
+def _term_differences(name, want, have, rtol):
+    """Sentences for each parameter in which term ``have`` differs from ``want``."""
+    return [
+        f"{name}: {key} = {have.get(key)!r}, the model was trained with "
+        f"{want.get(key)!r}"
+        for key in sorted(set(want) | set(have))
+        if not _same(want.get(key), have.get(key), rtol)
+    ]
+
+
 def differences(trained, actual, rtol=1e-9):
     """List how the terms ``actual`` differ from ``trained`` (both repr strings).
 
-    Terms are matched by type; order does not matter. Numbers agree within
-    ``rtol`` (relative).
+    Terms are matched by type; order does not matter, also among several terms of
+    one type (e.g. two anisotropies: each must match one trained term). Numbers
+    agree within ``rtol`` (relative).
 
     Returns
     -------
     list of str
         One sentence per difference; empty when the terms agree.
     """
-    want = dict(parse_terms(trained))
-    have = dict(parse_terms(actual))
+    want, have = collections.defaultdict(list), collections.defaultdict(list)
+    for name, params in parse_terms(trained):
+        want[name].append(params)
+    for name, params in parse_terms(actual):
+        have[name].append(params)
     found = []
     for name in sorted(set(want) | set(have)):
         if name not in have:
             found.append(f"{name} is missing (the model was trained with {name})")
         elif name not in want:
             found.append(f"{name} was not in the training system")
-        else:
-            for key in sorted(set(want[name]) | set(have[name])):
-                a, b = want[name].get(key), have[name].get(key)
-                if not _same(a, b, rtol):
-                    found.append(
-                        f"{name}: {key} = {b!r}, the model was trained with {a!r}"
-                    )
+        elif len(want[name]) != len(have[name]):
+            found.append(
+                f"{len(have[name])} {name} terms, the model was trained with "
+                f"{len(want[name])}"
+            )
+        elif len(want[name]) == 1:
+            found += _term_differences(name, want[name][0], have[name][0], rtol)
+        else:  # several terms of one type: the closest pairing, in any order
+            pairings = [
+                [
+                    sentence
+                    for i, (a, b) in enumerate(zip(want[name], order, strict=True))
+                    for sentence in _term_differences(f"{name} {i + 1}", a, b, rtol)
+                ]
+                for order in itertools.permutations(have[name])
+            ]
+            found += min(pairings, key=len)
     return found
+
+
+def same_material(recorded, wanted):
+    """Whether two recorded materials (dicts of store metadata) are the same.
+
+    ``energy`` and ``dynamics`` compare as :func:`differences` does (numbers to
+    1e-9 relative, terms in any order); other entries (``T``, ``bc``) exactly.
+    """
+    if not (isinstance(recorded, dict) and isinstance(wanted, dict)):
+        return recorded == wanted
+    if set(recorded) != set(wanted):
+        return False
+    for key in recorded:
+        if key in ("energy", "dynamics"):
+            try:
+                if differences(recorded[key], wanted[key]):
+                    return False
+            except UnreadableTermsError:
+                if recorded[key] != wanted[key]:
+                    return False
+        elif recorded[key] != wanted[key]:
+            return False
+    return True
 
 
 def build(text):
@@ -218,7 +284,11 @@ def build(text):
     list of micromagneticmodel.abstract.Term
     """
     terms = []
-    for name, params in parse_terms(text):
+    parsed = parse_terms(text)
+    counts = collections.Counter(name for name, _ in parsed)
+    seen = collections.Counter()
+    for name, params in parsed:
+        seen[name] += 1
         cls = getattr(mm, name, None)
         if not (isinstance(cls, type) and issubclass(cls, mm.abstract.Term)):
             raise UnreadableTermsError(f"{name!r} is not a micromagneticmodel term.")
@@ -231,8 +301,12 @@ def build(text):
             raise UnreadableTermsError(
                 f"{name}'s {', '.join(per_cell)} varied per cell in training; the "
                 "record keeps only a hash of the values, so the term cannot be "
-                "rebuilt: build the system with the training problem's factory "
-                "(problem.system()) instead."
+                "rebuilt: build the system in Python with the training problem's "
+                "factory (problem.system_for(field, m0)) and drive it with a "
+                "SurrogateDriver (the command line's predict and compare cannot)."
             )
+        if counts[name] > 1 and "name" not in params:
+            # Ubermag's repr leaves names out; a system takes one term per name
+            params = {**params, "name": f"{name.lower()}{seen[name]}"}
         terms.append(cls(**params))
     return terms

@@ -38,6 +38,7 @@ import discretisedfield as df
 import numpy as np
 import zarr
 
+from ..material import same_material
 from .domains import FieldDomain
 from .layout import mean_m, to_field
 
@@ -237,7 +238,12 @@ class TrajectoryStore:
         wanted = json.loads(json.dumps(metadata))
         for key in _MUST_MATCH:
             have = store.attrs.get(key)
-            if have != wanted.get(key):
+            same = (
+                same_material(have, wanted.get(key))
+                if key == "material"
+                else have == wanted.get(key)
+            )
+            if not same:
                 raise StoreMismatchError(
                     f"Cannot append to {str(path)!r}: its {key} is {have!r}, this run "
                     f"has {wanted.get(key)!r}. Write to a new store instead."
