@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import discretisedfield as df
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -119,6 +120,38 @@ def test_snapshots_leave_cells_without_magnet_blank(comparison):
     np.testing.assert_array_equal(arrows.Umask, shown)
     error = fig.axes[2].get_images()[0].get_array()
     np.testing.assert_array_equal(np.ma.getmaskarray(error), hole.T)
+    plt.close(fig)
+
+
+def test_snapshots_average_each_column_over_its_magnetic_cells():
+    # two layers, the top one magnetic only in the left half: the plotted m_x
+    # was diluted by the empty cells (2/3 where every magnetic cell has 1)
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 10e-9), n=(4, 1, 2))
+    magnetic = np.ones((4, 1, 2), dtype=bool)
+    magnetic[2:, :, 1] = False
+    state = np.zeros((3, 4, 1, 2))
+    state[0][magnetic] = 1.0
+    predicted = state.copy()
+    predicted[0][magnetic] = 0.6
+    predicted[1][magnetic] = 0.8  # unit vectors, |m_pred - m_sim| = 0.894
+    states = np.stack([state, state]).reshape(2, 3, -1)
+    result = Comparison(
+        times=np.array([0.0, 1e-12]),
+        simulated=states,
+        predicted=np.stack([state, predicted]).reshape(2, 3, -1),
+        mesh=mesh,
+        field=np.zeros(3),
+        simulation_s=1.0,
+        surrogate_s=0.1,
+        predict_s=0.01,
+        calculator="embedded",
+        drives={},
+    )
+    fig = plot_snapshots(result, indices=[1])
+    np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), 1.0)
+    np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), 0.6)
+    error = fig.axes[2].get_images()[0].get_array()
+    np.testing.assert_allclose(error, np.sqrt(0.4**2 + 0.8**2))
     plt.close(fig)
 
 

@@ -55,18 +55,30 @@ def plot_mean_m(comparison, ax=None):
     return fig
 
 
+def _column_mean(values, magnetic):
+    """Mean over z of the magnetic cells, masked where a column has none (nx, ny).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Per cell, ``(nx, ny, nz)``.
+    magnetic : numpy.ndarray
+        Which cells have Ms > 0, ``(nx, ny, nz)`` bool.
+    """
+    count = magnetic.sum(axis=-1)
+    total = np.where(magnetic, values, 0.0).sum(axis=-1)
+    return np.ma.masked_array(total / np.maximum(count, 1), count == 0)
+
+
 def _in_plane(states, mesh):
-    """(m_x, m_y) averaged over z, masked arrays (nx, ny), from states (3, N).
+    """(m_x, m_y) averaged over the magnetic cells of each column, masked (nx, ny).
 
     Columns without magnetic cells (Ms = 0 hold zero vectors) are masked: no
     colour, no arrow.
     """
     cells = states.reshape(3, *mesh.n)
-    empty = ~np.any(np.abs(cells) > 0, axis=(0, -1))
-    return (
-        np.ma.masked_array(cells[0].mean(axis=-1), empty),
-        np.ma.masked_array(cells[1].mean(axis=-1), empty),
-    )
+    magnetic = np.any(cells != 0, axis=0)
+    return _column_mean(cells[0], magnetic), _column_mean(cells[1], magnetic)
 
 
 def _colormap(name):
@@ -139,9 +151,8 @@ def plot_snapshots(comparison, indices=None):
                     width=0.004,
                 )
                 ax.set_title(f"{label}, t = {t_ps:.0f} ps", fontsize=9)
-            error = np.ma.masked_array(
-                errors[i].reshape(*mesh.n).mean(axis=-1), np.ma.getmaskarray(mx)
-            )
+            magnetic = np.any(comparison.simulated[i].reshape(3, *mesh.n) != 0, axis=0)
+            error = _column_mean(errors[i].reshape(*mesh.n), magnetic)
             error_image = row[2].imshow(
                 error.T,
                 origin="lower",
