@@ -12,6 +12,7 @@ import warnings
 
 import discretisedfield as df
 import micromagneticdata as md
+import micromagneticmodel as mm
 import numpy as np
 import pytest
 import xarray as xr
@@ -20,7 +21,8 @@ import zarr
 from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
 from ubermag_surrogate.data.generate import generate, scratch_folder
 from ubermag_surrogate.data.store import StoreMismatchError, TrajectoryStore
-from ubermag_surrogate.problems import cache_dir, sp4
+from ubermag_surrogate.models import KernelSurrogate
+from ubermag_surrogate.problems import Problem, cache_dir, sp4
 
 CELL = (10e-9, 12.5e-9, 3e-9)  # 50 x 10 x 1 cells
 T, N = 5e-11, 5
@@ -261,6 +263,8 @@ def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path)
     )
     assert (summary.completed, summary.failed) == (2, 1)
     assert "1 failed" in str(summary)
+    last_line = summary.errors[1].strip().splitlines()[-1]
+    assert f"sample (1) failed: {last_line}" in str(summary)  # whole, not cut
     assert "sp4_000001" in summary.errors[1]
     store = TrajectoryStore(tmp_path / "f.zarr")
     assert store.status.tolist() == [1, -1, 1]
@@ -268,6 +272,8 @@ def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path)
     with pytest.raises(ValueError, match="not complete"):
         store.tensor(samples=[1])
     assert store.tensor().shape[1] == 2
+    with pytest.raises(ValueError, match=r"got 1\. 1 samples of .*f\.zarr' failed"):
+        KernelSurrogate().fit(store, samples=[0])  # where to look, not just "got 1"
     # the completed simulations' folders were cleaned up
     assert sorted(p.name for p in run.iterdir()) == ["sp4_000001"]
     assert [p.name for p in scratch.iterdir()] == [run.name]
@@ -688,3 +694,34 @@ def test_samples_of_fields(tmp_path):
     np.testing.assert_array_equal(store.samples_of(fields[1]), [1])
     with pytest.raises(ValueError, match="1 of the 2 fields have no complete sample"):
         store.samples_of([fields[0], [0.05, 0, 0]])
+
+
+def test_a_system_the_embedded_calculator_cannot_run_is_refused_before_any_run(
+    tmp_path,
+):
+    # every sample used to be simulated and fail, the reason cut at 200
+    # characters, and fit then said only "got 0"
+    def two_regions():
+        mesh = df.Mesh(
+            p1=(0, 0, 0),
+            p2=(20e-9, 5e-9, 5e-9),
+            cell=(5e-9, 5e-9, 5e-9),
+            subregions={"a": df.Region(p1=(0, 0, 0), p2=(10e-9, 5e-9, 5e-9))},
+        )
+        system = mm.System(name="regions")
+        system.energy = mm.Exchange(A={"a": 1e-11, "default": 2e-11})
+        system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.1)
+        system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=8e5)
+        return system
+
+    with pytest.raises(ValueError, match="Oxs_Exchange6Ngbr.*Give A as one number"):
+        generate(
+            Problem("regions", two_regions, relax=False),
+            [[0, 0.01, 0]],
+            t=1e-12,
+            n=1,
+            calculator="embedded",
+            store=tmp_path / "r.zarr",
+            progress=False,
+        )
+    assert not (tmp_path / "r.zarr").exists()

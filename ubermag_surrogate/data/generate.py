@@ -59,8 +59,15 @@ class GenerationSummary(ReportDisplay):
             f"{self.failed} failed ({self.calculator}, {self.wall_s:.1f} s) -> "
             f"{self.store}"
         )
-        for index, message in list(self.errors.items())[:5]:
-            text += f"\n  sample {index} failed: {message.splitlines()[-1][:200]}"
+        # the last line of each error (the exception), samples with one error together
+        by_message = {}
+        for index, message in self.errors.items():
+            lines = message.strip().splitlines() or ["(no message)"]
+            by_message.setdefault(lines[-1], []).append(index)
+        for message, indices in list(by_message.items())[:5]:
+            which = ", ".join(map(str, indices[:10])) + (" ..." if indices[10:] else "")
+            label = "sample" if len(indices) == 1 else f"{len(indices)} samples"
+            text += f"\n  {label} ({which}) failed: {message}"
         return text
 
     def _one_line(self):
@@ -327,6 +334,11 @@ def generate(
         )
     calc = get_calculator(calculator, verbose=progress)
     calculator = "oommf" if calc.__name__ == "oommfc" else "embedded"
+    if calculator == "embedded":  # what it cannot run fails once, here, not per sample
+        from ..embedded.system_input import check_system
+
+        system = problem.system()
+        check_system(problem.system_for(fields[0], system.m), needs_dynamics=True)
     metadata = {
         **problem.metadata(),
         "driver": {"name": "TimeDriver", "t": float(t), "n": int(n)},

@@ -360,7 +360,17 @@ class SurrogateModel(abc.ABC):
         store = as_store(dataset)
         samples = store.check_samples(samples)  # indices or a boolean mask
         if len(samples) < 2:
-            raise ValueError(f"Need at least 2 complete samples, got {len(samples)}.")
+            failed = store.errors
+            hint = (
+                f" {len(failed)} samples of {str(store.path)!r} failed (their errors: "
+                "TrajectoryStore(path).errors, e.g. sample "
+                f"{min(failed)}: {failed[min(failed)].strip().splitlines()[-1]})."
+                if failed
+                else ""
+            )
+            raise ValueError(
+                f"Need at least 2 complete samples, got {len(samples)}.{hint}"
+            )
         return store, samples
 
     def _set_training_info(self, store, samples, initial_states):
