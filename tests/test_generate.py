@@ -20,7 +20,12 @@ import zarr
 
 from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
 from ubermag_surrogate.data.generate import generate, scratch_folder
-from ubermag_surrogate.data.store import StoreMismatchError, TrajectoryStore
+from ubermag_surrogate.data.store import (
+    StoreBusyError,
+    StoreMismatchError,
+    TrajectoryStore,
+    writing,
+)
 from ubermag_surrogate.models import KernelSurrogate
 from ubermag_surrogate.problems import Problem, cache_dir, sp4
 
@@ -725,3 +730,16 @@ def test_a_system_the_embedded_calculator_cannot_run_is_refused_before_any_run(
             progress=False,
         )
     assert not (tmp_path / "r.zarr").exists()
+
+
+def test_a_second_generate_into_a_store_being_written_is_refused(problem, tmp_path):
+    # two runs appending at once took the same sample indices: one run's
+    # samples were lost while both reported success
+    path = tmp_path / "busy.zarr"
+    args = dict(t=T, n=N, calculator="embedded", store=path, progress=False)
+    with writing(path):  # as a run in another process holds it
+        with pytest.raises(StoreBusyError, match="Another process is writing to"):
+            generate(problem, [sp4.FIELD2], **args)
+    assert not path.exists()
+    summary = generate(problem, [sp4.FIELD2], **args)  # released: it runs
+    assert summary.completed == 1

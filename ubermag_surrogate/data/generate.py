@@ -31,7 +31,7 @@ from ..calculators import calculator as get_calculator
 from ..embedded.drivers import default_threads
 from .domains import FieldDomain
 from .layout import to_components
-from .store import COMPLETE, TrajectoryStore, field_key
+from .store import COMPLETE, TrajectoryStore, field_key, writing
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
@@ -313,6 +313,8 @@ def generate(
     StoreMismatchError
         If ``store`` exists with another mesh, material, Ms per cell, t/n or
         initial state.
+    StoreBusyError
+        If another process is generating into ``store`` (one writer at a time).
     """
     start = time.perf_counter()
     fields = _check_arguments(fields, t, n, workers, client)
@@ -350,87 +352,90 @@ def generate(
             raise OSError(
                 f"Cannot use scratch={str(scratch)!r} for the simulation folders: {exc}"
             ) from exc
-    times = np.linspace(0.0, t, n + 1)
-    data = TrajectoryStore.open_or_create(
-        store, times=times, Ms=problem.Ms, metadata=metadata
-    )
-    data.check_field_domain(fields, domain)  # before the store is changed
-    m0 = problem.initial_state(calc).array
-    data.check_initial_state(to_components(m0))
-    calculator_info = _calculator_info(calc)
-    # the store's first run describes it; later runs go into "runs" (below)
-    extra = {"calculator": calculator_info, "sampling": sampling}
-    extra = {k: v for k, v in extra.items() if v is not None and k not in data.attrs}
-    if domain is not None:
-        extra["field_domain"] = domain.to_dict()
-    data.update_attrs(**extra)
-    todo, skipped = _plan(data, fields)
-    if todo:  # every run that simulates: how and which samples
-        run = {
-            "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "calculator": calculator_info,
-            "sampling": sampling,
-            "samples": sorted(int(i) for i in todo),
+    with writing(store):  # one generate per store at a time
+        times = np.linspace(0.0, t, n + 1)
+        data = TrajectoryStore.open_or_create(
+            store, times=times, Ms=problem.Ms, metadata=metadata
+        )
+        data.check_field_domain(fields, domain)  # before the store is changed
+        m0 = problem.initial_state(calc).array
+        data.check_initial_state(to_components(m0))
+        calculator_info = _calculator_info(calc)
+        # the store's first run describes it; later runs go into "runs" (below)
+        extra = {"calculator": calculator_info, "sampling": sampling}
+        extra = {
+            k: v for k, v in extra.items() if v is not None and k not in data.attrs
         }
-        data.update_attrs(runs=[*data.attrs.get("runs", []), run])
+        if domain is not None:
+            extra["field_domain"] = domain.to_dict()
+        data.update_attrs(**extra)
+        todo, skipped = _plan(data, fields)
+        if todo:  # every run that simulates: how and which samples
+            run = {
+                "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                "calculator": calculator_info,
+                "sampling": sampling,
+                "samples": sorted(int(i) for i in todo),
+            }
+            data.update_attrs(runs=[*data.attrs.get("runs", []), run])
 
-    own_scratch = scratch is None
-    scratch = (
-        pathlib.Path(tempfile.mkdtemp(prefix="ubermag-surrogate-"))
-        if own_scratch
-        else scratch_folder(scratch, data.path)
-    )
-    scratch.mkdir(parents=True, exist_ok=True)
-    all_fields = data.fields
-    tasks = [
-        {
-            "problem": problem,
-            "index": int(i),
-            "field": all_fields[i],
-            "m0": m0,
-            "t": float(t),
-            "n": int(n),
-            "calculator": calculator,
-            "scratch": str(scratch),
-            "keep": keep,
-        }
-        for i in todo
-    ]
-    completed = failed = 0
-    bar = None
-    if progress and tasks:
-        bar = progress_bar(total=len(tasks), unit="sim", desc="simulations")
-    try:
-        for result in _run(tasks, workers, client):
-            if result["error"] is None:
-                data.write_sample(result["index"], result["m"])
-                completed += 1
-            else:
-                data.mark_failed(result["index"], result["error"])
-                failed += 1
+        own_scratch = scratch is None
+        scratch = (
+            pathlib.Path(tempfile.mkdtemp(prefix="ubermag-surrogate-"))
+            if own_scratch
+            else scratch_folder(scratch, data.path)
+        )
+        scratch.mkdir(parents=True, exist_ok=True)
+        all_fields = data.fields
+        tasks = [
+            {
+                "problem": problem,
+                "index": int(i),
+                "field": all_fields[i],
+                "m0": m0,
+                "t": float(t),
+                "n": int(n),
+                "calculator": calculator,
+                "scratch": str(scratch),
+                "keep": keep,
+            }
+            for i in todo
+        ]
+        completed = failed = 0
+        bar = None
+        if progress and tasks:
+            bar = progress_bar(total=len(tasks), unit="sim", desc="simulations")
+        try:
+            for result in _run(tasks, workers, client):
+                if result["error"] is None:
+                    data.write_sample(result["index"], result["m"])
+                    completed += 1
+                else:
+                    data.mark_failed(result["index"], result["error"])
+                    failed += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(failed=failed)
+        finally:
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(failed=failed)
-    finally:
-        if bar is not None:
-            bar.close()
-        if own_scratch and not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-    attempted = set(todo)
-    errors = {i: e for i, e in data.errors.items() if i in attempted}
-    summary = GenerationSummary(
-        store=str(data.path),
-        requested=len(fields),
-        skipped=skipped,
-        completed=completed,
-        failed=failed,
-        errors=errors,
-        wall_s=time.perf_counter() - start,
-        calculator=calc.__name__,
-    )
-    if keep and progress:
-        print(f"Simulation folders kept in {scratch}")
-    return summary
+                bar.close()
+            if own_scratch and not keep:
+                shutil.rmtree(scratch, ignore_errors=True)
+        attempted = set(todo)
+        errors = {i: e for i, e in data.errors.items() if i in attempted}
+        summary = GenerationSummary(
+            store=str(data.path),
+            requested=len(fields),
+            skipped=skipped,
+            completed=completed,
+            failed=failed,
+            errors=errors,
+            wall_s=time.perf_counter() - start,
+            calculator=calc.__name__,
+        )
+        if keep and progress:
+            print(f"Simulation folders kept in {scratch}")
+        return summary
 
 
 def _calculator_info(calc):

@@ -28,6 +28,7 @@ calculator, field domain, sampling and failures.
 ``D`` of shape ``(s+1, n, 3N+2)`` with rows ``[h(t_i) | m_x | m_y | m_z]``.
 """
 
+import contextlib
 import datetime
 import json
 import os
@@ -35,6 +36,7 @@ import pathlib
 import shutil
 
 import discretisedfield as df
+import filelock
 import numpy as np
 import zarr
 
@@ -63,6 +65,45 @@ _MUST_MATCH = ("problem", "mesh", "material", "driver")
 
 class StoreMismatchError(ValueError):
     """Appending to a store whose mesh, material or driver settings differ."""
+
+
+class StoreBusyError(RuntimeError):
+    """Another process is writing to the store."""
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Hold a store's write lock while simulations are added to it.
+
+    One writer per store: two ``generate`` runs appending at once took the same
+    sample indices, and one run's samples were lost. The lock is an operating-system
+    file lock (:mod:`filelock`) on ``.<name>.lock`` beside the store, released when
+    the process ends, however it ends. Where that file cannot be made (a read-only
+    folder) nothing can be written either, and no lock is taken.
+
+    Raises
+    ------
+    StoreBusyError
+        Another process holds the lock.
+    """
+    path = pathlib.Path(path)
+    lock = filelock.FileLock(path.parent / f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise StoreBusyError(
+            f"Another process is writing to {str(path)!r} (a generate run): wait for "
+            "it to end, or write to another store. Two runs appending to one store "
+            "at once would take the same samples."
+        ) from None
+    except OSError:  # a read-only folder: the store cannot be changed either
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class TrajectoryStore:
@@ -422,8 +463,15 @@ class TrajectoryStore:
         self.group.attrs["errors"] = errors
 
     def update_attrs(self, **attrs):
-        """Set JSON-serialisable attributes (e.g. calculator, sampling)."""
-        self.group.attrs.update(json.loads(json.dumps(attrs)))
+        """Set JSON-serialisable attributes (e.g. calculator, sampling).
+
+        Attributes that already hold these values are not written again (a store
+        that is complete can be read-only).
+        """
+        attrs = json.loads(json.dumps(attrs))
+        changed = {k: v for k, v in attrs.items() if self.group.attrs.get(k) != v}
+        if changed:
+            self.group.attrs.update(changed)
 
     # -- reading --------------------------------------------------------------------
     def trajectory(self, index):
