@@ -60,3 +60,63 @@ def test_ctrl_c_keeps_completed_outputs(tmp_path):
     assert drive.n == rows
     mean = drive[-1].orientation.mean()
     assert np.allclose(mean, drive.table.data[["mx", "my", "mz"]].iloc[-1], atol=1e-12)
+
+
+SURROGATE_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import warnings
+
+    from ubermag_surrogate import SurrogateDriver
+    from ubermag_surrogate.models import load
+    from ubermag_surrogate.problems import sp4
+
+    model = load(sys.argv[1])
+    system = model.system(name="long")
+    system.energy += sp4.zeeman(model.training_fields_[0])
+    warnings.simplefilter("ignore")  # far beyond the trained horizon
+    for _ in range(3):  # as a notebook loop: Ctrl-C must stop it, not be skipped
+        try:
+            SurrogateDriver(model=model).drive(
+                system, t=50 * model.times_[-1], n=1000, verbose=0
+            )
+        except Exception as exc:
+            print("skipped:", type(exc).__name__, exc)
+    """
+)
+
+
+def test_ctrl_c_stops_a_surrogate_drive_with_a_whole_shorter_drive(
+    sp4_model_file, tmp_path
+):
+    # Ctrl-C while the snapshots were written came out as UnboundLocalError from
+    # micromagneticmodel, which `except Exception` swallowed, and left a drive
+    # without its table that micromagneticdata could not read
+    process = subprocess.Popen(
+        [sys.executable, "-c", SURROGATE_SCRIPT, str(sp4_model_file)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    drive_dir = tmp_path / "long" / "drive-0"
+    deadline = time.monotonic() + 120
+    while len(list(drive_dir.glob("*.omf"))) < 5:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the drive never wrote a snapshot"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode != 0
+    assert "skipped" not in stdout
+    assert "KeyboardInterrupt: Drive of 'long' interrupted after" in stderr
+    assert not (tmp_path / "long" / "drive-1").exists()
+    info = json.loads((drive_dir / "info.json").read_text())
+    assert info["success"] is False
+    rows = _rows(drive_dir / "long.odt")
+    omf = sorted(drive_dir.glob("long-Oxs_TimeDriver-*.omf"))
+    assert 5 <= rows == len(omf) < 1000
+    drive = md.Data("long", dirname=str(tmp_path))[-1]
+    assert drive.n == rows
+    assert np.allclose(drive[-1].norm.array, 8e5)

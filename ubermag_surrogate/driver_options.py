@@ -125,3 +125,12 @@ def write_oommf_script(system, driver, ovf_format, options=None, **kwargs):
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+class DriveInterrupted(RuntimeError):
+    """A drive stopped by Ctrl-C, on its way through ``micromagneticmodel``.
+
+    Its ``Driver.drive`` records ``"success": false`` in ``info.json`` only for an
+    ``Exception``; the drivers raise this inside and a ``KeyboardInterrupt`` again
+    past it, so that a loop of drives under ``except Exception`` stops.
+    """

@@ -8,6 +8,8 @@ OOMMF-style ``<name>.odt`` table (renamed by ubermagtable to ``t``, ``mx``, ``my
 per output, written with discretisedfield.
 """
 
+import pathlib
+
 import numpy as np
 import pandas as pd
 import ubermagtable as ut
@@ -100,10 +102,24 @@ def write_snapshots(name, fields, iterations, representation="bin8"):
         Iteration number of each output.
     representation : str
         ``"bin8"``, ``"bin4"`` or ``"txt"``.
+
+    Returns
+    -------
+    int
+        Files written: all of them, or after a Ctrl-C those before it (the file
+        being written is removed, so none is half-written; the caller raises the
+        interrupt again).
     """
     iterations = [int(i) for i in iterations]
-    for stage, (field, iteration) in enumerate(zip(fields, iterations, strict=True)):
-        field.to_file(
-            snapshot_name(name, stage, iteration, len(iterations)),
-            representation=representation,
-        )
+    written = 0
+    try:
+        for stage, (field, iteration) in enumerate(
+            zip(fields, iterations, strict=True)
+        ):
+            path = snapshot_name(name, stage, iteration, len(iterations))
+            field.to_file(path, representation=representation)
+            written += 1
+    except KeyboardInterrupt:
+        if written < len(iterations):
+            pathlib.Path(path).unlink(missing_ok=True)
+    return written

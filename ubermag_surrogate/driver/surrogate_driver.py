@@ -28,6 +28,7 @@ from ..data.domains import in_plane_angle
 from ..data.layout import to_field, unit_vectors
 from ..driver_options import (
     OOMMF_ONLY,
+    DriveInterrupted,
     NoScheduling,
     check_drive_options,
     check_positive_int,
@@ -330,6 +331,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 verbose=verbose,
                 **kwargs,
             )
+        except DriveInterrupted as exc:  # info.json says success: false
+            raise KeyboardInterrupt(str(exc)) from None
         finally:
             self._pending = None
         self._remember(system, request.field, prediction, origin)
@@ -558,10 +561,17 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         mesh = system.m.mesh
         fields = (to_field(m, mesh, self.model.Ms_) for m in pending["states"])
         iterations = pending["values"][:, 0]
-        drive_folder.write_snapshots(
+        written = drive_folder.write_snapshots(
             system.name, fields, iterations, pending["ovf_format"]
         )
-        drive_folder.write_table(f"{system.name}.odt", pending["values"])
+        # after a Ctrl-C: the outputs written so far make a shorter, whole drive
+        drive_folder.write_table(f"{system.name}.odt", pending["values"][:written])
+        if written < len(iterations):
+            raise DriveInterrupted(
+                f"Drive of {system.name!r} interrupted after {written} of "
+                f"{len(iterations)} outputs were written; they are in "
+                f"{pathlib.Path().absolute()}."
+            )
         if verbose >= 1:
             total = pending["predict_s"] + time.perf_counter() - start
             print(f"({total:.2f} s)")

@@ -23,6 +23,7 @@ import ubermagtable as ut
 
 from ..driver_options import (
     OOMMF_ONLY,
+    DriveInterrupted,
     NoScheduling,
     check_drive_options,
     check_positive_int,
@@ -48,10 +49,6 @@ def _check_positive_real(name, value):
     if not value > 0 or value == float("inf"):
         raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
     return float(value)  # a Python float: the settings are written as JSON
-
-
-class _Interrupted(RuntimeError):
-    """A drive stopped by Ctrl-C (raised as KeyboardInterrupt by ``drive``)."""
 
 
 def _table_rows(path):
@@ -135,7 +132,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
                 verbose=verbose,
                 **kwargs,
             )
-        except _Interrupted as exc:
+        except DriveInterrupted as exc:
             # micromagneticmodel records success: false only for an Exception;
             # past it, Ctrl-C is a KeyboardInterrupt again, so that a loop of
             # drives under `except Exception` stops
@@ -234,7 +231,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
             outcome = self._run_in_solver_process(name, spec, progress)
         except KeyboardInterrupt:
             done = self._write_steps(system, spec)
-            raise _Interrupted(
+            raise DriveInterrupted(
                 f"Drive of {name!r} interrupted after {done} of {total} outputs; "
                 f"the completed outputs are in {pathlib.Path().absolute()}."
             ) from None
