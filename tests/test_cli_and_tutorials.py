@@ -5,6 +5,7 @@ import json
 import pathlib
 import runpy
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -63,6 +64,20 @@ def test_quickstart_runs_the_pipeline_into_one_folder(tmp_path, capsys):
     assert main(argv) == 0
     again = json.loads((out / "summary.json").read_text())
     assert again["training"]["simulated_now"] == 0
+
+
+def test_paths_given_with_a_tilde_are_the_home_folder(
+    sp4_model_file, tmp_path, monkeypatch, capsys
+):
+    # "--out=~/runs" reaches the program unexpanded: it made a folder "~" here
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    shutil.copy(sp4_model_file, home / "models" / "m.npz")
+    monkeypatch.setenv("HOME", str(home))
+    argv = ["predict", "--model=~/models/m.npz", "--field", "36mT@190deg"]
+    assert main([*argv, "--t", "1e-10", "--steps", "2", "--out=~/runs"]) == 0
+    assert md.Data("sp4", dirname=str(home / "runs"))[-1].n == 2
+    assert not pathlib.Path("~").exists()
 
 
 def test_train_predict_compare(sp4_store, tmp_path, capsys):

@@ -20,6 +20,7 @@ from .arguments import (
     non_negative_int,
     positive_float,
     positive_int,
+    user_path,
 )
 
 _CALCULATORS = ("auto", "oommf", "embedded")
@@ -190,7 +191,9 @@ def _add_workers(parser):
 
 
 def _add_field_request(parser):
-    parser.add_argument("--model", required=True, help="saved model file (.npz)")
+    parser.add_argument(
+        "--model", required=True, type=user_path, help="saved model file (.npz)"
+    )
     parser.add_argument(
         "--field",
         type=field,
@@ -214,7 +217,9 @@ def _add_field_request(parser):
         help="system name, the drive folders' parent (default: the model's "
         "problem, e.g. sp4)",
     )
-    parser.add_argument("--out", default=".", help="folder the drives go under")
+    parser.add_argument(
+        "--out", default=".", type=user_path, help="folder the drives go under"
+    )
 
 
 def build_parser():
@@ -231,7 +236,10 @@ def build_parser():
 
     quick = _add_command(sub, "quickstart", quickstart.run)
     quick.add_argument(
-        "--out", default="quickstart-output", help="folder for everything written"
+        "--out",
+        default="quickstart-output",
+        type=user_path,
+        help="folder for everything written",
     )
     _add_calculator(quick)
     quick.add_argument(
@@ -267,7 +275,10 @@ def build_parser():
     _add_time(gen)
     _add_cell(gen)
     gen.add_argument(
-        "--out", required=True, help="Zarr store to create or extend (.zarr)"
+        "--out",
+        required=True,
+        type=user_path,
+        help="Zarr store to create or extend (.zarr)",
     )
     _add_workers(gen)
     gen.add_argument(
@@ -278,6 +289,7 @@ def build_parser():
     _add_calculator(gen)
     gen.add_argument(
         "--scratch",
+        type=user_path,
         help="folder for the simulations' working folders, which go into a "
         "subfolder named after the store, so runs for other stores may share it "
         "(default: the system's temporary folder)",
@@ -289,7 +301,9 @@ def build_parser():
     )
 
     train = _add_command(sub, "train", commands.train)
-    train.add_argument("--data", required=True, help="training-data store (.zarr)")
+    train.add_argument(
+        "--data", required=True, type=user_path, help="training-data store (.zarr)"
+    )
     train.add_argument(
         "--model",
         default="kernel",
@@ -304,7 +318,9 @@ def build_parser():
         default="{}",
         help="hyper-parameters as a JSON object, e.g. '{\"n_components\": 40}'",
     )
-    train.add_argument("--out", required=True, help="model file to write (.npz)")
+    train.add_argument(
+        "--out", required=True, type=user_path, help="model file to write (.npz)"
+    )
 
     _add_field_request(_add_command(sub, "predict", commands.predict))
 
@@ -313,12 +329,19 @@ def build_parser():
     _add_calculator(comp)
 
     desc = _add_command(sub, "describe", commands.describe)
-    desc.add_argument("--model", required=True, help="saved model file (.npz)")
+    desc.add_argument(
+        "--model", required=True, type=user_path, help="saved model file (.npz)"
+    )
 
     ev = _add_command(sub, "evaluate", commands.evaluate)
-    ev.add_argument("--model", required=True, help="saved model file (.npz)")
     ev.add_argument(
-        "--data", required=True, help="store of simulations to score on (.zarr)"
+        "--model", required=True, type=user_path, help="saved model file (.npz)"
+    )
+    ev.add_argument(
+        "--data",
+        required=True,
+        type=user_path,
+        help="store of simulations to score on (.zarr)",
     )
     ev.add_argument(
         "--sensitivity",
@@ -328,6 +351,7 @@ def build_parser():
     )
     ev.add_argument(
         "--out",
+        type=user_path,
         help="folder for evaluation.json, evaluation.csv and the error map "
         "(default: print only)",
     )
@@ -353,6 +377,18 @@ def main(argv=None):
         except (ValueError, TypeError, RuntimeError, OSError) as exc:
             print(f"ubermag-surrogate {args.command}: error: {exc}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt as exc:
+            hint = {
+                "generate": " Completed simulations are in the store: rerun the "
+                "same command to go on.",
+                "quickstart": " Rerun the same command to go on from what is kept.",
+            }.get(args.command, "")
+            detail = f" ({exc})" if str(exc) else ""
+            print(
+                f"ubermag-surrogate {args.command}: interrupted{detail}.{hint}",
+                file=sys.stderr,
+            )
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

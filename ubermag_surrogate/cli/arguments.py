@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import re
 
 import numpy as np
@@ -99,3 +100,12 @@ def json_object(text):
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object {{...}}")
     return value
+
+
+def user_path(value):
+    """Return a path argument with ``~`` expanded, as a shell would outside quotes.
+
+    ``--out=~/runs`` reaches the program unexpanded; without this it made a
+    folder named ``~`` in the current one.
+    """
+    return os.path.expanduser(value)

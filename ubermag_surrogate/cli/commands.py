@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import tempfile
 import time
 import warnings
 
@@ -57,6 +58,7 @@ def train(args):
     """Fit a surrogate of the named kind on a store and save it to one file."""
     from ..data.store import TrajectoryStore
     from ..models import model_class
+    from ..neural import TrainingInterrupted
 
     store = TrajectoryStore(args.data)
     cls = model_class(args.model)
@@ -74,14 +76,30 @@ def train(args):
     out = pathlib.Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a directory; name the model file.")
-    out.parent.mkdir(parents=True, exist_ok=True)  # before the fit, not after it
+    try:  # before the fit, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as exc:
+        raise OSError(f"--out {str(out)!r}: cannot write there ({exc}).") from None
     samples = store.complete
     print(
         f"Training a {args.model} surrogate on {len(samples)} trajectories of {store}"
     )
     start = time.perf_counter()
-    model.fit(store)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(store)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     fit_s = time.perf_counter() - start
+    if out.exists() and any(
+        issubclass(w.category, TrainingInterrupted) for w in caught
+    ):
+        out = out.with_name(f"{out.stem}.interrupted{out.suffix}")
+        print(
+            "Training was interrupted (Ctrl-C): the model with the weights reached "
+            f"so far goes to {out}, not over the existing --out file."
+        )
     path = model.save(out)
     print(model.describe())
     print(

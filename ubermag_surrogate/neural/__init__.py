@@ -8,5 +8,6 @@ file format, and loading never executes code.
 
 from .autoencoder import DenseAutoencoder as DenseAutoencoder
 from .dense import DenseStack as DenseStack
+from .dense import TrainingInterrupted as TrainingInterrupted
 
-__all__ = ["DenseAutoencoder", "DenseStack"]
+__all__ = ["DenseAutoencoder", "DenseStack", "TrainingInterrupted"]

@@ -17,6 +17,11 @@ import numpy as np
 
 from .._progress import progress_bar
 
+
+class TrainingInterrupted(UserWarning):
+    """Training stopped by Ctrl-C; the weights reached so far are kept."""
+
+
 ACTIVATIONS = ("elu", "linear")
 
 
@@ -255,7 +260,7 @@ def train(
 
     Warns
     -----
-    UserWarning
+    TrainingInterrupted
         When training is interrupted (Ctrl-C) after at least one epoch: it stops
         there and keeps the weights reached so far.
     """
@@ -290,6 +295,7 @@ def train(
         warnings.warn(
             f"{desc}: training interrupted after {len(losses)} of {epochs} epochs; "
             "keeping the weights reached so far.",
+            TrainingInterrupted,
             stacklevel=3,
         )
     finally:
