@@ -197,6 +197,10 @@ def test_rerun_skips_and_append_extends(generated, problem):
     assert store.attrs["sampling"] == {"method": "uniform", "seed": 0}
     runs = store.attrs["runs"]  # the rerun above simulated nothing: no record
     assert [run["samples"] for run in runs] == [[0, 1, 2], [3]]
+    assert [(run["completed"], run["finished"]) for run in runs] == [
+        (3, True),
+        (1, True),
+    ]
     assert [run["sampling"] for run in runs] == [store.attrs["sampling"], None]
     assert runs[1]["calculator"]["name"] == "embedded"
 
@@ -444,6 +448,13 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
     store = TrajectoryStore(store_path)
     assert 2 <= len(store.complete) < 6
     assert np.all(np.isfinite(store.tensor()))
+    # the run's record says what it did, not only what it planned
+    (run,) = store.attrs["runs"]
+    assert (run["completed"], run["failed"], run["finished"]) == (
+        len(store.complete),
+        0,
+        False,
+    )
 
 
 UNGUARDED_SCRIPT = textwrap.dedent(

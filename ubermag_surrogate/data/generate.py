@@ -421,6 +421,15 @@ def generate(
                 bar.close()
             if own_scratch and not keep:
                 shutil.rmtree(scratch, ignore_errors=True)
+            if todo:  # what this run did, also when it was interrupted
+                runs = list(data.attrs.get("runs", []))  # not the attrs' own list
+                runs[-1] = {
+                    **runs[-1],
+                    "completed": completed,
+                    "failed": failed,
+                    "finished": completed + failed == len(todo),
+                }
+                data.update_attrs(runs=runs)
         attempted = set(todo)
         errors = {i: e for i, e in data.errors.items() if i in attempted}
         summary = GenerationSummary(

@@ -373,8 +373,8 @@ class TrajectoryStore:
     # -- properties -----------------------------------------------------------------
     @property
     def attrs(self):
-        """Store attributes (metadata), a dict."""
-        return dict(self.group.attrs)
+        """Store attributes (metadata), a dict (a copy: changing it changes nothing)."""
+        return json.loads(json.dumps(dict(self.group.attrs)))
 
     @property
     def n_samples(self):
