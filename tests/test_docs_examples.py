@@ -41,7 +41,7 @@ EXAMPLES = {
         ("t=1e-9, n=100", SHORT),
         ("KernelSurrogate()", "KernelSurrogate(**SP4_TEST_PARAMS)"),
         ("NeuralSurrogate(verbose=1)", "NeuralSurrogate(**SP4_NEURAL_PARAMS)"),
-        ('"val.zarr"', '"sp4_field2.zarr"'),
+        ("sample(100, seed=2)", "sample(2, seed=2)"),
         ("sp4.system()", "sp4.system(name='sp4_embedded', cell=SP4_TEST_CELL)"),
         ('md.Data("sp4")[-1]  # read like any OOMMF drive\n', 'md.Data("sp4")[-1]\n'),
         ("t=1e-9, n=200", SHORT),
