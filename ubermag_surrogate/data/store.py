@@ -88,9 +88,11 @@ def writing(path):
     """
     path = pathlib.Path(path)
     lock = filelock.FileLock(path.parent / f".{path.name}.lock")
+    locked = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
+        locked = True
     except filelock.Timeout:
         raise StoreBusyError(
             f"Another process is writing to {str(path)!r} (a generate run): wait for "
@@ -98,12 +100,12 @@ def writing(path):
             "at once would take the same samples."
         ) from None
     except OSError:  # a read-only folder: the store cannot be changed either
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        lock.release()
+        if locked:
+            lock.release()
 
 
 class TrajectoryStore:

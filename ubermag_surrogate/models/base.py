@@ -916,6 +916,8 @@ class SurrogateModel(abc.ABC):
                     f"{metadata.get('package_version')}, this is {__version__}); "
                     "refit the model."
                 ) from None
+            except files.DamagedFile:
+                raise  # names the file and the array already
             except KeyError as error:
                 raise ValueError(
                     f"{str(path)!r} lacks the metadata entry {error}: the file is "

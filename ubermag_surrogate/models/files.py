@@ -30,6 +30,10 @@ class MissingArray(KeyError):
     """An array the model needs is not in its file."""
 
 
+class DamagedFile(ValueError):
+    """A model file that cannot be used; the message names the file and why."""
+
+
 def checksum(arrays):
     """Return the SHA-256 of named arrays (names, dtypes, shapes and bytes).
 
@@ -112,25 +116,25 @@ def read_array(data, name, path, kinds=_ARRAY_KINDS):
                 raise ValueError(f"npy format version {version} is not supported")
             held = info.file_size - f.tell()
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
-        raise ValueError(f"{damaged} cannot be read ({error}).") from None
+        raise DamagedFile(f"{damaged} cannot be read ({error}).") from None
     if (
         dtype.hasobject
         or dtype.kind not in kinds
         or (dtype.kind == "f" and dtype.itemsize < 4)
     ):
-        raise ValueError(f"{damaged} has dtype {dtype}, not plain numbers or text.")
+        raise DamagedFile(f"{damaged} has dtype {dtype}, not plain numbers or text.")
     declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if declared != held:
-        raise ValueError(
+        raise DamagedFile(
             f"{damaged} declares shape {shape} of {dtype} ({declared} bytes), but the "
             f"archive holds {held} bytes for it."
         )
     try:
         array = data[name]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
-        raise ValueError(f"{damaged} cannot be read ({error}).") from None
+        raise DamagedFile(f"{damaged} cannot be read ({error}).") from None
     if dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(f"{damaged} holds NaN or infinite values.")
+        raise DamagedFile(f"{damaged} holds NaN or infinite values.")
     return array
 
 
@@ -195,12 +199,12 @@ def _check_contents(path, metadata, arrays):
     if not isinstance(names, list) or sorted(arrays) != sorted(names):
         added = sorted(set(arrays) - set(names or []))
         lost = sorted(set(names or []) - set(arrays))
-        raise ValueError(
+        raise DamagedFile(
             f"{str(path)!r} was changed after it was saved: arrays added {added}, "
             f"missing {lost}. Refit the model or use the original file."
         )
     if checksum(arrays) != metadata["checksum"]:
-        raise ValueError(
+        raise DamagedFile(
             f"{str(path)!r} was changed or damaged after it was saved: its arrays do "
             "not match their checksum. Refit the model or use the original file."
         )
