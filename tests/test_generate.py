@@ -283,6 +283,9 @@ def test_a_failed_simulation_is_recorded_and_the_others_go_on(problem, tmp_path)
     assert store.tensor().shape[1] == 2
     with pytest.raises(ValueError, match=r"got 1\. 1 samples of .*f\.zarr' failed"):
         KernelSurrogate().fit(store, samples=[0])  # where to look, not just "got 1"
+    TrajectoryStore(store.path, mode="r+").mark_failed(0, "")  # an empty message
+    with pytest.raises(ValueError, match=r"2 samples .* sample 0: \(no message\)"):
+        KernelSurrogate().fit(TrajectoryStore(store.path))
     # the completed simulations' folders were cleaned up
     assert sorted(p.name for p in run.iterdir()) == ["sp4_000001"]
     assert [p.name for p in scratch.iterdir()] == [run.name]

@@ -355,6 +355,19 @@ def test_save_load_predicts_bit_identically(sp4_store, sp4_neural_model, tmp_pat
     assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
 
 
+def test_a_blown_up_validation_score_is_saved_and_loaded(
+    sp4_store, sp4_neural_model, tmp_path
+):
+    # a rollout that blew up in a held-out check is recorded as inf, on purpose;
+    # the file check refuses inf in what predictions use, not in this record
+    model = copy.deepcopy(sp4_neural_model)
+    model.integrator_.validation_scores_ = [(1, float("inf")), (2, 0.5)]
+    loaded = load(model.save(tmp_path / "inf.npz"))
+    assert loaded.integrator_.validation_scores_[0] == (1, float("inf"))
+    fields = sp4_store.fields[:2]
+    assert np.array_equal(loaded.predict(fields).m, model.predict(fields).m)
+
+
 def test_a_failed_refit_leaves_the_model_whole(
     sp4_store, sp4_neural_model, monkeypatch
 ):

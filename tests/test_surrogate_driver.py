@@ -20,7 +20,7 @@ from ubermag_surrogate.comparison import evaluate
 from ubermag_surrogate.data import FieldDomain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.data.store import TrajectoryStore
-from ubermag_surrogate.driver import surrogate_driver
+from ubermag_surrogate.driver import drive_folder, surrogate_driver
 from ubermag_surrogate.models import (
     ExtrapolationWarning,
     KernelSurrogate,
@@ -799,3 +799,37 @@ def test_a_prediction_that_is_not_finite_writes_nothing(sp4_model, tmp_path):
         SurrogateDriver(model=model).drive(system, t=T, n=N, dirname=tmp_path)
     assert not (tmp_path / system.name).exists()
     assert np.array_equal(system.m.array, m_before)
+
+
+@pytest.mark.parametrize("stop_at", [0, 2])
+def test_snapshots_stopped_while_a_field_is_made_keep_the_files_written(
+    sp4_model, stop_at, tmp_path, monkeypatch
+):
+    # the fields are made lazily: a Ctrl-C while one was made removed the file
+    # written before it (or, for the first, raised UnboundLocalError)
+    monkeypatch.chdir(tmp_path)
+    field = sp4_model.to_field(sp4_model.m0_)
+
+    def fields():
+        for i in range(5):
+            if i == stop_at:
+                raise KeyboardInterrupt
+            yield field
+
+    written = drive_folder.write_snapshots("s", fields(), range(1, 6))
+    assert written == stop_at
+    assert len(list(tmp_path.glob("s-Oxs_TimeDriver-Magnetization-*.omf"))) == stop_at
+
+
+def test_set_params_after_fit_neither_changes_predictions_nor_saves_silently(
+    sp4_model, tmp_path
+):
+    model = copy.deepcopy(sp4_model)
+    before, model_id = model.predict(model.training_fields_[:2], n=5), model.model_id
+    model.set_params(nu=3)
+    model.integrator_.set_params(nu=3)  # the model rolls out with what it fitted
+    after = model.predict(model.training_fields_[:2], n=5)
+    np.testing.assert_array_equal(after.latent, before.latent)
+    assert model.model_id == model_id  # names the fitted model
+    with pytest.raises(ValueError, match=r"nu changed .* fitted with nu=5"):
+        model.save(tmp_path / "m.npz")

@@ -163,10 +163,11 @@ def describe(container, exclude=(), mesh=None):
     """Representation string of a system's energy or dynamics without some terms.
 
     Ubermag's own representation, except for parameters given per cell (a
-    ``discretisedfield.Field``, or a dict of values per subregion): those are
-    written as a literal ``"per-cell values sha256:..."``, a hash of their values
-    on every cell of ``mesh``, so that two systems describe alike exactly when
-    their parameters agree cell by cell (a Field's repr shows only its mesh, and a
+    ``discretisedfield.Field``, or a dict of values per subregion): one value on
+    every cell of ``mesh`` is written as that value; others as a literal
+    ``"per-cell values <min> to <max>, sha256:..."``, with a hash of their values
+    on every cell, so that two systems describe alike exactly when their
+    parameters agree cell by cell (a Field's repr shows only its mesh, and a
     dict's says nothing of where its subregions lie).
 
     Parameters
@@ -187,7 +188,21 @@ EMPTY = ("Energy()", "Dynamics()")
 """Ubermag's representation of no terms (as records written by ``repr`` hold it)."""
 
 
+def _hash_of(value):
+    """Return the hash of a per-cell description (either version's), else None."""
+    if isinstance(value, str) and value.startswith(PER_CELL) and "sha256:" in value:
+        return value.rsplit("sha256:", 1)[1]
+    return None
+
+
+_EARLIER_PER_CELL = "per-cell values sha256:"
+"""How records of the previous version (0.1 before per-cell values were described
+by value) begin a per-cell parameter: a hash of the values, no range."""
+
+
 def _same(a, b, rtol):
+    if _hash_of(a) is not None and _hash_of(b) is not None:
+        return _hash_of(a) == _hash_of(b)  # the values on every cell
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
@@ -199,12 +214,20 @@ def _same(a, b, rtol):
 
 def _term_differences(name, want, have, rtol):
     """Sentences for each parameter in which term ``have`` differs from ``want``."""
-    return [
-        f"{name}: {key} = {have.get(key)!r}, the model was trained with "
-        f"{want.get(key)!r}"
-        for key in sorted(set(want) | set(have))
-        if not _same(want.get(key), have.get(key), rtol)
-    ]
+    found = []
+    for key in sorted(set(want) | set(have)):
+        a, b = want.get(key), have.get(key)
+        if _same(a, b, rtol):
+            continue
+        sentence = f"{name}: {key} = {b!r}, the model was trained with {a!r}"
+        if isinstance(a, str) and a.startswith(_EARLIER_PER_CELL):
+            sentence += (
+                " (recorded by an earlier version, which described per-cell values "
+                "otherwise: where they are the same, refit the model or make the "
+                "store again)"
+            )
+        found.append(sentence)
+    return found
 
 
 def differences(trained, actual, rtol=1e-9):

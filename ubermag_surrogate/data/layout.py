@@ -96,7 +96,8 @@ def mean_m(m, Ms):
         )
     total = Ms.sum()
     weights = Ms / total if total > 0 else Ms
-    return m.reshape(*m.shape[:-1], 3, Ms.size) @ weights
+    # einsum casts float32 states in its buffers, not as a float64 copy of them all
+    return np.einsum("...cn,n->...c", m.reshape(*m.shape[:-1], 3, Ms.size), weights)
 
 
 def rms_difference(m, m_ref):

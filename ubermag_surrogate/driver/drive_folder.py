@@ -111,15 +111,15 @@ def write_snapshots(name, fields, iterations, representation="bin8"):
         interrupt again).
     """
     iterations = [int(i) for i in iterations]
-    written = 0
+    written, writing = 0, None
     try:
         for stage, (field, iteration) in enumerate(
             zip(fields, iterations, strict=True)
-        ):
-            path = snapshot_name(name, stage, iteration, len(iterations))
-            field.to_file(path, representation=representation)
-            written += 1
+        ):  # fields may be made lazily: a Ctrl-C may come while one is made
+            writing = snapshot_name(name, stage, iteration, len(iterations))
+            field.to_file(writing, representation=representation)
+            written, writing = written + 1, None
     except KeyboardInterrupt:
-        if written < len(iterations):
-            pathlib.Path(path).unlink(missing_ok=True)
+        if writing is not None:  # the file begun, not the ones before it
+            pathlib.Path(writing).unlink(missing_ok=True)
     return written

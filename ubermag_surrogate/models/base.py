@@ -304,9 +304,12 @@ class SurrogateModel(abc.ABC):
         if not hasattr(self, "fingerprint_"):
             raise ValueError(f"This {type(self).__name__} is not fitted yet.")
 
-    @abc.abstractmethod
-    def _check_params(self):
+    def _check_params(self):  # noqa: B027 - kinds without checks need none
         """Refuse bad hyper-parameters (``ValueError``); run by fit and load."""
+
+    def _hyperparameters(self):
+        """Return the hyper-parameters that make the model (not ``verbose``), plain."""
+        return plain({k: v for k, v in self.get_params().items() if k != "verbose"})
 
     @property
     def model_id(self):
@@ -318,8 +321,8 @@ class SurrogateModel(abc.ABC):
         Drives, evaluations and the command line name models by it.
         """
         self._check_fitted()
-        params = {k: v for k, v in self.get_params().items() if k != "verbose"}
-        text = json.dumps([self.kind, plain(params), self.fingerprint_], sort_keys=True)
+        params = getattr(self, "_params_at_fit", None) or self._hyperparameters()
+        text = json.dumps([self.kind, params, self.fingerprint_], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abc.abstractmethod
@@ -361,13 +364,15 @@ class SurrogateModel(abc.ABC):
         samples = store.check_samples(samples)  # indices or a boolean mask
         if len(samples) < 2:
             failed = store.errors
-            hint = (
-                f" {len(failed)} samples of {str(store.path)!r} failed (their errors: "
-                "TrajectoryStore(path).errors, e.g. sample "
-                f"{min(failed)}: {failed[min(failed)].strip().splitlines()[-1]})."
-                if failed
-                else ""
-            )
+            hint = ""
+            if failed:
+                first = min(failed)
+                lines = failed[first].strip().splitlines() or ["(no message)"]
+                hint = (
+                    f" {len(failed)} samples of {str(store.path)!r} failed (their "
+                    f"errors: TrajectoryStore(path).errors, e.g. sample {first}: "
+                    f"{lines[-1]})."
+                )
             raise ValueError(
                 f"Need at least 2 complete samples, got {len(samples)}.{hint}"
             )
@@ -382,6 +387,7 @@ class SurrogateModel(abc.ABC):
         afresh instead, even where ``model_id`` is the same, e.g. without a seed).
         """
         self._fit_token = uuid.uuid4().hex
+        self._params_at_fit = self._hyperparameters()
         self.m0_ = unit_vectors(
             initial_states.mean(axis=0, dtype=np.float64).reshape(3, -1).T
         ).T.reshape(-1)
@@ -636,7 +642,7 @@ class SurrogateModel(abc.ABC):
         Output times are ``i t / n`` (s), i = 0..n, as the full simulation's (so
         the last is ``t`` itself); ``t`` defaults to ``n stride dt_``.
         """
-        nu = self.integrator_.nu
+        nu = self.integrator_.nu_
         if after is None:
             c0 = self._initial_latent(fields, m0)
             c0 = np.broadcast_to(c0, (len(fields), np.shape(c0)[-1]))
@@ -826,6 +832,16 @@ class SurrogateModel(abc.ABC):
         """Save to one ``.npz`` file (plain arrays and JSON metadata)."""
         if not hasattr(self, "fingerprint_"):
             raise ValueError("Only a fitted model can be saved.")
+        fitted = getattr(self, "_params_at_fit", None)
+        now = self._hyperparameters()
+        if fitted is not None and fitted != now:
+            changed = sorted(k for k in now if now.get(k) != fitted.get(k))
+            raise ValueError(
+                f"{', '.join(changed)} changed (set_params) since this model was "
+                f"fitted with {', '.join(f'{k}={fitted.get(k)!r}' for k in changed)}: "
+                "the file would describe another model than its arrays. Refit, or set "
+                "them back, before saving."
+            )
         params, arrays = self._state()
         from .. import __version__
 
@@ -890,6 +906,7 @@ class SurrogateModel(abc.ABC):
                     metadata["params"], arrays
                 )
                 model._check_params()
+                model._params_at_fit = model._hyperparameters()
                 model.mesh_ = metadata["mesh"]
                 domain = metadata["field_domain"]
                 model.field_domain_ = FieldDomain.from_dict(domain) if domain else None

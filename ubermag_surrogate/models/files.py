@@ -26,6 +26,11 @@ _ARRAY_KINDS = "fiuU"
 """numpy dtype kinds of model-file arrays: float, int, unsigned, text."""
 
 
+DIAGNOSTICS = (".loss", ".validation_scores")
+"""Arrays that record training and may hold inf (a rollout that blew up in a
+validation); predictions do not use them."""
+
+
 class MissingArray(KeyError):
     """An array the model needs is not in its file."""
 
@@ -133,7 +138,8 @@ def read_array(data, name, path, kinds=_ARRAY_KINDS):
         array = data[name]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
         raise DamagedFile(f"{damaged} cannot be read ({error}).") from None
-    if dtype.kind == "f" and not np.all(np.isfinite(array)):
+    diagnostic = name.endswith(DIAGNOSTICS)  # a blown-up epoch is recorded as inf
+    if dtype.kind == "f" and not diagnostic and not np.all(np.isfinite(array)):
         raise DamagedFile(f"{damaged} holds NaN or infinite values.")
     return array
 

@@ -72,8 +72,9 @@ class Problem:
     temperature) is read from a fresh ``system_factory()`` each time it is needed,
     so a factory that reads a notebook's variables is described as it is now, not
     as it was when the problem was made. Parameters given per cell (a
-    ``discretisedfield.Field`` or a dict per subregion) are described by a hash of
-    their values on every cell.
+    ``discretisedfield.Field`` or a dict per subregion) are described by their
+    value where it is one on every cell, else by their range and a hash of their
+    values on every cell.
 
     Examples
     --------
