@@ -83,25 +83,27 @@ def test_models_and_training_data_are_told_apart(store, model, tmp_path):
 
     # model_id: kind, hyper-parameters and data; fingerprint_: the data only
     assert len(model.model_id) == 16 and model.model_id != model.fingerprint_
-    other = copy.deepcopy(model).set_params(integrator_rank=151)
+    other = KernelSurrogate(**{**PARAMS, "integrator_rank": 151}).fit(store)
     assert other.fingerprint_ == model.fingerprint_
     assert other.model_id != model.model_id
-    assert copy.deepcopy(model).set_params(verbose=1).model_id == model.model_id
+    quiet = copy.deepcopy(model).set_params(verbose=1)  # verbose makes no model
+    assert quiet.model_id == model.model_id
+    # set_params after the fit changes the next fit, not what the model is
+    assert copy.deepcopy(model).set_params(integrator_rank=151).model_id == (
+        model.model_id
+    )
     # hyper-parameters given as numpy numbers: named and saved like Python ones
-    numpy_typed = copy.deepcopy(model).set_params(
-        n_components=np.int64(model.n_components),
-        integrator_alpha=np.float32(model.integrator_alpha),
-    )
-    assert (
-        numpy_typed.model_id
-        == copy.deepcopy(model)
-        .set_params(integrator_alpha=float(np.float32(model.integrator_alpha)))
-        .model_id
-    )
+    alpha = np.float32(model.integrator_alpha)
+    numpy_typed = KernelSurrogate(
+        **{**PARAMS, "n_components": np.int64(model.n_components)},
+    ).set_params(integrator_alpha=alpha)
+    as_python = KernelSurrogate(**PARAMS).set_params(integrator_alpha=float(alpha))
+    assert numpy_typed.fit(store).model_id == as_python.fit(store).model_id
     assert load(numpy_typed.save(tmp_path / "numpy.npz")).n_components == (
         model.n_components
     )
     assert load(model.save(tmp_path / "m.npz")).model_id == model.model_id
+    assert load(quiet.save(tmp_path / "q.npz")).model_id == model.model_id
     # the training data: another geometry with the same attributes and fields
     samples = store.complete
     copied = tmp_path / "copy.zarr"
