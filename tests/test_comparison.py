@@ -11,6 +11,8 @@ from IPython.lib.pretty import pretty
 
 import ubermag_surrogate as us
 from ubermag_surrogate.comparison import Comparison, plot_snapshots, trajectory_errors
+from ubermag_surrogate.data import in_plane_field
+from ubermag_surrogate.models import ExtrapolationWarning
 from ubermag_surrogate.problems import sp4
 
 T, N = 2e-10, 10
@@ -148,11 +150,47 @@ def test_snapshots_average_each_column_over_its_magnetic_cells():
         drives={},
     )
     fig = plot_snapshots(result, indices=[1])
+    assert plt.get_fignums() == []  # not left open in pyplot (shown twice in Jupyter)
     np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), 1.0)
     np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), 0.6)
     error = fig.axes[2].get_images()[0].get_array()
     np.testing.assert_allclose(error, np.sqrt(0.4**2 + 0.8**2))
     plt.close(fig)
+
+
+def test_snapshots_of_a_tall_film_stay_a_few_inches_per_row():
+    # the rows' height followed the film's aspect: 91 inches for 100 x 400 nm
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(100e-9, 400e-9, 5e-9), n=(5, 20, 1))
+    states = np.zeros((2, 3, 100))
+    states[:, 0] = 1.0
+    result = Comparison(
+        times=np.array([0.0, 1e-12]),
+        simulated=states,
+        predicted=states,
+        mesh=mesh,
+        field=np.zeros(3),
+        simulation_s=1.0,
+        surrogate_s=0.1,
+        predict_s=0.01,
+        calculator="embedded",
+        drives={},
+    )
+    fig = plot_snapshots(result, indices=[1])
+    assert fig.get_size_inches()[1] <= 1.2 + 5.0
+
+
+def test_compare_warns_at_the_callers_line(sp4_model, tmp_path):
+    # compare's own drive warned at a line inside the package
+    system = sp4_model.system(name="far")
+    system.energy += sp4.zeeman(in_plane_field(45, 190))  # above the trained 40 mT
+    with pytest.warns(ExtrapolationWarning) as record:
+        us.compare(
+            system, sp4_model, t=2e-11, n=2, calculator="embedded",
+            dirname=tmp_path, verbose=0,
+        )  # fmt: skip
+    extrapolations = [w for w in record if w.category is ExtrapolationWarning]
+    assert extrapolations
+    assert {w.filename for w in extrapolations} == {__file__}
 
 
 def test_compare_refuses_what_the_driver_refuses(sp4_model, tmp_path):

@@ -17,9 +17,14 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
+from IPython.lib.pretty import pretty
 
 from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
-from ubermag_surrogate.data.generate import generate, scratch_folder
+from ubermag_surrogate.data.generate import (
+    GenerationSummary,
+    generate,
+    scratch_folder,
+)
 from ubermag_surrogate.data.store import (
     StoreBusyError,
     StoreMismatchError,
@@ -757,3 +762,13 @@ def test_a_second_generate_into_a_store_being_written_is_refused(problem, tmp_pa
     assert not path.exists()
     summary = generate(problem, [sp4.FIELD2], **args)  # released: it runs
     assert summary.completed == 1
+
+
+def test_a_summary_in_a_container_shows_one_line():
+    # IPython showed each whole report inside the braces of a dict
+    summary = GenerationSummary(
+        store="x.zarr", requested=2, skipped=0, completed=2, failed=0, errors={},
+        wall_s=1.0, calculator="embedded",
+    )  # fmt: skip
+    assert pretty(summary) == str(summary)
+    assert pretty({"run": summary}) == f"{{'run': {summary!r}}}"

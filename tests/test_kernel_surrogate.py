@@ -469,7 +469,8 @@ def test_hyperparameter_selection_picks_by_validation_error(store):
     errors = {tuple(r["params"].items()): r["error"] for r in result.table}
     assert result.best_error == min(errors.values())
     assert result.model.fingerprint_  # refitted on all samples
-    assert "error" in str(result)
+    assert str(result).startswith(f"Best of 3 candidates: {result.best_params}")
+    assert "model: refitted on all samples" in str(result)
     # Jupyter shows the table; repr is one line (not the model and table dumped)
     assert pretty(result) == str(result)
     assert repr(result) == (
@@ -626,3 +627,56 @@ def test_a_film_with_empty_cells_trains_and_scores_over_magnetic_cells(tmp_path)
     # states would be 8 % short (16 of 200 cells empty): errors of 0.079 here
     errors = mean_m_errors(model, store, store.complete)
     assert errors.max() < 0.01, errors
+
+
+def test_m0_in_the_shapes_ubermag_gives_it_predicts_as_the_store_layout(store, model):
+    # system.m.array (nx, ny, nz, 3) was read as [mx | my | mz] and scrambled,
+    # with a warning that blamed the initial state
+    field = model.to_field(model.m0_)
+    reference = model.predict(store.fields[:2], n=5).latent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the trained state: no warning
+        for m0 in (field, field.array, field.array.reshape(-1, 3), model.m0_):
+            latent = model.predict(store.fields[:2], m0=m0, n=5).latent
+            np.testing.assert_allclose(latent, reference, atol=1e-9)
+    with pytest.raises(ValueError, match=r"m0 has shape \(10, 50, 1, 3\)"):
+        model.predict(store.fields[:2], m0=field.array.reshape(10, 50, 1, 3), n=5)
+    # a field on another mesh of as many cells
+    n = model.mesh.n
+    other = df.Mesh(
+        p1=(0, 0, 0), p2=(n[1] * 1e-9, n[0] * 1e-9, 1e-9), n=(n[1], n[0], 1)
+    )
+    with pytest.raises(ValueError, match="m0 is a field on another mesh"):
+        model.predict(store.fields[:2], m0=df.Field(other, nvdim=3, value=(1, 0, 0)))
+
+
+def test_mean_m_of_a_long_horizon_is_decoded_a_chunk_of_states_at_a_time(model):
+    # one field over many outputs was decoded as one chunk: more memory than .m
+    import tracemalloc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # far beyond the trained horizon
+        prediction = model.predict(model.training_fields_[:1], n=2000)
+    tracemalloc.start()
+    mean = prediction.mean_m()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    states_bytes = 2001 * model.m0_.size * 4  # what .m would hold
+    assert peak < states_bytes / 2  # before: all states at once, and more
+    np.testing.assert_allclose(mean, mean_m_of(prediction.m, model.Ms_), atol=1e-6)
+
+
+def mean_m_of(m, Ms):
+    """<m> weighted by Ms, written plainly."""
+    cells = np.asarray(m, dtype=np.float64).reshape(*m.shape[:-1], 3, len(Ms))
+    return (cells * Ms).sum(axis=-1) / Ms.sum()
+
+
+def test_a_sensitivity_from_a_prediction_of_another_time_is_refused(store, model):
+    fields = store.fields[:2]
+    horizon = model.times_[-1]
+    half = model.predict(fields, t=horizon / 2, n=5)
+    with pytest.raises(ValueError, match="prediction has 6 outputs up to"):
+        model.field_sensitivity(fields, t=horizon, n=5, prediction=half)
+    with pytest.raises(ValueError, match="times the trained horizon"):
+        model.predict(fields, t=np.int64(1))  # a numpy number is a time (1 s)

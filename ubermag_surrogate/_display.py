@@ -18,4 +18,9 @@ class ReportDisplay:
         return f"{type(self).__name__}({self._one_line()})"
 
     def _repr_pretty_(self, printer, cycle):
-        printer.text(f"{type(self).__name__}(...)" if cycle else str(self))
+        if cycle:
+            printer.text(f"{type(self).__name__}(...)")
+        elif printer.indentation:  # inside a list or dict shown by IPython
+            printer.text(repr(self))
+        else:
+            printer.text(str(self))

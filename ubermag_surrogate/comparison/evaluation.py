@@ -189,7 +189,8 @@ class Evaluation(ReportDisplay):
             f"{s['mean_m_error_median']:.4f}, max {s['mean_m_error_max']:.4f}",
             f"  relative trajectory error: mean {s['relative_error_mean']:.4f}, "
             f"max {s['relative_error_max']:.4f}",
-            f"  prediction of all {s['n_fields']} trajectories: {s['predict_s']:.2f} s",
+            f"  prediction of all {s['n_fields']} trajectories: "
+            f"{s['predict_s'] * 1e3:.1f} ms",
         ]
         if self.sensitivity is not None:
             for name, words in (("unflagged", "<="), ("flagged", ">")):

@@ -7,10 +7,14 @@
   cell.
 - :func:`plot_field_errors`: an :class:`Evaluation` over many fields as a map of
   the field domain.
+
+Each returns a ``matplotlib.figure.Figure`` made without pyplot: a notebook shows
+it once, as the cell's result, and it is not left open in pyplot.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 _COLOURS = {"x": "tab:blue", "y": "tab:orange", "z": "tab:green"}
 
@@ -31,7 +35,8 @@ def plot_mean_m(comparison, ax=None):
     """
     with plt.style.context("default"):
         if ax is None:
-            fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+            fig = Figure(figsize=(8, 4), layout="constrained")
+            ax = fig.subplots()
         else:
             fig = ax.figure
         t_ns = comparison.times * 1e9
@@ -117,15 +122,12 @@ def plot_snapshots(comparison, indices=None):
     xs = np.linspace(extent[0], extent[1], mesh.n[0] * 2 + 1)[1::2][::step]
     ys = np.linspace(extent[2], extent[3], mesh.n[1] * 2 + 1)[1::2][::step]
     with plt.style.context("default"):
-        fig, axes = plt.subplots(
-            len(indices),
-            3,
-            figsize=(13, 1.2 + len(indices) * 13 / 3 * aspect * 1.3),
-            squeeze=False,
-            layout="constrained",
-            sharex=True,
-            sharey=True,
-        )
+        # rows of at most 5 inches: a tall film gets narrower images, not a
+        # figure many pages high
+        row_height = min(13 / 3 * aspect * 1.3, 5.0)
+        height = 1.2 + len(indices) * row_height
+        fig = Figure(figsize=(13, height), layout="constrained")
+        axes = fig.subplots(len(indices), 3, squeeze=False, sharex=True, sharey=True)
         for row, i in zip(axes, indices, strict=True):
             t_ps = comparison.times[i] * 1e12
             for ax, states, label in (
@@ -221,7 +223,8 @@ def plot_field_errors(evaluation, threshold=0.05):
     x, y, x_label, y_label = _map_coordinates(evaluation, frame)
     errors = frame["mean_m_error"].to_numpy()
     with plt.style.context("default"):
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+        fig = Figure(figsize=(10, 4), layout="constrained")
+        left, right = fig.subplots(1, 2)
         points = left.scatter(x, y, c=errors, cmap="viridis", s=25)
         fig.colorbar(points, ax=left, label="max |<m> error|")
         left.set_xlabel(x_label)

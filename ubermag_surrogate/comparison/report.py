@@ -23,6 +23,7 @@ from .._display import ReportDisplay
 from ..calculators import calculator as choose_calculator
 from ..data.layout import mean_m, to_components
 from ..driver import SurrogateDriver, zeeman_field
+from ..models.base import reissue_warnings
 from .evaluation import trajectory_errors
 
 
@@ -289,8 +290,11 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
 
     surrogate = _copy(system, f"{system.name}_surrogate")
     start = time.perf_counter()
-    driver.drive(surrogate, t=t, n=n, dirname=dirname, verbose=verbose)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        driver.drive(surrogate, t=t, n=n, dirname=dirname, verbose=verbose)
     surrogate_s = time.perf_counter() - start
+    reissue_warnings(caught, stacklevel=2)  # at the caller's compare(...) line
 
     field = zeeman_field(system) * mm.consts.mu0
     predict_s = np.inf  # the prediction alone, without files: best of three

@@ -440,7 +440,7 @@ def generate(
             failed=failed,
             errors=errors,
             wall_s=time.perf_counter() - start,
-            calculator=calc.__name__,
+            calculator=calculator,
         )
         if keep and progress:
             print(f"Simulation folders kept in {scratch}")

@@ -147,18 +147,18 @@ class Prediction:
         """Mean magnetisation <m>, ``(k, n+1, 3)``: sum Ms m / sum Ms, as OOMMF's table.
 
         Without materialising ``m`` if it has not been asked for: states are
-        decoded a chunk of trajectories at a time (for sweeps over many fields).
+        decoded a chunk at a time (for sweeps over many fields, and for long
+        horizons of one field).
         """
         if "m" in self.__dict__:
             return mean_m(self.m, self.Ms)
         k, n_times, d = self.latent.shape
-        per_chunk = max(1, _DECODE_CHUNK // n_times)
-        out = np.empty((k, n_times, 3))
-        for start in range(0, k, per_chunk):
-            latent = self.latent[start : start + per_chunk]
-            m = self.decoder(latent.reshape(-1, d))
-            out[start : start + per_chunk] = mean_m(m, self.Ms).reshape(-1, n_times, 3)
-        return out
+        latent = self.latent.reshape(-1, d)
+        out = np.empty((len(latent), 3))
+        for start in range(0, len(latent), _DECODE_CHUNK):  # states, not fields
+            chunk = slice(start, start + _DECODE_CHUNK)
+            out[chunk] = mean_m(self.decoder(latent[chunk]), self.Ms)
+        return out.reshape(k, n_times, 3)
 
 
 _DECODE_CHUNK = 256
@@ -302,7 +302,10 @@ class SurrogateModel(abc.ABC):
     def _check_fitted(self):
         """Raise ``ValueError`` unless the model is fitted (or loaded)."""
         if not hasattr(self, "fingerprint_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet.")
+            raise ValueError(
+                f"This {type(self).__name__} is not fitted yet: fit it on a store "
+                "(model.fit(store)) or load a saved one (models.load(path))."
+            )
 
     def _check_params(self):  # noqa: B027 - kinds without checks need none
         """Refuse bad hyper-parameters (``ValueError``); run by fit and load."""
@@ -523,14 +526,19 @@ class SurrogateModel(abc.ABC):
         fields : array_like
             mu0 H (T), ``(k, 3)`` or ``(3,)``.
         m0 : array_like, optional
-            Initial unit magnetisation (3N, store layout) or a
-            ``discretisedfield.Field``; default: the trained initial state.
+            Initial magnetisation, any length per cell (unit vectors or A/m): a
+            ``discretisedfield.Field`` on the model's mesh, its array ``(nx, ny,
+            nz, 3)``, one vector per cell ``(N, 3)``, or the store layout ``(3,
+            N)`` / ``(3N,)``; default: the trained initial state.
         t : float, optional
             Simulated time (s), as ``TimeDriver.drive``; outputs at ``i t / n``.
             ``t / n`` must be a whole multiple of the trained step ``dt_``.
+            Default: ``n`` trained steps (``n dt_``), or the trained horizon when
+            ``n`` is not given either.
         n : int, optional
-            Number of outputs (default: ``t / dt_``, or the trained horizon when
-            ``t`` is not given either).
+            Number of outputs (default: ``t / dt_``, every trained step, or the
+            trained horizon when ``t`` is not given either). Note: ``n`` alone
+            means ``n`` trained steps, not ``n`` outputs over the horizon.
         after : Prediction, optional
             A prediction of this model for the same fields to continue: from its
             last state, with its latent history and time, so that predicting
@@ -725,10 +733,13 @@ class SurrogateModel(abc.ABC):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
             moved = self.predict(neighbours.reshape(-1, 3), m0=m0, t=t, n=n)
-        if len(moved.times) != len(prediction.times):
+        if len(moved.times) != len(prediction.times) or not np.allclose(
+            moved.times, prediction.times, rtol=1e-9, atol=0
+        ):
             raise ValueError(
-                f"prediction has {len(prediction.times)} outputs; t={t!r} and n={n!r} "
-                f"give {len(moved.times)}."
+                f"prediction has {len(prediction.times)} outputs up to "
+                f"{prediction.times[-1]:.4g} s; t={t!r} and n={n!r} give "
+                f"{len(moved.times)} up to {moved.times[-1]:.4g} s."
             )
         mean = prediction.mean_m()
         moved = moved.mean_m().reshape(*neighbours.shape[:2], *mean.shape[1:])
@@ -742,7 +753,7 @@ class SurrogateModel(abc.ABC):
             raise ValueError(f"n={n!r} must be a positive integer number of outputs.")
         if t is None:
             return (self.n_steps_ if n is None else int(n)), 1
-        if isinstance(t, bool) or not isinstance(t, int | float | np.floating):
+        if isinstance(t, bool) or not isinstance(t, int | float | np.number):
             raise TypeError(f"t must be a time in seconds, not {t!r}.")
         if not (t > 0 and np.isfinite(t)):
             raise ValueError(f"t={t!r} must be a positive time in seconds.")
@@ -795,16 +806,26 @@ class SurrogateModel(abc.ABC):
                 f" The model does not take {names} as an input (the same, {values}, "
                 "in every training field): it predicts as for that value."
             )
+        if np.abs(fields).max() > 1.0:  # above 1 T: most likely mT given as T
+            message += " Fields are mu0 H in T (35 mT is 0.035, not 35)."
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
     def _check_m0(self, m0):
         if m0 is None:
             return None
+        n_cells = self.m0_.size // 3
         if isinstance(m0, df.Field):
-            if m0.nvdim != 3 or m0.mesh.n.prod() * 3 != self.m0_.size:
+            if m0.nvdim != 3 or m0.mesh.n.prod() != n_cells:
                 raise ValueError(
                     f"m0 is a {m0.nvdim}-component field on {m0.mesh.n.prod()} cells; "
-                    f"the model needs a 3-component field on {self.m0_.size // 3}."
+                    f"the model needs a 3-component field on {n_cells}."
+                )
+            if m0.mesh != self.mesh:
+                raise ValueError(
+                    f"m0 is a field on another mesh ({m0.mesh.region.pmin} to "
+                    f"{m0.mesh.region.pmax} m, n={m0.mesh.n.tolist()}) than the "
+                    f"model's ({self.mesh.region.pmin} to {self.mesh.region.pmax} "
+                    f"m, n={self.mesh.n.tolist()})."
                 )
             m0 = m0.array.reshape(-1, 3).T  # store layout (3, N), A/m
         else:
@@ -814,7 +835,19 @@ class SurrogateModel(abc.ABC):
                     f"m0 has {m0.size} values; the model's mesh needs "
                     f"{self.m0_.size} (3N)."
                 )
-            m0 = m0.reshape(3, -1)
+            if m0.shape == (*self.mesh.n, 3) or (
+                m0.shape == (n_cells, 3) and n_cells != 3
+            ):  # a Field's array or one vector per cell: cells first
+                m0 = m0.reshape(-1, 3).T
+            elif m0.shape in ((3, n_cells), (3 * n_cells,)):
+                m0 = m0.reshape(3, -1)
+            else:
+                raise ValueError(
+                    f"m0 has shape {m0.shape}: give it as system.m.array "
+                    f"{(*self.mesh.n.tolist(), 3)}, one vector per cell "
+                    f"({n_cells}, 3), or the store layout (3, {n_cells}) or "
+                    f"({3 * n_cells},)."
+                )
         if not np.all(np.isfinite(m0)):
             raise ValueError("m0 contains non-finite values.")
         magnetic = self.Ms_ > 0

@@ -71,7 +71,17 @@ class SelectionResult(ReportDisplay):
     model: object
 
     def __str__(self):
-        lines = [f"{'error':>8}  {'fit (s)':>7}  parameters"]
+        fitted = hasattr(self.model, "fingerprint_")
+        lines = [
+            f"Best of {len(self.table)} candidates: {self.best_params} (validation "
+            f"error {self.best_error:.4f}: mean over the held-out fields of the max "
+            "over time of |<m>_pred - <m>_true|).",
+            "model: refitted on all samples with these parameters"
+            if fitted
+            else "model: these parameters, not fitted (refit=False)",
+            "",
+            f"{'error':>8}  {'fit (s)':>7}  parameters",
+        ]
         for row in sorted(self.table, key=lambda r: r["error"]):
             lines.append(f"{row['error']:8.4f}  {row['fit_s']:7.1f}  {row['params']}")
         return "\n".join(lines)
