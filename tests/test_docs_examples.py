@@ -61,6 +61,7 @@ EXAMPLES = {
     "docs/surrogate-driver.md": [
         ("t=1e-9, n=100", "t=2e-10, n=20"),
         ('"data/sp4_field2_val.zarr"', '"train.zarr"'),
+        ("indices=[25, 50, 100]", "indices=[5, 10, 20]"),
     ],
 }
 """Per document: (text in an example, what the test runs instead)."""
