@@ -149,8 +149,10 @@ def test_snapshots_average_each_column_over_its_magnetic_cells():
         calculator="embedded",
         drives={},
     )
+    open_before = plt.get_fignums()
     fig = plot_snapshots(result, indices=[1])
-    assert plt.get_fignums() == []  # not left open in pyplot (shown twice in Jupyter)
+    assert plt.get_fignums() == open_before  # not left open in pyplot (Jupyter
+    # showed such a figure twice: as the cell's result and from pyplot)
     np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), 1.0)
     np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), 0.6)
     error = fig.axes[2].get_images()[0].get_array()
