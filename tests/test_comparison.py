@@ -125,6 +125,22 @@ def test_snapshots_leave_cells_without_magnet_blank(comparison):
     plt.close(fig)
 
 
+def two_outputs(mesh, state, predicted):
+    """A Comparison of t = 0 (both ``state``) and one output, ``predicted``."""
+    return Comparison(
+        times=np.array([0.0, 1e-12]),
+        simulated=np.stack([state, state]).reshape(2, 3, -1),
+        predicted=np.stack([state, predicted]).reshape(2, 3, -1),
+        mesh=mesh,
+        field=np.zeros(3),
+        simulation_s=1.0,
+        surrogate_s=0.1,
+        predict_s=0.01,
+        calculator="embedded",
+        drives={},
+    )
+
+
 def test_snapshots_average_each_column_over_its_magnetic_cells():
     # two layers, the top one magnetic only in the left half: the plotted m_x
     # was diluted by the empty cells (2/3 where every magnetic cell has 1)
@@ -136,19 +152,7 @@ def test_snapshots_average_each_column_over_its_magnetic_cells():
     predicted = state.copy()
     predicted[0][magnetic] = 0.6
     predicted[1][magnetic] = 0.8  # unit vectors, |m_pred - m_sim| = 0.894
-    states = np.stack([state, state]).reshape(2, 3, -1)
-    result = Comparison(
-        times=np.array([0.0, 1e-12]),
-        simulated=states,
-        predicted=np.stack([state, predicted]).reshape(2, 3, -1),
-        mesh=mesh,
-        field=np.zeros(3),
-        simulation_s=1.0,
-        surrogate_s=0.1,
-        predict_s=0.01,
-        calculator="embedded",
-        drives={},
-    )
+    result = two_outputs(mesh, state, predicted)
     open_before = plt.get_fignums()
     fig = plot_snapshots(result, indices=[1])
     assert plt.get_fignums() == open_before  # not left open in pyplot (Jupyter
@@ -163,21 +167,9 @@ def test_snapshots_average_each_column_over_its_magnetic_cells():
 def test_snapshots_of_a_tall_film_stay_a_few_inches_per_row():
     # the rows' height followed the film's aspect: 91 inches for 100 x 400 nm
     mesh = df.Mesh(p1=(0, 0, 0), p2=(100e-9, 400e-9, 5e-9), n=(5, 20, 1))
-    states = np.zeros((2, 3, 100))
-    states[:, 0] = 1.0
-    result = Comparison(
-        times=np.array([0.0, 1e-12]),
-        simulated=states,
-        predicted=states,
-        mesh=mesh,
-        field=np.zeros(3),
-        simulation_s=1.0,
-        surrogate_s=0.1,
-        predict_s=0.01,
-        calculator="embedded",
-        drives={},
-    )
-    fig = plot_snapshots(result, indices=[1])
+    state = np.zeros((3, 100))
+    state[0] = 1.0
+    fig = plot_snapshots(two_outputs(mesh, state, state), indices=[1])
     assert fig.get_size_inches()[1] <= 1.2 + 5.0
 
 
