@@ -5,6 +5,7 @@ Both the embedded calculator's drivers and ``SurrogateDriver`` follow
 same checks and have nothing to schedule on a cluster.
 """
 
+import contextlib
 import numbers
 import pathlib
 import warnings
@@ -132,5 +133,19 @@ class DriveInterrupted(RuntimeError):
 
     Its ``Driver.drive`` records ``"success": false`` in ``info.json`` only for an
     ``Exception``; the drivers raise this inside and a ``KeyboardInterrupt`` again
-    past it, so that a loop of drives under ``except Exception`` stops.
+    past it (:func:`interrupts_as_keyboard`), so that a loop of drives under
+    ``except Exception`` stops.
     """
+
+
+@contextlib.contextmanager
+def interrupts_as_keyboard():
+    """Turn a DriveInterrupted into the ``KeyboardInterrupt`` it stands for.
+
+    Wraps ``micromagneticmodel``'s ``drive``, which has written ``"success":
+    false`` to ``info.json`` by the time the exception leaves it.
+    """
+    try:
+        yield
+    except DriveInterrupted as exc:
+        raise KeyboardInterrupt(str(exc)) from None

@@ -33,6 +33,7 @@ from ..driver_options import (
     check_drive_options,
     check_positive_int,
     check_verbose,
+    interrupts_as_keyboard,
     write_oommf_script,
 )
 from ..models.base import (
@@ -322,17 +323,16 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             "t_before": t_before,
         }
         try:
-            super().drive(
-                system,
-                dirname=dirname,
-                append=append,
-                runner=runner,
-                ovf_format=ovf_format,
-                verbose=verbose,
-                **kwargs,
-            )
-        except DriveInterrupted as exc:  # info.json says success: false
-            raise KeyboardInterrupt(str(exc)) from None
+            with interrupts_as_keyboard():
+                super().drive(
+                    system,
+                    dirname=dirname,
+                    append=append,
+                    runner=runner,
+                    ovf_format=ovf_format,
+                    verbose=verbose,
+                    **kwargs,
+                )
         finally:
             self._pending = None
         self._remember(system, request.field, prediction, origin)

@@ -27,6 +27,7 @@ from ..driver_options import (
     NoScheduling,
     check_drive_options,
     check_positive_int,
+    interrupts_as_keyboard,
     write_oommf_script,
 )
 from .solver_process import IDLE_EXIT, discard, solver_process
@@ -122,7 +123,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         )
         if self.device not in _DEVICES:
             raise ValueError(f"device={self.device!r} must be one of {_DEVICES}.")
-        try:
+        with interrupts_as_keyboard():
             super().drive(
                 system,
                 dirname=dirname,
@@ -132,11 +133,6 @@ class Driver(NoScheduling, mm.ExternalDriver):
                 verbose=verbose,
                 **kwargs,
             )
-        except DriveInterrupted as exc:
-            # micromagneticmodel records success: false only for an Exception;
-            # past it, Ctrl-C is a KeyboardInterrupt again, so that a loop of
-            # drives under `except Exception` stops
-            raise KeyboardInterrupt(str(exc)) from None
 
     def drive_kwargs_setup(self, drive_kwargs):
         """Check the driver's keyword arguments and fill in defaults.
