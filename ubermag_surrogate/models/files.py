@@ -31,6 +31,10 @@ DIAGNOSTICS = (".loss", ".validation_scores")
 validation); predictions do not use them."""
 
 
+_UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error)
+"""What reading an archive member raises for a damaged or truncated file."""
+
+
 class MissingArray(KeyError):
     """An array the model needs is not in its file."""
 
@@ -120,7 +124,7 @@ def read_array(data, name, path, kinds=_ARRAY_KINDS):
             else:
                 raise ValueError(f"npy format version {version} is not supported")
             held = info.file_size - f.tell()
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+    except _UNREADABLE as error:
         raise DamagedFile(f"{damaged} cannot be read ({error}).") from None
     if (
         dtype.hasobject
@@ -136,7 +140,7 @@ def read_array(data, name, path, kinds=_ARRAY_KINDS):
         )
     try:
         array = data[name]
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+    except _UNREADABLE as error:
         raise DamagedFile(f"{damaged} cannot be read ({error}).") from None
     diagnostic = name.endswith(DIAGNOSTICS)  # a blown-up epoch is recorded as inf
     if dtype.kind == "f" and not diagnostic and not np.all(np.isfinite(array)):
