@@ -17,6 +17,28 @@ def small_system(name="small", n=(4, 3, 2), Ms=8e5, H=(2e4, 1e4, 0)):
     return system
 
 
+def two_regions(A):
+    """A factory of a 40 x 10 x 5 nm film of two subregions r1, r2, exchange ``A``."""
+
+    def factory():
+        mesh = df.Mesh(
+            p1=(0, 0, 0),
+            p2=(40e-9, 10e-9, 5e-9),
+            cell=(10e-9, 10e-9, 5e-9),
+            subregions={
+                "r1": df.Region(p1=(0, 0, 0), p2=(20e-9, 10e-9, 5e-9)),
+                "r2": df.Region(p1=(20e-9, 0, 0), p2=(40e-9, 10e-9, 5e-9)),
+            },
+        )
+        system = mm.System(name="paired")
+        system.energy = mm.Exchange(A=A)
+        system.dynamics = mm.Precession(gamma0=mm.consts.gamma0) + mm.Damping(alpha=0.5)
+        system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=8e5)
+        return system
+
+    return factory
+
+
 def macrospin(name="macrospin", H=1e5, alpha=0.0, m=(1, 0, 0), Ms=8e5):
     """One cell in a field H (A/m) along z, no exchange or demag."""
     mesh = df.Mesh(p1=(0, 0, 0), p2=(2e-9, 2e-9, 2e-9), n=(1, 1, 1))

@@ -12,11 +12,11 @@ import warnings
 
 import discretisedfield as df
 import micromagneticdata as md
-import micromagneticmodel as mm
 import numpy as np
 import pytest
 import xarray as xr
 import zarr
+from helpers import two_regions
 from IPython.lib.pretty import pretty
 
 from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain
@@ -725,22 +725,10 @@ def test_a_system_the_embedded_calculator_cannot_run_is_refused_before_any_run(
 ):
     # every sample used to be simulated and fail, the reason cut at 200
     # characters, and fit then said only "got 0"
-    def two_regions():
-        mesh = df.Mesh(
-            p1=(0, 0, 0),
-            p2=(20e-9, 5e-9, 5e-9),
-            cell=(5e-9, 5e-9, 5e-9),
-            subregions={"a": df.Region(p1=(0, 0, 0), p2=(10e-9, 5e-9, 5e-9))},
-        )
-        system = mm.System(name="regions")
-        system.energy = mm.Exchange(A={"a": 1e-11, "default": 2e-11})
-        system.dynamics = mm.Precession(gamma0=2.211e5) + mm.Damping(alpha=0.1)
-        system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=8e5)
-        return system
-
     with pytest.raises(ValueError, match="Oxs_Exchange6Ngbr.*Give A as one number"):
         generate(
-            Problem("regions", two_regions, relax=False),
+            # r2 and the coupling across take A["default"] in OOMMF
+            Problem("paired", two_regions({"r1": 1e-11, "default": 2e-11}), False),
             [[0, 0.01, 0]],
             t=1e-12,
             n=1,

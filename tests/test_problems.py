@@ -4,6 +4,7 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 import pytest
+from helpers import two_regions
 
 from ubermag_surrogate import embedded
 from ubermag_surrogate.data.generate import generate
@@ -242,26 +243,6 @@ def test_a_model_of_per_cell_material_drives_its_own_system(tmp_path):
         model.system()
 
 
-def _paired(A):
-    def factory():
-        mesh = df.Mesh(
-            p1=(0, 0, 0),
-            p2=(40e-9, 10e-9, 5e-9),
-            cell=(10e-9, 10e-9, 5e-9),
-            subregions={
-                "r1": df.Region(p1=(0, 0, 0), p2=(20e-9, 10e-9, 5e-9)),
-                "r2": df.Region(p1=(20e-9, 0, 0), p2=(40e-9, 10e-9, 5e-9)),
-            },
-        )
-        system = mm.System(name="paired")
-        system.energy = mm.Exchange(A=A)
-        system.dynamics = mm.Precession(gamma0=mm.consts.gamma0) + mm.Damping(alpha=0.5)
-        system.m = df.Field(mesh, nvdim=3, value=(1, 0, 0), norm=8e5)
-        return system
-
-    return factory
-
-
 def test_exchange_dicts_are_described_with_how_they_couple_subregions():
     # oommfc's pair keys are described (not refused), and the coupling between
     # subregions ("default", "r1:r2") tells dicts of equal per-cell values apart
@@ -271,14 +252,15 @@ def test_exchange_dicts_are_described_with_how_they_couple_subregions():
         {"r1": 1e-11, "r2": 1e-11, "r1:r2": 5e-12},
     ]
     described = [
-        Problem("paired", _paired(A)).metadata()["material"]["energy"] for A in dicts
+        Problem("paired", two_regions(A)).metadata()["material"]["energy"]
+        for A in dicts
     ]
     assert len(set(described)) == 3
 
 
 def test_a_factory_without_energy_terms_is_recorded_as_ubermag_writes_it():
     def macrospin():
-        system = _paired(1e-11)()
+        system = two_regions(1e-11)()
         system.energy = mm.Energy()  # the swept Zeeman field is its only energy
         return system
 
