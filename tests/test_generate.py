@@ -465,6 +465,46 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(tmp_path):
     )
 
 
+@pytest.mark.skipif(
+    not pathlib.Path("/proc/self/task").exists(),
+    reason="needs Linux /proc to find the pool's workers",
+)
+def test_a_terminated_command_line_run_stops_as_after_ctrl_c(tmp_path):
+    # A batch system's time limit sends SIGTERM: the command keeps what it has done
+    # and says so, instead of dying in the middle of a write
+    command = "import sys; from ubermag_surrogate.cli import main; sys.exit(main())"
+    argv = ["generate", "--n-samples", "6", "--t", "4e-10", "--steps", "5"]
+    argv += ["--cell", "10,12.5,3", "--out", "cut.zarr", "--calculator", "embedded"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", command, *argv, "--workers", "1"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store_path = tmp_path / "cut.zarr"
+    deadline = time.monotonic() + 240
+    while not (
+        (store_path / "status").exists()
+        and (TrajectoryStore(store_path).status == 1).sum() >= 1
+    ):
+        assert process.poll() is None, "the run ended before it was terminated"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    workers = _children(process.pid)
+    process.terminate()
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 143
+    assert "ubermag-surrogate generate: terminated (SIGTERM)." in stderr
+    assert "rerun the same command to go on" in stderr
+    assert "Traceback" not in stderr
+    _assert_gone_within(workers, 5)
+    store = TrajectoryStore(store_path)
+    assert 1 <= len(store.complete) < 6
+    (run,) = store.attrs["runs"]
+    assert (run["completed"], run["finished"]) == (len(store.complete), False)
+
+
 UNGUARDED_SCRIPT = textwrap.dedent(
     """
     from ubermag_surrogate.data import FieldDomain, sp4_field1_domain, sp4_field2_domain

@@ -9,7 +9,10 @@ in :mod:`.commands` and :mod:`.quickstart`.
 """
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import warnings
 
 from . import commands, quickstart
@@ -370,7 +373,7 @@ def main(argv=None):
             file=sys.stderr,
         )
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _terminate_as_interrupt() as terminated:
         warnings.showwarning = show
         try:
             return args.func(args)
@@ -384,11 +387,41 @@ def main(argv=None):
                 "quickstart": " Rerun the same command to go on from what is kept.",
             }.get(args.command, "")
             detail = f" ({exc})" if str(exc) else ""
+            what = "terminated (SIGTERM)" if terminated else "interrupted"
             print(
-                f"ubermag-surrogate {args.command}: interrupted{detail}.{hint}",
+                f"ubermag-surrogate {args.command}: {what}{detail}.{hint}",
                 file=sys.stderr,
             )
-            return 130
+            return 143 if terminated else 130
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Handle SIGTERM as Ctrl-C while a command runs; yield a list, true once it came.
+
+    A batch system's time limit (Slurm, PBS) or ``kill PID`` sends SIGTERM. Python
+    would end at once, in the middle of a write; as an interrupt, each command
+    keeps what it has done, as after Ctrl-C (a whole, shorter drive; the store's
+    record of the run; an interrupted neural fit saved beside the model). Only
+    where SIGTERM has its default action, and only in the main thread.
+    """
+    terminated = []
+
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL  # the caller's own
+    ):
+        yield terminated
+        return
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 if __name__ == "__main__":  # pragma: no cover
