@@ -62,6 +62,33 @@ def test_ctrl_c_keeps_completed_outputs(tmp_path):
     assert np.allclose(mean, drive.table.data[["mx", "my", "mz"]].iloc[-1], atol=1e-12)
 
 
+def test_a_killed_drive_is_readable_up_to_its_last_outputs(tmp_path):
+    # SIGKILL (a batch system's time limit, a crashed kernel) cannot be caught: the
+    # outputs are converted as the drive goes, so the folder is always a whole drive
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=tmp_path)
+    drive_dir = tmp_path / "long" / "drive-0"
+    deadline = time.monotonic() + 120
+    while _rows(drive_dir / "long.odt") < 20:
+        assert process.poll() is None, "the drive ended before it was killed"
+        assert time.monotonic() < deadline, "the drive never produced output"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    time.sleep(0.5)  # the solver process exits when its input closes
+
+    rows = _rows(drive_dir / "long.odt")
+    omf = sorted(drive_dir.glob("long-Oxs_TimeDriver-*.omf"))
+    assert 20 <= rows == len(omf) < 2000
+    # the solver's rows beyond those, if any, are the last fraction of a second
+    assert rows <= _rows(drive_dir / "long.odt.part") <= rows + 100
+    drive = md.Data("long", dirname=str(tmp_path))[-1]
+    assert drive.n == rows
+    for i in (0, -1):
+        mean = drive[i].orientation.mean()
+        expected = drive.table.data[["mx", "my", "mz"]].iloc[i]
+        assert np.allclose(mean, expected, atol=1e-12)
+
+
 SURROGATE_SCRIPT = textwrap.dedent(
     """
     import sys

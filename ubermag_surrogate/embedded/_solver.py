@@ -15,9 +15,11 @@ imports them once.
 It reads the problem written by :mod:`ubermag_surrogate.embedded.system_input` and
 writes, into the drive directory,
 
-- ``<name>.odt``: an OOMMF-style table, one row appended (and flushed) per output,
 - ``<name>-steps.npy``: the magnetisation M (A/m) of every output, shape
-  ``(n, nx, ny, nz, 3)``, which the parent converts to ``.omf`` files,
+  ``(n, nx, ny, nz, 3)``, each written (and flushed) before its table row,
+- ``<name>.odt.part``: an OOMMF-style table, one row appended (and flushed) per
+  output; the parent turns each row into a ``.omf`` file and a row of
+  ``<name>.odt`` as they come (:mod:`ubermag_surrogate.embedded.outputs`),
 - ``<name>-result.json``: solver statistics, written when the run completes.
 
 Exit code 0 on success; otherwise the error is printed to stderr (exit code 1).
@@ -232,7 +234,7 @@ def run_time_driver(problem, mn, directory, name, settings):
     )
     energy_columns = _energy_columns(problem)
     table = _Table(
-        directory / f"{name}.odt",
+        directory / f"{name}.odt.part",
         [
             ("Oxs_RungeKuttaEvolve:evolver:Total energy", "J"),
             ("Oxs_RungeKuttaEvolve:evolver:Max dm/dt", "deg/ns"),
@@ -305,7 +307,7 @@ def run_min_driver(problem, mn, directory, name, settings):
     mxHxm = torch.linalg.norm(torch.linalg.cross(m, torch.linalg.cross(m, h)), dim=-1)
     energies = problem.energies()
     table = _Table(
-        directory / f"{name}.odt",
+        directory / f"{name}.odt.part",
         [
             ("Oxs_CGEvolve:evolver:Max mxHxm", "A/m"),
             ("Oxs_CGEvolve:evolver:Total energy", "J"),

@@ -30,6 +30,7 @@ from ..driver_options import (
     interrupts_as_keyboard,
     write_oommf_script,
 )
+from .outputs import DriveOutputs
 from .solver_process import IDLE_EXIT, discard, solver_process
 from .system_input import check_system, write_input
 
@@ -50,15 +51,6 @@ def _check_positive_real(name, value):
     if not value > 0 or value == float("inf"):
         raise ValueError(f"Cannot drive with {name}={value}: it must be positive.")
     return float(value)  # a Python float: the settings are written as JSON
-
-
-def _table_rows(path):
-    """Return the number of data rows written so far to an ``.odt`` file."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return sum(1 for line in f if line.strip() and not line.startswith("#"))
-    except FileNotFoundError:
-        return 0
 
 
 class Driver(NoScheduling, mm.ExternalDriver):
@@ -223,10 +215,17 @@ class Driver(NoScheduling, mm.ExternalDriver):
             from .._progress import progress_bar
 
             progress = progress_bar(total=total, unit="step", leave=False)
+        outputs = DriveOutputs(
+            name,
+            system.m.mesh,
+            self.__class__.__name__,
+            spec["settings"]["ovf_format"],
+            total,
+        )
         try:
-            outcome = self._run_in_solver_process(name, spec, progress)
+            outcome = self._run_in_solver_process(name, spec, progress, outputs)
         except KeyboardInterrupt:
-            done = self._write_steps(system, spec)
+            done = outputs.finish()
             raise DriveInterrupted(
                 f"Drive of {name!r} interrupted after {done} of {total} outputs; "
                 f"the completed outputs are in {pathlib.Path().absolute()}."
@@ -235,7 +234,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
             if progress is not None:
                 progress.close()
         elapsed = time.perf_counter() - start
-        done = self._write_steps(system, spec)
+        done = outputs.finish()
         if outcome is not True:
             code = 1 if outcome is False else outcome
             log = pathlib.Path(f"{name}.log")
@@ -268,16 +267,19 @@ class Driver(NoScheduling, mm.ExternalDriver):
         info["device_requested"], info["device"] = info.get("device"), device
         info_path.write_text(json.dumps(info), encoding="utf-8")
 
-    def _run_in_solver_process(self, name, spec, progress):
-        """Run the drive in a solver process; return True, False or an exit code."""
+    def _run_in_solver_process(self, name, spec, progress, outputs):
+        """Run the drive in a solver process; return True, False or an exit code.
+
+        While it runs, ``outputs`` writes each completed output into the folder.
+        """
         for _ in range(3):
             solver = solver_process(self.device, spec["settings"]["n_threads"])
             with solver.busy:
                 if solver.submit(f"{name}.json", f"{name}.log"):
                     try:
                         while (outcome := solver.reply(timeout=0.05)) is None:
+                            rows = outputs.update()
                             if progress is not None:
-                                rows = _table_rows(f"{name}.odt")
                                 progress.update(rows - progress.n)
                     except KeyboardInterrupt:
                         discard(solver)  # the outputs so far are on disk
@@ -293,36 +295,6 @@ class Driver(NoScheduling, mm.ExternalDriver):
 
     def _check_result(self, result):
         """Warn about anything the solver reported (e.g. no convergence)."""
-
-    def _write_steps(self, system, spec):
-        """Convert the solver's ``<name>-steps.npy`` into ``.omf`` files.
-
-        Only outputs that have their table row are converted, so a killed run leaves
-        a consistent (shorter) drive. Returns the number of outputs written.
-        """
-        name = system.name
-        path = pathlib.Path(f"{name}-steps.npy")
-        if not path.exists():
-            return 0
-        table = _table_rows(f"{name}.odt")
-        iterations = []
-        if table:
-            data = ut.Table.fromfile(f"{name}.odt", x=None).data
-            iterations = data["iteration"].astype(int).tolist()
-        steps = np.load(path, mmap_mode="r")
-        width = max(6, len(str(len(steps))))
-        driver = self.__class__.__name__
-        representation = spec["settings"]["ovf_format"]
-        field = df.Field(system.m.mesh, nvdim=3, unit="A/m")  # as OOMMF writes M
-        for i, iteration in enumerate(iterations):
-            field.array = np.asarray(steps[i])
-            field.to_file(
-                f"{name}-Oxs_{driver}-Magnetization-{i:0{width}d}-{iteration:07d}.omf",
-                representation=representation,
-            )
-        del steps
-        path.unlink()
-        return len(iterations)
 
     def _read_data(self, system):
         omf_files = sorted(pathlib.Path(".").glob(f"{system.name}-*.omf"))
