@@ -13,6 +13,7 @@ import torch
 from helpers import macrospin, small_system
 
 from ubermag_surrogate import embedded
+from ubermag_surrogate.embedded.outputs import DriveOutputs
 
 
 def test_time_drive_writes_an_oommf_layout_that_micromagneticdata_reads():
@@ -317,3 +318,38 @@ def test_exchange_per_cell_couples_neighbours_as_oommfs_exchangeptwise():
     A_eff = 2 * 1e-11 * 4e-11 / (1e-11 + 4e-11)
     expected = 2 * A_eff * dx**3 / dx**2
     assert system.table.data["E_exchange"].iloc[-1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_outputs_are_converted_row_by_row_and_never_half(tmp_path, monkeypatch):
+    # the solver appends to <name>.odt.part while the parent reads it: a row it has
+    # only begun is left for the next update, and each .omf comes with its row
+    monkeypatch.chdir(tmp_path)
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(2e-9, 1e-9, 1e-9), n=(2, 1, 1))
+    steps = np.lib.format.open_memmap(
+        "p-steps.npy", mode="w+", dtype=np.float64, shape=(2, 2, 1, 1, 3)
+    )
+    steps[0], steps[1] = [8e5, 0, 0], [0, 8e5, 0]
+    steps.flush()
+    part = pathlib.Path("p.odt.part")
+    header = "# ODT 1.0\n# Columns: {Oxs_X:e:Total energy} Oxs_TimeDriver::Iteration\n"
+    part.write_text(header + "1.5 17\n2.5 3")
+    outputs = DriveOutputs("p", mesh, "TimeDriver", "bin8", total=2)
+
+    assert outputs.update() == 1
+    assert pathlib.Path("p.odt").read_text() == header + "1.5 17\n"
+    (omf,) = pathlib.Path().glob("p*.omf")
+    assert omf.name == "p-Oxs_TimeDriver-Magnetization-000000-0000017.omf"
+    assert np.allclose(df.Field.from_file(omf).mean(), [8e5, 0, 0])
+
+    with part.open("a") as f:
+        f.write("4\n# Table End\n")
+    assert outputs.finish() == 2
+    assert pathlib.Path("p.odt").read_text() == header + "1.5 17\n2.5 34\n# Table End\n"
+    assert not part.exists() and not pathlib.Path("p-steps.npy").exists()
+    second = pathlib.Path("p-Oxs_TimeDriver-Magnetization-000001-0000034.omf")
+    assert np.allclose(df.Field.from_file(second).mean(), [0, 8e5, 0])
+    assert sorted(p.name for p in pathlib.Path().iterdir()) == [
+        "p-Oxs_TimeDriver-Magnetization-000000-0000017.omf",
+        second.name,
+        "p.odt",
+    ]
