@@ -353,3 +353,57 @@ def test_outputs_are_converted_row_by_row_and_never_half(tmp_path, monkeypatch):
         second.name,
         "p.odt",
     ]
+
+
+def test_demag_of_one_cube_is_a_third_as_oommfs():
+    # magnum.np 2.2's one-cell branch left Ms out of N Ms m: E came out 1/Ms of
+    # the true mu0 Ms^2 V / 6, and a one-cell platelet did not lie in plane
+    system = macrospin(name="cube", H=0.0, m=(0, 0, 1))
+    system.energy = mm.Demag()
+    embedded.MinDriver(max_iterations=1).drive(system, verbose=0)
+    volume, Ms = (2e-9) ** 3, 8e5
+    expected = mm.consts.mu0 * Ms**2 * volume / 6
+    assert system.table.data["E_demag"].iloc[-1] == pytest.approx(expected, rel=1e-6)
+
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(4e-9, 4e-9, 1e-9), n=(1, 1, 1))
+    platelet = mm.System(name="platelet")
+    platelet.energy = mm.Demag()
+    platelet.m = df.Field(mesh, nvdim=3, value=(1, 0, 1.7), norm=Ms)
+    embedded.MinDriver().drive(platelet, verbose=0)
+    assert abs(platelet.m.orientation.mean()[2]) < 1e-3
+
+
+def test_min_driver_ignores_dynamics_and_temperature_as_oommfc():
+    # "relax, then drive with spin-transfer torque at T > 0": oommfc's MinDriver
+    # never reads system.dynamics or system.T
+    system = macrospin(name="to_relax", alpha=0.5, m=(1, 0, 0.2))
+    system.dynamics += mm.ZhangLi(u=400, beta=0.5)
+    system.T = 300
+    embedded.MinDriver().drive(system, verbose=0)
+    assert np.allclose(system.m.orientation.mean(), (0, 0, 1), atol=1e-3)
+    with pytest.raises(ValueError, match="Finite temperature"):
+        embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+
+
+def test_delete_starts_the_drive_numbers_again_as_oommfc():
+    system = small_system(name="renumbered")
+    embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert system.drive_number == 1
+    embedded.delete(system)
+    assert system.drive_number == 0
+    embedded.TimeDriver().drive(system, t=1e-12, n=1, verbose=0)
+    assert pathlib.Path("renumbered", "drive-0", "info.json").is_file()
+
+
+def test_not_converged_warns_at_the_callers_line():
+    system = macrospin(name="slow", m=(1, 0, 0.1))
+    with pytest.warns(RuntimeWarning, match="stopped after 2 iterations") as record:
+        embedded.MinDriver(max_iterations=2).drive(system, verbose=0)
+    assert record[0].filename == __file__
+
+
+def test_progress_bar_ends_at_the_last_output(capfd):
+    system = small_system(name="progress")
+    embedded.TimeDriver().drive(system, t=2e-11, n=20, n_threads=1, verbose=2)
+    bar = [line for line in capfd.readouterr().err.splitlines() if "/20" in line]
+    assert "20/20" in bar[-1]

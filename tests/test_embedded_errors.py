@@ -48,7 +48,7 @@ def test_bad_time_drive_arguments(kwargs, error, match):
 
 def test_unknown_driver_attribute():
     with pytest.raises(AttributeError, match="Invalid attribute"):
-        embedded.TimeDriver(evolver="rk")
+        embedded.TimeDriver(evolvr="rk")
 
 
 @pytest.mark.parametrize(
@@ -237,3 +237,29 @@ def test_damping_alone_relaxes_with_oommfs_default_gamma():
     system.dynamics = mm.Damping(alpha=0.5)
     _, _, arrays = system_arrays(system)
     assert np.all(arrays["gamma0"] == 2.211e5)  # OOMMF's gamma_G, not mm's
+
+
+@pytest.mark.parametrize(
+    "driver, option",
+    [
+        (embedded.MinDriver, "evolver"),
+        (embedded.MinDriver, "stage_iteration_limit"),
+        (embedded.TimeDriver, "stopping_dm_dt"),
+        (embedded.TimeDriver, "total_iteration_limit"),
+    ],
+)
+def test_oommfc_driver_options_it_lacks_are_refused_by_name(driver, option):
+    # micromagneticmodel said only "Invalid attribute"; set after the
+    # constructor they were ignored, where oommfc writes them into its .mif
+    with pytest.raises(ValueError, match=f"{option}: option.*of oommfc's") as info:
+        driver(**{option: 1})
+    assert ("max_iterations" in str(info.value)) == (driver is embedded.MinDriver)
+    instance = driver()
+    setattr(instance, option, 1)
+    system = small_system()
+    with pytest.raises(ValueError, match=f"{option}: option.*of oommfc's"):
+        if driver is embedded.TimeDriver:
+            instance.drive(system, t=1e-12, n=1)
+        else:
+            instance.drive(system)
+    assert _no_folder()

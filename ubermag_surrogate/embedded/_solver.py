@@ -94,8 +94,8 @@ class _Problem:
         self.Ms = t(Ms)[..., None]
         self.Ms_total = max(float(Ms.sum()), 1e-300)
         material = {"Ms": self.Ms}
-        # magnum.np's anisotropy energy is -K1 (m.u)^2 - K2 (m.u)^4, OOMMF's
-        # K1 sin^2 + K2 sin^4 form is zero along the axis: (K1 + K2) V apart
+        # magnum.np's anisotropy energy is -K1 (m.u)^2 - K2 (m.u)^4; OOMMF reports
+        # it zero along the axis where K1 > 0: (K1 + K2) V higher
         self.energy_offsets = {}
         cell_volume = float(np.prod(spec["mesh"]["cell"]))
         self.terms = []  # (term spec, magnum.np field term)
@@ -107,7 +107,8 @@ class _Problem:
                 material[f"{name}.A"] = t(arrays[keys["A"]])
                 field = mn.ExchangeField(A=f"{name}.A")
             elif kind == "Demag":
-                field = mn.DemagField()
+                single = all(int(k) == 1 for k in spec["mesh"]["n"])
+                field = _single_cell_demag(mn) if single else mn.DemagField()
             elif kind == "Zeeman":
                 field = mn.ExternalField(t(arrays[keys["H"]]))
             elif kind == "UniaxialAnisotropy":
@@ -179,6 +180,16 @@ class _Problem:
 
     def M(self):
         return (self.state.m * self.Ms).cpu().numpy()
+
+
+def _single_cell_demag(mn):
+    """Demag of a one-cell mesh: N Ms m (magnum.np 2.2's single-spin branch: N m)."""
+
+    class SingleCellDemag(mn.DemagField):
+        def h(self, state):
+            return super().h(state) * state.material["Ms"]
+
+    return SingleCellDemag()
 
 
 class _Table:

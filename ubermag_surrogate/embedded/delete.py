@@ -7,6 +7,9 @@ import shutil
 def delete(system, silent=False, dirname="."):
     """Delete the directory ``dirname/<system.name>`` with all its drives.
 
+    As ``oommfc.delete``, also sets ``system.drive_number`` back to 0, so the next
+    drive is ``drive-0`` again.
+
     Parameters
     ----------
     system : micromagneticmodel.System
@@ -24,5 +27,6 @@ def delete(system, silent=False, dirname="."):
     path = pathlib.Path(dirname, system.name)
     if path.exists():
         shutil.rmtree(path)
+        system.drive_number = 0
     elif not silent:
         raise FileNotFoundError(f"Directory {str(path)!r} does not exist.")

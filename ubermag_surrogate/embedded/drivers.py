@@ -70,6 +70,40 @@ class Driver(NoScheduling, mm.ExternalDriver):
         "with OOMMF on a cluster."
     )
 
+    def __init__(self, **kwargs):
+        self._refuse_oommf_options(kwargs)
+        super().__init__(**kwargs)
+
+    def _refuse_oommf_options(self, attributes):
+        """Refuse options of oommfc's driver of the same name that this one lacks.
+
+        micromagneticmodel would say only "Invalid attribute" for them in the
+        constructor, and ignore them set afterwards (oommfc writes them into its
+        ``.mif`` however they were set).
+        """
+        import oommfc
+
+        oommf = getattr(oommfc, self.__class__.__name__, None)
+        lacking = [
+            key
+            for key in attributes
+            if key in getattr(oommf, "_allowed_attributes", ())
+            and key not in self._allowed_attributes
+        ]
+        if lacking:
+            hint = (
+                " (for an iteration limit: max_iterations)"
+                if "max_iterations" in self._allowed_attributes
+                and any("iteration_limit" in key for key in lacking)
+                else ""
+            )
+            raise ValueError(
+                f"{', '.join(sorted(lacking))}: option(s) of oommfc's "
+                f"{self.__class__.__name__} (OOMMF) that the embedded calculator "
+                f"does not have; its {self.__class__.__name__} takes "
+                f"{', '.join(self._allowed_attributes)}{hint}."
+            )
+
     def drive(
         self,
         system,
@@ -135,6 +169,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
             Keyword arguments passed to ``drive``; ``n_threads`` (int, default: the
             number of cores available) is common to all embedded drivers.
         """
+        self._refuse_oommf_options(vars(self))  # also those set after __init__
         known = {"n_threads", *self._drive_arguments}
         unknown = sorted(set(drive_kwargs) - known - set(OOMMF_ONLY))
         if unknown:
@@ -224,6 +259,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         )
         try:
             outcome = self._run_in_solver_process(name, spec, progress, outputs)
+            done = outputs.finish()
         except KeyboardInterrupt:
             done = outputs.finish()
             raise DriveInterrupted(
@@ -232,9 +268,9 @@ class Driver(NoScheduling, mm.ExternalDriver):
             ) from None
         finally:
             if progress is not None:
+                progress.update(outputs.rows - progress.n)
                 progress.close()
         elapsed = time.perf_counter() - start
-        done = outputs.finish()
         if outcome is not True:
             code = 1 if outcome is False else outcome
             log = pathlib.Path(f"{name}.log")
@@ -404,7 +440,7 @@ class MinDriver(Driver):
                 f"reaching stopping_mxHxm={result['stopping_mxHxm']} A/m (max mxHxm = "
                 f"{result['max_mxHxm']:.3g} A/m); raise max_iterations.",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=5,  # _call, micromagneticmodel's drive, drive, the caller
             )
 
     @property

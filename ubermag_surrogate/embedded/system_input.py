@@ -56,6 +56,9 @@ def check_system(system, needs_dynamics):
         System to check.
     needs_dynamics : bool
         ``True`` for time drives, which need at least one dynamics term.
+        ``False`` for energy minimisation, which ignores the dynamics and the
+        temperature, as oommfc's ``MinDriver`` does (a system set up for a later
+        spin-transfer or thermal drive relaxes first).
 
     Returns
     -------
@@ -102,7 +105,7 @@ def check_system(system, needs_dynamics):
         raise RuntimeError("System's dynamics is not defined")
     if len(system.energy) == 0:
         raise RuntimeError("System's energy is not defined")
-    if system.T not in (0, 0.0, None):
+    if needs_dynamics and system.T not in (0, 0.0, None):
         raise ValueError(
             f"Finite temperature ({system.T=}) is not supported by the embedded "
             "calculator."
@@ -116,6 +119,8 @@ def check_system(system, needs_dynamics):
                     "); the embedded calculator supports constant fields only."
                 )
         _check_term(term, SUPPORTED_ENERGY)
+    if not needs_dynamics:
+        return system_arrays(system, dynamics=False)
     for term in system.dynamics:
         _check_term(term, SUPPORTED_DYNAMICS)
     return system_arrays(system)
@@ -177,8 +182,16 @@ def _check_exchange_between_subregions(mesh, value, A, magnetic):
             )
 
 
-def system_arrays(system):
+def system_arrays(system, dynamics=True):
     """Collect the per-cell arrays the solver needs.
+
+    Parameters
+    ----------
+    system : micromagneticmodel.System
+        Checked system.
+    dynamics : bool, optional
+        Read ``system.dynamics`` (default); with ``False`` (energy minimisation)
+        it is ignored, and ``gamma0`` and ``alpha`` are OOMMF's defaults.
 
     Returns
     -------
@@ -232,8 +245,9 @@ def system_arrays(system):
                 raise ValueError("UniaxialAnisotropy needs K (or K1) and u.")
         terms.append(entry)
 
-    precession = [t for t in system.dynamics if isinstance(t, mm.Precession)]
-    damping = [t for t in system.dynamics if isinstance(t, mm.Damping)]
+    dynamics_terms = list(system.dynamics) if dynamics else []
+    precession = [t for t in dynamics_terms if isinstance(t, mm.Precession)]
+    damping = [t for t in dynamics_terms if isinstance(t, mm.Damping)]
     if len(precession) > 1:  # oommfc cannot script it either
         raise ValueError(
             f"The system has {len(precession)} Precession terms; give one."
