@@ -263,3 +263,10 @@ def test_oommfc_driver_options_it_lacks_are_refused_by_name(driver, option):
         else:
             instance.drive(system)
     assert _no_folder()
+
+
+def test_hysteresis_driver_is_refused_with_what_to_do():
+    with pytest.raises(AttributeError, match="no HysteresisDriver.*MinDriver"):
+        embedded.HysteresisDriver()
+    with pytest.raises(AttributeError, match="has no attribute 'Tyop'"):
+        embedded.Tyop  # noqa: B018

@@ -25,3 +25,13 @@ __all__ = [
     "SUPPORTED_ENERGY",
     "SUPPORTED_DYNAMICS",
 ]
+
+
+def __getattr__(name):
+    # code written for oommfc (calc = us.calculator(); calc.HysteresisDriver())
+    if name == "HysteresisDriver":
+        raise AttributeError(
+            "The embedded calculator has no HysteresisDriver (oommfc's needs OOMMF); "
+            "step the Zeeman field and run MinDriver at each value instead."
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
