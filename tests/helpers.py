@@ -1,10 +1,16 @@
 """Small real systems for the tests."""
 
+import functools
+import os
+import signal
+
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
 from ubermag_surrogate.data import FieldDomain
+from ubermag_surrogate.problems import sp4
+from ubermag_surrogate.problems.base import Problem
 
 
 def small_system(name="small", n=(4, 3, 2), Ms=8e5, H=(2e4, 1e4, 0)):
@@ -102,3 +108,24 @@ def damped_rotations(n_fields=30, n_times=41, seed=0):
         [np.cos(omega * t) * decay, np.sin(omega * t) * decay, 1 - decay], axis=2
     )
     return latent, fields
+
+
+class SP4Failing(Problem):
+    """Coarse SP4 whose simulation of one field fails, as a user's factory may.
+
+    ``how="raise"``: ``system_for`` raises ``ValueError``; ``how="kill"``: it kills
+    the process it runs in (a worker: as the out-of-memory killer would).
+    Importable, so that pool workers unpickle it by reference.
+    """
+
+    def __init__(self, failing_field, how="raise", cell=(10e-9, 12.5e-9, 3e-9)):
+        super().__init__("sp4", functools.partial(sp4.system, cell=cell), relax=True)
+        self.failing_field = np.asarray(failing_field, dtype=float)
+        self.how = how
+
+    def system_for(self, field, m0, name=None):
+        if np.allclose(field, self.failing_field):
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise ValueError(f"this problem cannot simulate {self.failing_field} T")
+        return super().system_for(field, m0, name=name)

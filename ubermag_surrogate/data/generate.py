@@ -9,6 +9,7 @@ dask-jobqueue). Completed samples survive an interruption; rerunning the same ca
 skips them.
 """
 
+import collections
 import dataclasses
 import datetime
 import hashlib
@@ -20,7 +21,8 @@ import tempfile
 import threading
 import time
 import warnings
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -97,9 +99,11 @@ def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
     calculator : str
         ``"oommf"`` or ``"embedded"``.
     scratch : str
-        Directory for the drive folder.
+        Directory in which this attempt makes its own folder,
+        ``<problem>_<index>-<random>/`` (a cancelled Dask task still running
+        cannot delete the folder of its rerun).
     keep : bool, optional
-        Keep the drive folder (default: delete it).
+        Keep that folder (default: delete it).
 
     Returns
     -------
@@ -111,14 +115,18 @@ def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
 
     start = time.perf_counter()
     name = f"{problem.name}_{index:06d}"
+    folder = None
     try:
         calc = get_calculator(calculator, verbose=False)
         system = problem.system_for(field, m0, name=name)
-        with _DRIVE_LOCK:
+        with _DRIVE_LOCK:  # drives chdir: relative paths resolve only in here
+            pathlib.Path(scratch).mkdir(parents=True, exist_ok=True)
+            folder = pathlib.Path(tempfile.mkdtemp(dir=scratch, prefix=f"{name}-"))
+            folder = folder.absolute()
             calc.TimeDriver().drive(
-                system, t=t, n=n, dirname=scratch, verbose=0, n_threads=1
+                system, t=t, n=n, dirname=folder, verbose=0, n_threads=1
             )
-        drive = md.Data(name, dirname=scratch)[-1]
+        drive = md.Data(name, dirname=folder)[-1]
         if drive.n != n:
             raise RuntimeError(f"drive has {drive.n} outputs, expected {n}")
         n_cells = int(np.prod(m0.shape[:-1]))
@@ -140,8 +148,8 @@ def simulate(problem, index, field, m0, t, n, calculator, scratch, keep=False):
             "wall_s": time.perf_counter() - start,
         }
     finally:
-        if not keep:
-            shutil.rmtree(pathlib.Path(scratch, name), ignore_errors=True)
+        if not keep and folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _simulate_payload(payload):
@@ -172,7 +180,8 @@ def scratch_folder(scratch, store):
     """
     store = pathlib.Path(store).absolute()
     tag = hashlib.sha256(str(store).encode()).hexdigest()[:8]
-    return pathlib.Path(scratch) / f"{store.name}-{tag}"
+    # absolute here, where it was given: a worker's threads chdir into drives
+    return pathlib.Path(scratch).absolute() / f"{store.name}-{tag}"
 
 
 def _check_arguments(fields, t, n, workers, client):
@@ -475,41 +484,113 @@ def _exit_with_parent(parent_pid):
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+WORKER_DIED = (
+    "the process running this simulation died (killed, e.g. by the out-of-memory "
+    "killer, or crashed)"
+)
+"""The error recorded for a sample whose simulation ended its worker process."""
+
+
+def _failure(task, error):
+    return {"index": task["index"], "m": None, "error": error, "wall_s": 0.0}
+
+
 def _run(tasks, workers, client):
-    """Yield results as simulations finish, on a Dask client or a process pool."""
+    """Yield results as simulations finish, on a Dask client or a process pool.
+
+    Tasks are pickled and submitted a few at a time, and each result is let go once
+    yielded, so memory does not grow with the number of fields.
+    """
     if not tasks:
         return
-    import cloudpickle
-
-    payloads = [cloudpickle.dumps(task) for task in tasks]
     if client is not None:
-        from distributed import as_completed as dask_as_completed
+        yield from _run_dask(tasks, client)
+    else:
+        yield from _run_local(tasks, min(workers or default_threads(), len(tasks)))
 
-        futures = client.map(_simulate_payload, payloads, pure=False)
-        try:
-            for future in dask_as_completed(futures):
-                yield future.result()
-        finally:
-            client.cancel(futures)
-        return
+
+def _run_dask(tasks, client):
+    import cloudpickle
+    from distributed import KilledWorker
+    from distributed import as_completed as dask_as_completed
+
+    queue = collections.deque(tasks)
+    active = {}
+    completed = dask_as_completed()
+
+    def submit():
+        # twice the cluster's threads (it may grow, as with dask-jobqueue)
+        limit = max(2 * sum(client.nthreads().values()), 2)
+        while queue and len(active) < limit:
+            task = queue.popleft()
+            payload = cloudpickle.dumps(task)
+            future = client.submit(_simulate_payload, payload, pure=False)
+            active[future] = task
+            completed.add(future)
+
+    submit()
+    try:
+        for future in completed:
+            task = active.pop(future)
+            try:
+                result = future.result()
+            except KilledWorker:  # Dask retried it on other workers first
+                result = _failure(task, f"KilledWorker: {WORKER_DIED}")
+            future.release()
+            submit()
+            yield result
+    finally:
+        if active:  # interrupted: tasks already running still run to their end
+            client.cancel(list(active))
+
+
+def _run_local(tasks, workers):
     # loky starts fresh interpreters (no fork of a threaded parent) that, unlike
     # multiprocessing's "spawn", do not re-run the caller's script: generate() works
     # from a script without an ``if __name__ == "__main__":`` guard.
+    import cloudpickle
     from loky import ProcessPoolExecutor
 
-    workers = min(workers or default_threads(), len(tasks))
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
-    )
-    try:
-        futures = [pool.submit(_simulate_payload, p) for p in payloads]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        # Ctrl-C, an error, or the caller stopped reading: the simulations in flight
-        # are lost anyway, so stop their workers now instead of waiting for them.
-        pool.shutdown(wait=False, kill_workers=True)
-        raise
-    pool.shutdown(wait=True)
+    queue = collections.deque(tasks)
+    # After a worker died, every simulation in flight failed with it; they are
+    # rerun one at a time, so the one that kills its worker is found and recorded.
+    suspects = collections.deque()
+    while queue or suspects:
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+        active, broke = {}, False
+        try:
+            while queue or suspects or active:
+                source, limit = (suspects, 1) if suspects else (queue, workers)
+                while source and len(active) < limit:
+                    task = source.popleft()
+                    payload = cloudpickle.dumps(task)
+                    active[pool.submit(_simulate_payload, payload)] = task
+                done, _ = wait(active, return_when=FIRST_COMPLETED)
+                broken = []
+                for future in done:
+                    task = active.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken.append(task)
+                        continue
+                    yield result
+                if broken:
+                    lost = broken + list(active.values())
+                    active.clear()
+                    broke = True
+                    if len(lost) == 1:
+                        yield _failure(lost[0], f"{WORKER_DIED}.")
+                    else:
+                        suspects.extend(lost)
+                    break  # a fresh pool for the rest
+        except BaseException:
+            # Ctrl-C, an error, or the caller stopped reading: the simulations in
+            # flight are lost anyway, so stop their workers now instead of waiting.
+            pool.shutdown(wait=False, kill_workers=True)
+            raise
+        pool.shutdown(wait=not broke, kill_workers=broke)

@@ -34,6 +34,7 @@ import json
 import os
 import pathlib
 import shutil
+import time
 
 import discretisedfield as df
 import filelock
@@ -621,10 +622,20 @@ class TrajectoryStore:
         return out
 
     def to_xarray(self):
-        """Lazy ``xarray.Dataset`` (dask-backed) of the whole store."""
+        """Lazy ``xarray.Dataset`` (dask-backed) of the whole store.
+
+        While :func:`~.generate.generate` appends fields, the arrays grow one after
+        another for a few milliseconds; an open that falls in between is retried.
+        """
         import xarray as xr
 
-        return xr.open_zarr(str(self.path), consolidated=False)
+        for attempt in range(20):
+            try:
+                return xr.open_zarr(str(self.path), consolidated=False)
+            except ValueError as exc:
+                if "conflicting sizes" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.05)
 
     def field(self, sample, time_index):
         """Magnetisation M (A/m) of one snapshot as a ``discretisedfield.Field``."""
