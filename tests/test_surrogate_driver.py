@@ -451,10 +451,20 @@ def _other_material(system, energy=None, dynamics=None):
     return other
 
 
+def _periodic(system):
+    mesh = system.m.mesh
+    periodic = df.Mesh(p1=mesh.region.pmin, p2=mesh.region.pmax, n=mesh.n, bc="x")
+    return _with_m(system, df.Field(periodic, nvdim=3, value=system.m.array))
+
+
 REFUSALS = {
     "mesh": (
         lambda s: _coarse_other_cell(s),
         "mesh .*50 x 10 x 1 cells",
+    ),
+    "periodic": (  # was driven without a word, with an OOMMF script that is periodic
+        _periodic,
+        "periodic boundary conditions 'x', the model's 'none'",
     ),
     "Ms": (
         lambda s: _with_m(s, df.Field(s.m.mesh, nvdim=3, value=(1, 0, 0), norm=7e5)),
@@ -556,6 +566,7 @@ def test_refuses_what_the_model_cannot_answer(case, sp4_model, driver, tmp_path)
         ({"t": T, "n": N, "compute": "x"}, TypeError, r"cannot take \['compute'\]"),
         ({"t": T, "n": N, "fixed_subregions": ["a"]}, TypeError, "oommfc options"),
         ({"t": T, "n": N, "n_threads": 0}, ValueError, "n_threads=0"),
+        ({"t": T, "n": N, "output_step": True}, TypeError, "oommfc options"),
         ({"t": -1e-9, "n": N}, ValueError, "positive time"),
         ({"t": 1.0, "n": N}, ValueError, "times the trained horizon"),
         ({"t": T, "n": 0}, ValueError, "must be positive"),
@@ -568,6 +579,35 @@ def test_bad_drive_arguments(kwargs, error, match, sp4_model, driver, tmp_path):
     with pytest.raises(error, match=match):
         driver.drive(request_system(sp4_model), dirname=tmp_path, **kwargs)
     assert not (tmp_path / "sp4").exists()
+
+
+def test_calls_written_for_oommfc_run_unchanged(sp4_model, driver, tmp_path):
+    # oommfc's no-op defaults spelled out were refused; a numpy n_threads failed
+    # writing info.json, after the drive folder was made
+    system = request_system(sp4_model)
+    mesh = system.m.mesh
+    half = df.Region(p1=mesh.region.pmin, p2=mesh.region.centre * (1, 2, 2))
+    region_mesh = df.Mesh(region=mesh.region, n=mesh.n, subregions={"r": half})
+    system.m = df.Field(region_mesh, nvdim=3, value=system.m.array)
+    A = mm.Exchange(A={"r": 1.3e-11, "default": 1.3e-11})  # the trained A, uniform
+    system.energy = A + mm.Demag() + system.energy.zeeman
+    driver.drive(
+        system,
+        t=T,
+        n=N,
+        dirname=tmp_path,
+        fixed_subregions=None,
+        output_step=False,
+        compute=None,
+        n_threads=np.int64(2),
+        verbose=0,
+    )
+    drive = md.Data("sp4", dirname=str(tmp_path))[-1]
+    assert drive.info["n_threads"] == 2 and drive.n == N
+    # OOMMF's last time step is the integrator's: the model's step
+    steps = drive.table.data["last_time_step"].to_numpy()
+    assert np.allclose(steps, sp4_model.dt_)
+    assert np.allclose(drive.table.data["stage_iteration"] * steps, T / N)
 
 
 def test_bad_models(sp4_model, tmp_path):

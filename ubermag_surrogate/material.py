@@ -108,7 +108,8 @@ def _per_cell(mesh, term, key, value):
     ``"per-cell values <min> to <max>, sha256:<hash of the values on every
     cell>"``. An exchange ``A`` given as a dict is hashed with the dict and the
     cells' subregions too: its ``"default"`` and ``"r1:r2"`` entries say how
-    oommfc couples subregions, which the per-cell values do not show.
+    oommfc couples subregions, which the per-cell values do not show; it is the
+    plain value only when every entry, ``"default"`` included, has that value.
     """
     from .parameters import cell_values, subregion_labels
 
@@ -121,6 +122,9 @@ def _per_cell(mesh, term, key, value):
         per_region = {k: v for k, v in value.items() if ":" not in str(k)}
     values = np.ascontiguousarray(cell_values(mesh, per_region, nvdim, what))
     flat = values.reshape(-1, nvdim)
+    if coupling:  # uniform only if every subregion pair couples with that A too
+        given = np.array([np.asarray(v, dtype=float) for v in value.values()])
+        coupling = "default" not in value or not np.all(given == flat[0])
     if not coupling and np.all(flat == flat[0]):
         first = [float(v) for v in flat[0]]
         return first[0] if nvdim == 1 else tuple(first)

@@ -46,7 +46,7 @@ def table_values(times, mean_m, steps_per_output):
     """
     n = len(times) - 1
     index = np.arange(1, n + 1)
-    dt = times[1] - times[0]
+    dt = (times[1] - times[0]) / steps_per_output  # the model's step, OOMMF's last
     return np.column_stack(
         [
             index * steps_per_output,

@@ -123,7 +123,12 @@ def check_compatible(system, model):
             material[key] = exc
     check_same_system(
         model,
-        {"pmin": mesh.region.pmin, "pmax": mesh.region.pmax, "n": mesh.n},
+        {
+            "pmin": mesh.region.pmin,
+            "pmax": mesh.region.pmax,
+            "n": mesh.n,
+            "bc": str(mesh.bc or ""),
+        },
         system.m.norm.array.reshape(-1),
         material,
         what="The system",
@@ -138,7 +143,7 @@ def check_same_system(model, mesh, Ms, material, what):
     model : SurrogateModel
         The fitted model (``mesh_``, ``Ms_``, ``material_``).
     mesh : dict
-        ``pmin``, ``pmax`` (m) and ``n``.
+        ``pmin``, ``pmax`` (m), ``n`` and, if periodic, ``bc`` (e.g. ``"x"``).
     Ms : numpy.ndarray
         Saturation magnetisation per cell (A/m), ``(N,)``.
     material : dict
@@ -157,6 +162,13 @@ def check_same_system(model, mesh, Ms, material, what):
         have = _mesh_text(mesh["pmin"], mesh["pmax"], mesh["n"])
         want = _mesh_text(trained["pmin"], trained["pmax"], trained["n"])
         raise ValueError(f"{what}'s mesh ({have}) is not the model's ({want}).")
+    have_bc, want_bc = str(mesh.get("bc") or ""), str(trained.get("bc") or "")
+    if have_bc != want_bc:
+        raise ValueError(
+            f"{what}'s mesh has periodic boundary conditions "
+            f"{have_bc or 'none'!r}, the model's {want_bc or 'none'!r}: the model "
+            "predicts the dynamics of the boundaries it was trained with."
+        )
     if not np.allclose(Ms, model.Ms_, rtol=1e-5, atol=1e-5 * np.max(model.Ms_)):
         worst = np.max(np.abs(Ms - model.Ms_))
         raise ValueError(

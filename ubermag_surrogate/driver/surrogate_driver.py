@@ -359,8 +359,9 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         same way since) when the system is as that drive left it: ``system.m``
         exactly the state it wrote and the same field. The rollout then goes on
         with its latent history and time, so two drives of 0.5 ns predict what
-        one drive of 1 ns predicts (otherwise the second would start from a state
-        in motion as if at rest). Systems of one name driven in turn each continue
+        one drive of 1 ns predicts (otherwise the integrator would start with the
+        mid-trajectory state repeated as its history, which it never saw in
+        training). Systems of one name driven in turn each continue
         their own drives. Anything else starts afresh from ``system.m``.
         """
         key = self._drive_key(system, field)
@@ -459,7 +460,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         call written for ``oommfc.TimeDriver`` runs unchanged, and has no effect:
         the prediction runs in this process, on numpy's threads. oommfc's options
         that change what is computed or written (``fixed_subregions``,
-        ``output_step``, ``compute``) are refused: a surrogate predicts what it was
+        ``output_step``, ``compute``) are accepted with their default (no-op)
+        values and otherwise refused: a surrogate predicts what it was
         trained on.
         """
         missing = [k for k in ("t", "n") if k not in drive_kwargs]
@@ -468,7 +470,12 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 f"SurrogateDriver.drive() needs {' and '.join(missing)}: the time t "
                 "(s) and the number of outputs n."
             )
-        untrained = sorted(set(drive_kwargs) & set(OOMMF_ONLY))
+        # with their default (no-op) values accepted, as by the embedded drivers
+        untrained = sorted(
+            key
+            for key, default in OOMMF_ONLY.items()
+            if drive_kwargs.pop(key, default) != default
+        )
         if untrained:
             raise TypeError(
                 f"SurrogateDriver.drive() cannot take {untrained}: oommfc options "
@@ -482,8 +489,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
                 f"SurrogateDriver.drive() got unexpected argument(s) {unknown}; it "
                 "accepts t, n (and n_threads, which has no effect)."
             )
-        if drive_kwargs.get("n_threads") is not None:
-            check_positive_int("n_threads", drive_kwargs["n_threads"])
+        if drive_kwargs.get("n_threads") is not None:  # a Python int: info.json
+            drive_kwargs["n_threads"] = check_positive_int(
+                "n_threads", drive_kwargs["n_threads"]
+            )
         drive_kwargs["t"], drive_kwargs["n"] = _check_time(
             drive_kwargs["t"], drive_kwargs["n"]
         )
@@ -492,8 +501,8 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         """Nothing left to check: drive() read and checked the request already."""
 
     def _write_input_files(self, system, ovf_format="bin8", **kwargs):
-        # the full simulation this drive stands for, from system.m at rest (a
-        # drive that continues an earlier one continues its motion instead)
+        # the full simulation this drive stands for, from system.m (the whole
+        # state: the LLG equation is first order in time, also for a continuation)
         write_oommf_script(
             system, "TimeDriver", ovf_format, t=kwargs["t"], n=kwargs["n"]
         )

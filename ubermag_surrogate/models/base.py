@@ -490,7 +490,12 @@ class SurrogateModel(abc.ABC):
     @property
     def mesh(self):
         """The ``discretisedfield.Mesh`` the model predicts on."""
-        return df.Mesh(p1=self.mesh_["pmin"], p2=self.mesh_["pmax"], n=self.mesh_["n"])
+        return df.Mesh(
+            p1=self.mesh_["pmin"],
+            p2=self.mesh_["pmax"],
+            n=self.mesh_["n"],
+            bc=self.mesh_.get("bc", ""),
+        )
 
     def system(self, name=None):
         """Return the system the model was trained on, in its initial state.
