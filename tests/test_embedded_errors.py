@@ -1,6 +1,8 @@
 """Bad input gets a clear error before any folder is created."""
 
 import pathlib
+import subprocess
+import sys
 
 import discretisedfield as df
 import micromagneticmodel as mm
@@ -270,3 +272,18 @@ def test_hysteresis_driver_is_refused_with_what_to_do():
         embedded.HysteresisDriver()
     with pytest.raises(AttributeError, match="has no attribute 'Tyop'"):
         embedded.Tyop  # noqa: B018
+
+
+def test_subpackages_are_reached_from_the_package_as_in_a_notebook():
+    # `import ubermag_surrogate as us; us.embedded.TimeDriver()` raised
+    # AttributeError unless ubermag_surrogate.embedded had been imported
+    code = (
+        "import sys, ubermag_surrogate as us; "
+        "assert 'ubermag_surrogate.embedded' not in sys.modules; "
+        "print(us.embedded.TimeDriver.__name__, us.problems.sp4.__name__)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["TimeDriver", "ubermag_surrogate.problems.sp4"]

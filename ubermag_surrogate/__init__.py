@@ -29,9 +29,24 @@ _LAZY = {
 }
 
 
+_SUBPACKAGES = (
+    "comparison",
+    "data",
+    "driver",
+    "embedded",
+    "integration",
+    "lowrank",
+    "models",
+    "neural",
+    "problems",
+)
+
+
 def __getattr__(name):
     # The driver and the comparison pull in scikit-learn, xarray and matplotlib:
-    # import them on first use only.
+    # import them on first use only; so are the subpackages (us.embedded.TimeDriver)
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
