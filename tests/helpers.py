@@ -126,6 +126,8 @@ class SP4Failing(Problem):
     def system_for(self, field, m0, name=None):
         if np.allclose(field, self.failing_field):
             if self.how == "kill":
-                os.kill(os.getpid(), signal.SIGKILL)
+                if hasattr(signal, "SIGKILL"):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                os._exit(1)  # no SIGKILL (Windows): end as abruptly
             raise ValueError(f"this problem cannot simulate {self.failing_field} T")
         return super().system_for(field, m0, name=name)

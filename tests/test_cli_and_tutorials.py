@@ -6,6 +6,7 @@ import pathlib
 import runpy
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ import pytest
 from helpers import SP4_TEST_PARAMS
 
 import ubermag_surrogate as us
+from ubermag_surrogate import cli
 from ubermag_surrogate.cli import COMMANDS, MODEL_KINDS, build_parser, main
 from ubermag_surrogate.data import in_plane_field
 from ubermag_surrogate.models import load
@@ -414,3 +416,23 @@ def test_own_system_tutorial_runs(tmp_path, monkeypatch):
     assert namespace["drive"].n == 10
     assert namespace["curves"]["mx"].shape == (11, 11)
     assert namespace["comparison"].relative_error < 0.5
+
+
+def test_a_command_that_keeps_its_work_after_sigterm_still_exits_143(
+    monkeypatch, capsys
+):
+    # `train` keeps an interrupted neural fit and returns normally: after SIGTERM
+    # (a batch time limit) it exited 0, so `train && next-step` went on
+    def kept_after_interrupt(args):
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except KeyboardInterrupt:
+            print("kept what was done")
+        return 0
+
+    monkeypatch.setattr(cli.commands, "describe", kept_after_interrupt)
+    assert cli.main(["describe", "--model", "model.npz"]) == 143
+    captured = capsys.readouterr()
+    assert "kept what was done" in captured.out
+    assert "describe: terminated (SIGTERM); what was done is kept." in captured.err
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored

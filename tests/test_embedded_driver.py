@@ -10,7 +10,7 @@ import micromagneticmodel as mm
 import numpy as np
 import pytest
 import torch
-from helpers import macrospin, small_system
+from helpers import macrospin, small_system, two_regions
 
 from ubermag_surrogate import embedded
 from ubermag_surrogate.embedded.outputs import DriveOutputs
@@ -407,3 +407,120 @@ def test_progress_bar_ends_at_the_last_output(capfd):
     embedded.TimeDriver().drive(system, t=2e-11, n=20, n_threads=1, verbose=2)
     bar = [line for line in capfd.readouterr().err.splitlines() if "/20" in line]
     assert "20/20" in bar[-1]
+
+
+def _solver_outputs(rows):
+    """The solver's raw outputs of ``rows`` one-cell-pair states, as _solver writes."""
+    steps = np.lib.format.open_memmap(
+        "p-steps.npy", mode="w+", dtype=np.float64, shape=(rows, 2, 1, 1, 3)
+    )
+    steps[:] = 0.0
+    for i in range(rows):
+        steps[i, ..., i % 3] = 8e5
+    steps.flush()
+    header = "# ODT 1.0\n# Columns: {Oxs_X:e:Total energy} Oxs_TimeDriver::Iteration\n"
+    body = "".join(f"{i}.5 {17 * (i + 1)}\n" for i in range(rows))
+    pathlib.Path("p.odt.part").write_text(header + body + "# Table End\n")
+    return header + body + "# Table End\n"
+
+
+def _interrupt_at_line(source, target):
+    """A ``sys.settrace`` tracer: KeyboardInterrupt at line event ``target`` of
+    the code in the file ``source`` (as a Ctrl-C between two of its lines)."""
+    events = 0
+
+    def line(frame, event, arg):
+        nonlocal events
+        if event == "line":
+            events += 1
+            if events == target:
+                raise KeyboardInterrupt
+        return line
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename != source:
+            return None
+        return line(frame, event, arg) or line
+
+    return tracer
+
+
+def test_ctrl_c_at_any_point_of_the_conversion_leaves_a_whole_drive(
+    tmp_path, monkeypatch
+):
+    # _call finishes the outputs again after a Ctrl-C: a Ctrl-C while finish()
+    # closed its files reopened the table with "wb" and emptied a finished drive
+    from ubermag_surrogate.embedded import outputs as outputs_module
+
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(2e-9, 1e-9, 1e-9), n=(2, 1, 1))
+    source = outputs_module.__file__
+    points = 0
+    while True:
+        points += 1
+        folder = tmp_path / str(points)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        table = _solver_outputs(3)
+        outputs = DriveOutputs("p", mesh, "TimeDriver", "bin8", total=3)
+        interrupted = False
+        sys.settrace(_interrupt_at_line(source, points))
+        try:
+            outputs.update()
+            outputs.finish()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            sys.settrace(None)
+        if interrupted:
+            assert outputs.finish() == 3, f"interrupted at line event {points}"
+        assert pathlib.Path("p.odt").read_text() == table, points
+        snapshots = sorted(pathlib.Path().glob("p-*.omf"))
+        assert sorted(p.name for p in pathlib.Path().iterdir()) == [
+            *(p.name for p in snapshots),
+            "p.odt",
+        ]
+        for i, snapshot in enumerate(snapshots):
+            assert df.Field.from_file(snapshot).mean()[i % 3] == 8e5
+        if not interrupted:
+            break
+    assert points > 50  # every line of update and finish was interrupted once
+
+
+def test_snapshots_of_a_mesh_with_subregions_keep_them_and_leave_nothing_hidden(
+    tmp_path,
+):
+    system = two_regions(A=1.3e-11)()
+    embedded.TimeDriver().drive(system, t=1e-12, n=2, dirname=tmp_path, verbose=0)
+    drive_dir = tmp_path / "paired" / "drive-0"
+    assert not [p.name for p in drive_dir.iterdir() if p.name.startswith(".")]
+    drive = md.Data("paired", dirname=str(tmp_path))[-1]
+    assert sorted(drive[-1].mesh.subregions) == ["r1", "r2"]
+
+
+def test_a_failed_write_of_the_outputs_stops_the_solver(tmp_path, monkeypatch):
+    # a full disk while the outputs were converted left the solver running the
+    # drive and kept it for the next one, which then read the old drive's reply
+    from ubermag_surrogate.embedded import solver_process
+
+    calls = []
+
+    def update(self, original=DriveOutputs.update):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return original(self)
+
+    monkeypatch.setattr(DriveOutputs, "update", update)
+    system = small_system(name="full")
+    with pytest.raises(OSError, match="No space left"):
+        embedded.TimeDriver().drive(
+            system, t=2e-9, n=400, n_threads=1, dirname=tmp_path, verbose=0
+        )
+    assert ("cpu", 1) not in solver_process._processes  # discarded, not kept
+    monkeypatch.undo()
+    other = small_system(name="after")
+    for driven, n in ((system, 2), (other, 3)):
+        embedded.TimeDriver().drive(
+            driven, t=1e-12, n=n, n_threads=1, dirname=tmp_path, verbose=0
+        )
+        assert len(driven.table.data) == n

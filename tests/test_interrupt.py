@@ -78,7 +78,8 @@ def test_a_killed_drive_is_readable_up_to_its_last_outputs(tmp_path):
 
     rows = _rows(drive_dir / "long.odt")
     omf = sorted(drive_dir.glob("long-Oxs_TimeDriver-*.omf"))
-    assert 20 <= rows == len(omf) < 2000
+    # a kill between a snapshot's rename and its row leaves it without its row
+    assert 20 <= rows <= len(omf) <= rows + 1 < 2000
     # the solver's rows beyond those, if any, are the last fraction of a second
     assert rows <= _rows(drive_dir / "long.odt.part") <= rows + 100
     drive = md.Data("long", dirname=str(tmp_path))[-1]

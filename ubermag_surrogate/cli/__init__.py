@@ -376,7 +376,16 @@ def main(argv=None):
     with warnings.catch_warnings(), _terminate_as_interrupt() as terminated:
         warnings.showwarning = show
         try:
-            return args.func(args)
+            code = args.func(args)
+            if terminated:  # a command that kept what it did (train) returned: a
+                # batch job stopped by its time limit must not report success
+                print(
+                    f"ubermag-surrogate {args.command}: terminated (SIGTERM); what "
+                    "was done is kept.",
+                    file=sys.stderr,
+                )
+                return 143
+            return code
         except (ValueError, TypeError, RuntimeError, OSError) as exc:
             print(f"ubermag-surrogate {args.command}: error: {exc}", file=sys.stderr)
             return 1

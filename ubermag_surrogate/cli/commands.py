@@ -97,8 +97,9 @@ def train(args):
     ):
         out = out.with_name(f"{out.stem}.interrupted{out.suffix}")
         print(
-            "Training was interrupted (Ctrl-C): the model with the weights reached "
-            f"so far goes to {out}, not over the existing --out file."
+            "Training was interrupted (Ctrl-C or SIGTERM): the model with the "
+            f"weights reached so far goes to {out}, not over the existing --out "
+            "file."
         )
     path = model.save(out)
     print(model.describe())

@@ -222,8 +222,8 @@ def _plan(store, fields):
     """Map requested fields to store indices; return (todo, skipped).
 
     A field that repeats an earlier one of the same request (equal to 1e-12 T) is
-    simulated once and counted as skipped, with a warning (two runs of one sample
-    would share its simulation folder).
+    simulated once and counted as skipped, with a warning (both would write one
+    sample of the store).
     """
     existing = store.fields
     status = store.status
@@ -515,30 +515,49 @@ def _run_dask(tasks, client):
     from distributed import as_completed as dask_as_completed
 
     queue = collections.deque(tasks)
+    # A worker's death counts against every task the scheduler had on it: after a
+    # KilledWorker, the tasks that got one are rerun alone, once nothing else
+    # runs, so only the one that kills its worker is recorded.
+    suspects = collections.deque()
+    isolated = set()  # futures of suspects running alone
     active = {}
     completed = dask_as_completed()
 
-    def submit():
+    def submit(task, alone=False):
+        future = client.submit(_simulate_payload, cloudpickle.dumps(task), pure=False)
+        active[future] = task
+        if alone:
+            isolated.add(future)
+        completed.add(future)
+
+    def fill():
+        if suspects:
+            if not active:
+                submit(suspects.popleft(), alone=True)
+            return
         # twice the cluster's threads (it may grow, as with dask-jobqueue)
         limit = max(2 * sum(client.nthreads().values()), 2)
         while queue and len(active) < limit:
-            task = queue.popleft()
-            payload = cloudpickle.dumps(task)
-            future = client.submit(_simulate_payload, payload, pure=False)
-            active[future] = task
-            completed.add(future)
+            submit(queue.popleft())
 
-    submit()
+    fill()
     try:
         for future in completed:
             task = active.pop(future)
+            alone = future in isolated
+            isolated.discard(future)
             try:
                 result = future.result()
-            except KilledWorker:  # Dask retried it on other workers first
-                result = _failure(task, f"KilledWorker: {WORKER_DIED}")
+            except KilledWorker:
+                result = None
+                if alone:
+                    result = _failure(task, f"KilledWorker: {WORKER_DIED}")
+                else:
+                    suspects.append(task)
             future.release()
-            submit()
-            yield result
+            fill()
+            if result is not None:
+                yield result
     finally:
         if active:  # interrupted: tasks already running still run to their end
             client.cancel(list(active))
@@ -565,24 +584,29 @@ def _run_local(tasks, workers):
         try:
             while queue or suspects or active:
                 source, limit = (suspects, 1) if suspects else (queue, workers)
-                while source and len(active) < limit:
-                    task = source.popleft()
-                    payload = cloudpickle.dumps(task)
-                    active[pool.submit(_simulate_payload, payload)] = task
-                done, _ = wait(active, return_when=FIRST_COMPLETED)
-                broken = []
+                done, lost = set(), []
+                try:
+                    while source and len(active) < limit:
+                        task = source.popleft()
+                        payload = cloudpickle.dumps(task)
+                        active[pool.submit(_simulate_payload, payload)] = task
+                except BrokenProcessPool:  # it broke since the last wait
+                    source.appendleft(task)  # never ran
+                    broke = True
+                else:
+                    done, _ = wait(active, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = active.pop(future)
                     try:
                         result = future.result()
                     except BrokenProcessPool:
-                        broken.append(task)
+                        lost.append(task)
+                        broke = True
                         continue
                     yield result
-                if broken:
-                    lost = broken + list(active.values())
+                if broke:
+                    lost += active.values()
                     active.clear()
-                    broke = True
                     if len(lost) == 1:
                         yield _failure(lost[0], f"{WORKER_DIED}.")
                     else:

@@ -266,6 +266,9 @@ class Driver(NoScheduling, mm.ExternalDriver):
                 f"Drive of {name!r} interrupted after {done} of {total} outputs; "
                 f"the completed outputs are in {pathlib.Path().absolute()}."
             ) from None
+        except BaseException:  # e.g. a full disk: the raw outputs stay
+            outputs.close()
+            raise
         finally:
             if progress is not None:
                 progress.update(outputs.rows - progress.n)
@@ -317,7 +320,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
                             rows = outputs.update()
                             if progress is not None:
                                 progress.update(rows - progress.n)
-                    except KeyboardInterrupt:
+                    except BaseException:  # Ctrl-C, or writing the outputs failed
                         discard(solver)  # the outputs so far are on disk
                         raise
                 else:

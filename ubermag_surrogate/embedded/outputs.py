@@ -64,7 +64,8 @@ class DriveOutputs:
             if not self._part.exists():
                 return self.rows
             self._source = open(self._part, "rb")  # noqa: SIM115
-            self._table = open(f"{self.name}.odt", "wb")  # noqa: SIM115
+        if self._table is None:  # appending: reopened after an interrupt, kept
+            self._table = open(f"{self.name}.odt", "ab")  # noqa: SIM115
         if self._table.tell() != self._done:  # a line interrupted last time
             self._table.seek(self._done)
             self._table.truncate()
@@ -100,6 +101,9 @@ class DriveOutputs:
         )
         hidden = f".{name}"  # not matched by micromagneticdata's '<name>*.omf'
         self._field.to_file(hidden, representation=self.representation)
+        sidecar = pathlib.Path(f"{hidden}.subregions.json")  # meshes with subregions
+        if sidecar.exists():
+            os.replace(sidecar, f"{name}.subregions.json")
         os.replace(hidden, name)
 
     def finish(self):
@@ -108,10 +112,15 @@ class DriveOutputs:
         Call when the solver process has ended (completed, failed or killed).
         """
         self.update()
-        for handle in (self._source, self._table):
-            if handle is not None:
-                handle.close()
-        self._source = self._table = self._steps = None
+        self.close()
         self._part.unlink(missing_ok=True)
         self._steps_path.unlink(missing_ok=True)
         return self.rows
+
+    def close(self):
+        """Close the files, keep them (after an error: the raw outputs stay)."""
+        handles = (self._source, self._table)
+        self._source = self._table = self._steps = None  # first: safe to redo
+        for handle in handles:
+            if handle is not None:
+                handle.close()
