@@ -381,6 +381,19 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+def _wait_for_samples(process, store_path, count, deadline_s):
+    """Wait until the run in ``process`` has completed ``count`` samples of the
+    store (the run must still be going)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        if (store_path / "status").exists():
+            if (TrajectoryStore(store_path).status == 1).sum() >= count:
+                return
+        assert process.poll() is None, "the run ended before it could be stopped"
+        assert time.monotonic() < deadline, f"fewer than {count} samples in time"
+        time.sleep(0.2)
+
+
 def _children(pid):
     """Pids of the child processes of ``pid`` and of theirs (Linux /proc).
 
@@ -433,14 +446,7 @@ def test_killed_run_resumes_where_it_stopped(problem, tmp_path):
     script.write_text(KILL_SCRIPT)
     process = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
     store_path = tmp_path / "killed.zarr"
-    deadline = time.monotonic() + 180
-    done_at_kill = 0
-    while done_at_kill < 2:
-        assert process.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-        if (store_path / "status").exists():
-            done_at_kill = int((TrajectoryStore(store_path).status == 1).sum())
+    _wait_for_samples(process, store_path, 2, deadline_s=180)
     has_proc = pathlib.Path(f"/proc/{process.pid}/task").exists()
     workers = _children(process.pid) if has_proc else set()
     assert _solvers(workers) or not has_proc
@@ -484,14 +490,7 @@ def test_interrupted_run_stops_at_once_and_keeps_what_is_done(problem, tmp_path)
         [sys.executable, str(script)], cwd=tmp_path, stderr=subprocess.PIPE
     )
     store_path = tmp_path / "killed.zarr"
-    deadline = time.monotonic() + 240
-    while not (
-        (store_path / "status").exists()
-        and (TrajectoryStore(store_path).status == 1).sum() >= 2
-    ):
-        assert process.poll() is None, "the run ended before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _wait_for_samples(process, store_path, 2, deadline_s=240)
     time.sleep(1)  # the next two simulations are under way
     workers = _children(process.pid)
     assert len(_solvers(workers)) == 2  # one per worker
@@ -533,14 +532,7 @@ def test_a_terminated_command_line_run_stops_as_after_ctrl_c(tmp_path):
         text=True,
     )
     store_path = tmp_path / "cut.zarr"
-    deadline = time.monotonic() + 240
-    while not (
-        (store_path / "status").exists()
-        and (TrajectoryStore(store_path).status == 1).sum() >= 1
-    ):
-        assert process.poll() is None, "the run ended before it was terminated"
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _wait_for_samples(process, store_path, 1, deadline_s=240)
     workers = _children(process.pid)
     process.terminate()
     _, stderr = process.communicate(timeout=120)
