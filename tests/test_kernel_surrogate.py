@@ -517,6 +517,37 @@ def test_selection_records_and_resumes(store, tmp_path):
     assert all(row["recorded"] for row in again.table)
 
 
+def test_selection_refuses_a_bad_grid_value_before_any_fit(store, tmp_path):
+    # the bad value came after four fits, whose results were then lost
+    from ubermag_surrogate.models import select_hyperparameters
+
+    record = tmp_path / "selection.jsonl"
+    grid = {"integrator_alpha": [1e-6, 1e-4], "integrator_gamma": [0.01, -1.0]}
+    for strategy in ("coordinate", "grid"):
+        with pytest.raises(ValueError, match="integrator_gamma=-1.0") as info:
+            select_hyperparameters(
+                KernelSurrogate(**PARAMS), store, grid, strategy=strategy, record=record
+            )
+        assert "no fit was run" in str(info.value.__notes__)
+        assert not record.exists()
+    # a value invalid beside every other grid value is refused up front, one
+    # valid beside another (a larger embedding_rank) is not
+    wide = KernelSurrogate(**{**PARAMS, "n_components": PARAMS["embedding_rank"]})
+    narrower = {"embedding_rank": [PARAMS["embedding_rank"] - 1]}
+    with pytest.raises(ValueError, match="exceeds embedding_rank"):
+        select_hyperparameters(wide, store, narrower)
+    from ubermag_surrogate.models.selection import _check_candidates
+
+    _check_candidates(
+        KernelSurrogate(**PARAMS),
+        {
+            "embedding_rank": [PARAMS["embedding_rank"], 2 * PARAMS["embedding_rank"]],
+            "n_components": [PARAMS["embedding_rank"] + 1],
+        },
+        "coordinate",
+    )
+
+
 def test_selection_refuses_unknown_parameters(store):
     from ubermag_surrogate.models import select_hyperparameters
 

@@ -451,3 +451,27 @@ def test_a_keras_backend_that_is_not_installed_is_named():
     )
     assert run.returncode == 1
     assert "Keras could not start with backend 'tensorflow'" in run.stderr
+
+
+def test_selection_ranks_a_diverged_candidate_last(sp4_store):
+    # a learning rate of 1e3 diverges: its NaN error won (argmin and min() take
+    # NaN), and with refit=True the diverged model was what the search returned
+    params = {**SP4_NEURAL_PARAMS, "autoencoder_epochs": 5, "integrator_epochs": 5}
+    with pytest.warns(RuntimeWarning, match="diverged.*ranks last"):
+        result = select_hyperparameters(
+            NeuralSurrogate(**params),
+            sp4_store,
+            {"learning_rate": [1e3, 1e-3]},
+            refit=False,
+            verbose=False,
+        )
+    assert result.best_params == {"learning_rate": 1e-3}
+    assert np.isfinite(result.best_error)
+    with pytest.warns(RuntimeWarning), pytest.raises(ValueError, match="non-finite"):
+        select_hyperparameters(
+            NeuralSurrogate(**params),
+            sp4_store,
+            {"learning_rate": [1e3]},
+            refit=False,
+            verbose=False,
+        )

@@ -13,6 +13,7 @@ import itertools
 import json
 import pathlib
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -164,6 +165,7 @@ def select_hyperparameters(
     if any(len(v) == 0 for v in grid.values()):
         raise ValueError("Every grid entry needs at least one value.")
     grid = {name: plain(list(values)) for name, values in grid.items()}
+    _check_candidates(estimator, grid, strategy)  # all of them, before any fit
     train, validation = split_samples(store, validation_fraction, seed)
     context = {
         "kind": getattr(estimator, "kind", type(estimator).__name__),
@@ -190,6 +192,19 @@ def select_hyperparameters(
         model = clone(estimator).set_params(**params)
         key = _candidate_key(context, model)
         if key not in rows:
+            try:
+                model._check_params()
+            except (ValueError, TypeError) as exc:  # a combination met in the search
+                warnings.warn(
+                    f"Skipped the candidate {params}: {exc}", UserWarning, stacklevel=4
+                )
+                rows[key] = {
+                    "params": dict(params),
+                    "error": float("inf"),
+                    "fit_s": 0.0,
+                    "recorded": False,
+                }
+        if key not in rows:
             if key in recorded:
                 rows[key] = {**recorded[key], "params": dict(params), "recorded": True}
             else:
@@ -201,6 +216,13 @@ def select_hyperparameters(
                     raise
                 fit_s = time.perf_counter() - start
                 error = float(mean_m_errors(model, store, validation).mean())
+                if not np.isfinite(error):
+                    warnings.warn(
+                        f"The candidate {params} gave a validation error of "
+                        f"{error} (its rollouts diverged); it ranks last.",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
                 rows[key] = {
                     "params": dict(params),
                     "error": error,
@@ -217,29 +239,88 @@ def select_hyperparameters(
         return rows[key]["error"]
 
     best = {}
-    with progress:
-        if strategy == "grid":
-            names = list(grid)
-            scores = {}
-            for values in itertools.product(*(grid[n] for n in names)):
-                params = dict(zip(names, values, strict=True))
-                scores[tuple(values)] = evaluate(params)
-            best_values = min(scores, key=scores.get)
-            best = dict(zip(names, best_values, strict=True))
-            best_error = scores[best_values]
-        else:
-            best_error = None
-            for name, values in grid.items():
-                errors = [evaluate({**best, name: value}) for value in values]
-                i = int(np.argmin(errors))
-                best[name] = values[i]
-                best_error = errors[i]
+    try:
+        with progress:
+            if strategy == "grid":
+                names = list(grid)
+                scores = {}
+                for values in itertools.product(*(grid[n] for n in names)):
+                    params = dict(zip(names, values, strict=True))
+                    scores[tuple(values)] = evaluate(params)
+                best_values = min(scores, key=lambda v: _rank(scores[v]))
+                best = dict(zip(names, best_values, strict=True))
+                best_error = scores[best_values]
+            else:
+                best_error = None
+                for name, values in grid.items():
+                    errors = [evaluate({**best, name: value}) for value in values]
+                    i = min(range(len(errors)), key=lambda j: _rank(errors[j]))
+                    best[name] = values[i]
+                    best_error = errors[i]
+    except KeyboardInterrupt as exc:
+        done = [f"{row['params']}: {row['error']:.4g}" for row in rows.values()]
+        exc.add_note(
+            f"Selection interrupted after {len(done)} candidate(s)"
+            + (": " + "; ".join(done) if done else "")
+            + (
+                f". They are kept in {str(record)!r}: call again to go on."
+                if record is not None
+                else ". Pass record=PATH to keep candidates across runs."
+            )
+        )
+        raise
+    if not np.isfinite(best_error):
+        raise ValueError(
+            "Every candidate gave a non-finite validation error (diverged "
+            f"rollouts): {[row['params'] for row in rows.values()]}."
+        )
     model = clone(estimator).set_params(**best)
     if refit:
         model.fit(store)
     return SelectionResult(
         best_params=best, best_error=best_error, table=list(rows.values()), model=model
     )
+
+
+def _rank(error):
+    """Sort key of a validation error: non-finite ones (diverged) last."""
+    return (not np.isfinite(error), error)
+
+
+def _check_candidates(estimator, grid, strategy):
+    """Refuse bad grid values before any fit (``ValueError``, naming the value).
+
+    With ``strategy="grid"`` every combination is checked. With ``"coordinate"``
+    the combinations depend on the search, so each value is checked with the
+    template's other parameters, or with one other grid value where it needs one
+    (``n_components`` with a larger ``embedding_rank``); a combination the search
+    meets that is still refused is skipped then, with a warning.
+    """
+    names = list(grid)
+    if strategy == "grid":
+        for values in itertools.product(*(grid[n] for n in names)):
+            _check_candidate(estimator, [dict(zip(names, values, strict=True))])
+        return
+    for name in names:
+        for value in grid[name]:
+            others = [{o: v} for o in names if o != name for v in grid[o]]
+            _check_candidate(
+                estimator, [{name: value}] + [{**o, name: value} for o in others]
+            )
+
+
+def _check_candidate(estimator, tries):
+    """Pass if one of the parameter sets ``tries`` is valid, else raise its error."""
+    first = None
+    for params in tries:
+        try:
+            clone(estimator).set_params(**params)._check_params()
+            return
+        except (ValueError, TypeError) as exc:
+            first = first or (exc, params)
+    exc, params = first
+    exc.add_note(f"(the grid's candidate {params}; no fit was run)")
+    raise exc
 
 
 def _candidate_key(context, model):
