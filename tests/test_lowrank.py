@@ -267,3 +267,26 @@ def test_output_rank_keeps_the_principal_directions_of_the_predictions():
     assert np.allclose(same.predict(X), P)
     with pytest.raises(ValueError, match="output_rank must be a positive integer"):
         LowRankKernelRidge(rank=60, output_rank=0).fit(X, Y)
+
+
+def test_a_too_small_alpha_is_named_and_a_failed_refit_keeps_the_model():
+    # duplicate rows (every SP4 trajectory starts in the s-state) make Phi^T Phi
+    # singular: alpha=1e-16 failed 8 frames deep in scipy; and the refit had
+    # replaced features_ first, so predict mixed new features with old weights
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.normal(size=(10, 4)), 3, axis=0)
+    Y = rng.normal(size=(30, 2))
+    ridge = LowRankKernelRidge(rank=8, gamma=0.5, alpha=1e-3).fit(X, Y)
+    before = ridge.predict(X)
+    ridge.set_params(alpha=1e-16, gamma=0.01)
+    with pytest.raises(ValueError, match="alpha=1e-16 is too small"):
+        ridge.fit(X, Y)
+    assert np.array_equal(ridge.predict(X), before)
+
+    features = NystroemFeatures(n_components=5, gamma=0.5).fit(X)
+    mapped = features.transform(X)
+    features.set_params(gamma=0.01, landmarks=np.array([0, 1]))
+    with pytest.raises(ValueError, match="Expected 5 landmark indices"):
+        features.fit(X)
+    assert features.gamma_ == 0.5
+    assert np.array_equal(features.transform(X), mapped)

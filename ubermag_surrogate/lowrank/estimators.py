@@ -29,6 +29,20 @@ from .kernels import (
 )
 
 
+def _output_basis(gram, coef, q):
+    """Return the top-q principal directions of P = Phi W and their energy share.
+
+    P^T P = W^T (Phi^T Phi) W = M^T M with M = S^{1/2} U^T W (Phi^T Phi = U S U^T):
+    the right singular vectors of the r x n_outputs matrix M are those of P,
+    without forming P.
+    """
+    w, U = np.linalg.eigh(gram)
+    M = (U * np.sqrt(np.maximum(w, 0.0))).T @ coef
+    _, singular, Vt = np.linalg.svd(M, full_matrices=False)
+    energy = float((singular[:q] ** 2).sum() / (singular**2).sum())
+    return Vt[:q].copy(), energy
+
+
 def _as_2d(X, name="X"):
     """Return ``X`` as a dense 2D float array (float32 kept), checked.
 
@@ -148,12 +162,12 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                 f"eigen_floor={self.eigen_floor!r} must be a number in [0, 1) (a "
                 "fraction of the largest eigenvalue)."
             )
-        self.gamma_ = check_gamma(
-            1.0 / X.shape[1] if self.gamma is None else self.gamma
-        )
+        # everything in locals, set at the end: a refused refit leaves the fitted
+        # attributes as they were, not half of each
+        gamma = check_gamma(1.0 / X.shape[1] if self.gamma is None else self.gamma)
         if isinstance(self.landmarks, str):
             indices = select_landmarks(
-                X, r, self.landmarks, gamma=self.gamma_, seed=self.random_state
+                X, r, self.landmarks, gamma=gamma, seed=self.random_state
             )
         else:
             indices = np.asarray(self.landmarks)
@@ -168,13 +182,15 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
                     f"Landmark indices must lie in [0, {X.shape[0]}) (rows of X)."
                 )
             indices = indices.astype(np.int64)
-        self.landmark_indices_ = indices
-        self.landmarks_ = np.asarray(X[indices], dtype=np.float64)
-        self.landmark_sq_norms_ = squared_norms(self.landmarks_)
-        K = rbf_block(self.landmarks_, self.landmarks_, self.gamma_)
+        landmarks = np.asarray(X[indices], dtype=np.float64)
+        K = rbf_block(landmarks, landmarks, gamma)
         w, V = np.linalg.eigh(K)
         w, V = w[::-1], V[:, ::-1]
         keep = w > self.eigen_floor * w[0]
+        self.gamma_ = gamma
+        self.landmark_indices_ = indices
+        self.landmarks_ = landmarks
+        self.landmark_sq_norms_ = squared_norms(landmarks)
         self.eigenvalues_ = w
         self.rank_ = int(keep.sum())
         self.normalization_ = (V[:, keep] / np.sqrt(w[keep])) @ V[:, keep].T
@@ -276,14 +292,15 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
             if self.gamma == "median"
             else (self.gamma)
         )
-        self.features_ = NystroemFeatures(
+        # fitted attributes set at the end: a failed refit leaves the old model
+        features = NystroemFeatures(
             n_components=self.rank,
             gamma=gamma,
             landmarks=self.landmarks,
             eigen_floor=self.eigen_floor,
             random_state=self.random_state,
         ).fit(X)
-        Phi = self.features_.transform(X)
+        Phi = features.transform(X)
         A = Phi.T @ Phi
         A[np.diag_indices_from(A)] += self.alpha
         B = np.zeros((Phi.shape[1], Y.shape[1]))
@@ -291,32 +308,29 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         for start in range(0, len(Y), step):
             chunk = np.asarray(Y[start : start + step], dtype=np.float64)
             B += Phi[start : start + step].T @ chunk
-        self.coef_ = scipy.linalg.solve(A, B, assume_a="pos")
-        self.output_basis_, self.output_energy_ = None, 1.0
+        try:
+            coef = scipy.linalg.solve(A, B, assume_a="pos")
+        except np.linalg.LinAlgError as exc:  # scipy's LinAlgError is numpy's
+            raise ValueError(
+                f"alpha={self.alpha!r} is too small for these data: Phi^T Phi + "
+                "alpha I is singular to working precision (repeated samples make "
+                "Phi^T Phi singular). Use a larger alpha, e.g. 1e-10 or more."
+            ) from exc
+        basis, energy = None, 1.0
         if self.output_rank is not None:
             q = check_int("output_rank", self.output_rank)
             if q < Y.shape[1]:
                 A[np.diag_indices_from(A)] -= self.alpha  # Phi^T Phi
-                self._reduce_outputs(A, q)
+                basis, energy = _output_basis(A, coef, q)
+                coef = coef @ basis.T
+        self.features_ = features
+        self.coef_ = coef
+        self.output_basis_, self.output_energy_ = basis, energy
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
         self.y_ndim_ = y_ndim  # 1: predictions are 1D too, as Y was
         self.set_landmark_coef()
         return self
-
-    def _reduce_outputs(self, gram, q):
-        """Project W onto the top-q principal directions of the training outputs.
-
-        The training predictions P = Phi W satisfy P^T P = W^T (Phi^T Phi) W =
-        M^T M with M = S^{1/2} U^T W (Phi^T Phi = U S U^T): the right singular
-        vectors of the r x n_outputs matrix M are those of P, without forming P.
-        """
-        w, U = np.linalg.eigh(gram)
-        M = (U * np.sqrt(np.maximum(w, 0.0))).T @ self.coef_
-        _, singular, Vt = np.linalg.svd(M, full_matrices=False)
-        self.output_basis_ = Vt[:q].copy()
-        self.output_energy_ = float((singular[:q] ** 2).sum() / (singular**2).sum())
-        self.coef_ = self.coef_ @ self.output_basis_.T
 
     def set_landmark_coef(self):
         """Precompute K[x_r]^{-1/2} W so prediction is one product K[x, x_r] @ it.
