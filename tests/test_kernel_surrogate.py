@@ -536,6 +536,18 @@ def test_selection_refuses_a_bad_grid_value_before_any_fit(store, tmp_path):
     narrower = {"embedding_rank": [PARAMS["embedding_rank"] - 1]}
     with pytest.raises(ValueError, match="exceeds embedding_rank"):
         select_hyperparameters(wide, store, narrower)
+    # in the search, a combination that is invalid is skipped with a warning
+    with pytest.warns(UserWarning, match="Skipped the candidate"):
+        result = select_hyperparameters(
+            KernelSurrogate(**PARAMS),
+            store,
+            {"embedding_rank": [60, 20], "n_components": [12, 40]},
+            strategy="grid",
+            refit=False,
+            verbose=False,
+        )
+    errors = {tuple(r["params"].values()): r["error"] for r in result.table}
+    assert errors[(20, 40)] == float("inf") and np.isfinite(result.best_error)
     from ubermag_surrogate.models.selection import _check_candidates
 
     _check_candidates(
@@ -544,7 +556,6 @@ def test_selection_refuses_a_bad_grid_value_before_any_fit(store, tmp_path):
             "embedding_rank": [PARAMS["embedding_rank"], 2 * PARAMS["embedding_rank"]],
             "n_components": [PARAMS["embedding_rank"] + 1],
         },
-        "coordinate",
     )
 
 

@@ -165,7 +165,7 @@ def select_hyperparameters(
     if any(len(v) == 0 for v in grid.values()):
         raise ValueError("Every grid entry needs at least one value.")
     grid = {name: plain(list(values)) for name, values in grid.items()}
-    _check_candidates(estimator, grid, strategy)  # all of them, before any fit
+    _check_candidates(estimator, grid)  # every value, before any fit
     train, validation = split_samples(store, validation_fraction, seed)
     context = {
         "kind": getattr(estimator, "kind", type(estimator).__name__),
@@ -255,6 +255,11 @@ def select_hyperparameters(
                 for name, values in grid.items():
                     errors = [evaluate({**best, name: value}) for value in values]
                     i = min(range(len(errors)), key=lambda j: _rank(errors[j]))
+                    if not np.isfinite(errors[i]):
+                        raise ValueError(
+                            f"Every value of {name} ({values}) gave a non-finite "
+                            f"validation error (diverged or skipped) with {best}."
+                        )
                     best[name] = values[i]
                     best_error = errors[i]
     except KeyboardInterrupt as exc:
@@ -271,8 +276,8 @@ def select_hyperparameters(
         raise
     if not np.isfinite(best_error):
         raise ValueError(
-            "Every candidate gave a non-finite validation error (diverged "
-            f"rollouts): {[row['params'] for row in rows.values()]}."
+            "Every candidate gave a non-finite validation error (diverged or "
+            f"skipped): {[row['params'] for row in rows.values()]}."
         )
     model = clone(estimator).set_params(**best)
     if refit:
@@ -287,20 +292,16 @@ def _rank(error):
     return (not np.isfinite(error), error)
 
 
-def _check_candidates(estimator, grid, strategy):
+def _check_candidates(estimator, grid):
     """Refuse bad grid values before any fit (``ValueError``, naming the value).
 
-    With ``strategy="grid"`` every combination is checked. With ``"coordinate"``
-    the combinations depend on the search, so each value is checked with the
-    template's other parameters, or with one other grid value where it needs one
-    (``n_components`` with a larger ``embedding_rank``); a combination the search
-    meets that is still refused is skipped then, with a warning.
+    Each value is checked with the template's other parameters, or with one other
+    grid value where it needs one (``n_components`` with a larger
+    ``embedding_rank``); a combination the search meets that is still refused
+    (e.g. a grid's larger ``n_components`` with its smaller ``embedding_rank``) is
+    skipped then, with a warning.
     """
     names = list(grid)
-    if strategy == "grid":
-        for values in itertools.product(*(grid[n] for n in names)):
-            _check_candidate(estimator, [dict(zip(names, values, strict=True))])
-        return
     for name in names:
         for value in grid[name]:
             others = [{o: v} for o in names if o != name for v in grid[o]]
