@@ -236,8 +236,30 @@ def test_a_refit_without_the_preimage_map_drops_the_old_one(data):
 def test_predicting_with_other_features_is_refused(data):
     X, Y = data
     model = LowRankKernelRidge(rank=10, gamma=0.3).fit(X, Y)
-    with pytest.raises(ValueError, match="X has 5 features, the map was fitted on 6"):
+    with pytest.raises(ValueError, match="X has 5 features, but .* expecting 6"):
         model.predict(X[:, :5])
+
+
+def test_dataframe_columns_must_come_back_in_the_fitted_order(data):
+    # as scikit-learn's estimators: another column order predicted wrongly (by up
+    # to 2.0 here) without a word
+    pd = pytest.importorskip("pandas")
+    X, Y = data
+    frame = pd.DataFrame(X, columns=[f"h{i}" for i in range(X.shape[1])])
+    swapped = frame[list(frame.columns[::-1])]
+    for estimator, call in (
+        (LowRankKernelRidge(rank=10, gamma=0.3), "predict"),
+        (LowRankKernelPCA(n_components=3, rank=10, gamma=0.3), "transform"),
+        (NystroemFeatures(n_components=10, gamma=0.3), "transform"),
+    ):
+        fitted = estimator.fit(frame, Y)
+        assert list(fitted.feature_names_in_) == list(frame.columns)
+        same = getattr(fitted, call)(frame)
+        with pytest.warns(UserWarning, match="does not have valid feature names"):
+            by_position = getattr(fitted, call)(X)  # an array: as sklearn, a warning
+        assert np.allclose(same, by_position, rtol=1e-12, atol=1e-12)
+        with pytest.raises(ValueError, match="feature names should match"):
+            getattr(fitted, call)(swapped)
 
 
 def test_output_rank_keeps_the_principal_directions_of_the_predictions():

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._checks import check_int
 from .kernels import (
@@ -41,6 +41,19 @@ def _output_basis(gram, coef, q):
     _, singular, Vt = np.linalg.svd(M, full_matrices=False)
     energy = float((singular[:q] ** 2).sum() / (singular**2).sum())
     return Vt[:q].copy(), energy
+
+
+def _named(estimator, X, reset):
+    """Return ``X`` checked by :func:`_as_2d`, and check its column names.
+
+    As scikit-learn's estimators: ``fit`` (``reset=True``) remembers a DataFrame's
+    columns in ``feature_names_in_``; later calls must give them in the same order
+    (another order predicted wrongly without a word).
+    """
+    array = _as_2d(X)
+    named = X if hasattr(X, "columns") else array
+    validate_data(estimator, named, reset=reset, skip_check_array=True)
+    return array
 
 
 def _as_2d(X, name="X"):
@@ -151,7 +164,7 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Choose landmarks in ``X`` and compute K[x_r]^{-1/2}."""
-        X = _as_2d(X)
+        X = _named(self, X, reset=True)
         r = check_int("n_components", self.n_components)
         if r > X.shape[0]:
             raise ValueError(f"n_components={r} exceeds the {X.shape[0]} samples.")
@@ -200,7 +213,7 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
     def landmark_kernel(self, X):
         """Return K[X, x_r], float64, shape ``(len(X), r)``."""
         check_is_fitted(self, "normalization_")
-        X = _as_2d(X)
+        X = _named(self, X, reset=False)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, the map was fitted on "
@@ -277,7 +290,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
 
     def fit(self, X, Y):
         """Fit W; ``Y`` (samples x outputs) may be float32 or a memory map."""
-        X = _as_2d(X)
+        X = _named(self, X, reset=True)
         if Y is None:
             raise ValueError(f"{type(self).__name__} needs targets Y to fit.")
         y_ndim = np.ndim(Y)
@@ -344,6 +357,7 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Return Phi_r[X] W, shape ``(len(X), n_outputs)`` (``(len(X),)`` for 1D Y)."""
         check_is_fitted(self, "coef_")
+        X = _named(self, X, reset=False)
         reduced = self.features_.landmark_kernel(X) @ self.landmark_coef_
         if getattr(self, "output_basis_", None) is not None:
             reduced = reduced @ self.output_basis_
@@ -424,7 +438,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
         return self._fit(X)
 
     def _fit(self, X):
-        X = _as_2d(X)
+        X = _named(self, X, reset=True)
         d = check_int("n_components", self.n_components)
         rank = _check_rank(self.rank, len(X))
         if d > rank:
@@ -463,6 +477,7 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Return the kPCA scores P_d phi(X), ``(len(X), d)``."""
         check_is_fitted(self, "components_")
+        X = _named(self, X, reset=False)
         return (self.features_.transform(X) - self.mean_) @ self.components_
 
     def inverse_transform(self, Z):
