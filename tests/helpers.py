@@ -3,6 +3,7 @@
 import functools
 import os
 import signal
+import time
 
 import discretisedfield as df
 import micromagneticmodel as mm
@@ -131,3 +132,16 @@ class SP4Failing(Problem):
                 os._exit(1)  # no SIGKILL (Windows): end as abruptly
             raise ValueError(f"this problem cannot simulate {self.failing_field} T")
         return super().system_for(field, m0, name=name)
+
+
+def wait_while_running(process, ready, never, seconds=120, poll=0.1, ended=None):
+    """Wait until ``ready()`` while ``process`` (a ``subprocess.Popen``) runs.
+
+    Fails with ``ended`` (default: the process's output) if it ends first, and with
+    ``never`` after ``seconds``; checks every ``poll`` seconds.
+    """
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert process.poll() is None, ended or process.communicate()
+        assert time.monotonic() < deadline, never
+        time.sleep(poll)

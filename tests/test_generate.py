@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-from helpers import SP4Failing, two_regions
+from helpers import SP4Failing, two_regions, wait_while_running
 from IPython.lib.pretty import pretty
 
 from ubermag_surrogate import embedded
@@ -384,14 +384,21 @@ KILL_SCRIPT = textwrap.dedent(
 def _wait_for_samples(process, store_path, count, deadline_s):
     """Wait until the run in ``process`` has completed ``count`` samples of the
     store (the run must still be going)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        if (store_path / "status").exists():
-            if (TrajectoryStore(store_path).status == 1).sum() >= count:
-                return
-        assert process.poll() is None, "the run ended before it could be stopped"
-        assert time.monotonic() < deadline, f"fewer than {count} samples in time"
-        time.sleep(0.2)
+
+    def ready():
+        status = store_path / "status"
+        return (
+            status.exists() and (TrajectoryStore(store_path).status == 1).sum() >= count
+        )
+
+    wait_while_running(
+        process,
+        ready,
+        f"fewer than {count} samples in time",
+        seconds=deadline_s,
+        poll=0.2,
+        ended="the run ended before it could be stopped",
+    )
 
 
 def _children(pid):

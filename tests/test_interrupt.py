@@ -10,6 +10,7 @@ import time
 
 import micromagneticdata as md
 import numpy as np
+from helpers import wait_while_running
 
 SCRIPT = textwrap.dedent(
     """
@@ -38,11 +39,9 @@ def test_ctrl_c_keeps_completed_outputs(tmp_path):
         text=True,
     )
     table = tmp_path / "long" / "drive-0" / "long.odt"
-    deadline = time.monotonic() + 120
-    while _rows(table) < 3:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the drive never produced output"
-        time.sleep(0.1)
+    wait_while_running(
+        process, lambda: _rows(table) >= 3, "the drive never produced output"
+    )
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
 
@@ -67,11 +66,13 @@ def test_a_killed_drive_is_readable_up_to_its_last_outputs(tmp_path):
     # outputs are converted as the drive goes, so the folder is always a whole drive
     process = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=tmp_path)
     drive_dir = tmp_path / "long" / "drive-0"
-    deadline = time.monotonic() + 120
-    while _rows(drive_dir / "long.odt") < 20:
-        assert process.poll() is None, "the drive ended before it was killed"
-        assert time.monotonic() < deadline, "the drive never produced output"
-        time.sleep(0.05)
+    wait_while_running(
+        process,
+        lambda: _rows(drive_dir / "long.odt") >= 20,
+        "the drive never produced output",
+        poll=0.05,
+        ended="the drive ended before it was killed",
+    )
     process.kill()
     process.wait()
     time.sleep(0.5)  # the solver process exits when its input closes
@@ -128,13 +129,14 @@ def test_ctrl_c_stops_a_surrogate_drive_with_a_whole_shorter_drive(
         text=True,
     )
     drive_dir = tmp_path / "long" / "drive-0"
-    deadline = time.monotonic() + 120
     # the newest snapshot may still be being written, and is then removed: wait for
     # six so that at least five are whole (m0.omf, written first, not counted)
-    while len(list(drive_dir.glob("long-Oxs_TimeDriver-*.omf"))) < 6:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the drive never wrote a snapshot"
-        time.sleep(0.02)
+    wait_while_running(
+        process,
+        lambda: len(list(drive_dir.glob("long-Oxs_TimeDriver-*.omf"))) >= 6,
+        "the drive never wrote a snapshot",
+        poll=0.02,
+    )
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
 

@@ -119,11 +119,10 @@ def check_system(system, needs_dynamics):
                     "); the embedded calculator supports constant fields only."
                 )
         _check_term(term, SUPPORTED_ENERGY)
-    if not needs_dynamics:
-        return system_arrays(system, dynamics=False)
-    for term in system.dynamics:
-        _check_term(term, SUPPORTED_DYNAMICS)
-    return system_arrays(system)
+    if needs_dynamics:  # a minimisation ignores them, as oommfc's MinDriver
+        for term in system.dynamics:
+            _check_term(term, SUPPORTED_DYNAMICS)
+    return system_arrays(system, dynamics=needs_dynamics)
 
 
 def _check_term(term, supported):
