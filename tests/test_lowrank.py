@@ -7,6 +7,7 @@ from sklearn.decomposition import KernelPCA
 from sklearn.kernel_approximation import Nystroem
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ubermag_surrogate.lowrank import (
     LowRankKernelPCA,
@@ -194,7 +195,7 @@ def test_bad_data(data):
         NystroemFeatures(n_components=2).fit(np.zeros((4, 0)))
     with pytest.raises(TypeError, match="sparse"):
         NystroemFeatures(n_components=2).fit(scipy.sparse.eye(4).tocsr())
-    with pytest.raises(TypeError, match="complex"):
+    with pytest.raises(ValueError, match="Complex data not supported"):
         NystroemFeatures(n_components=2).fit(np.eye(4) * 1j)
     with pytest.raises(TypeError, match="integers"):
         NystroemFeatures(n_components=2, landmarks=[0.2, 1.7]).fit(X)
@@ -312,3 +313,40 @@ def test_a_too_small_alpha_is_named_and_a_failed_refit_keeps_the_model():
         features.fit(X)
     assert features.gamma_ == 0.5
     assert np.array_equal(features.transform(X), mapped)
+
+
+# ranks small enough for the checks' data sets (10 to 20 samples); rank r above the
+# sample count is refused by design, not capped as by sklearn's Nystroem
+@parametrize_with_checks(
+    [
+        NystroemFeatures(n_components=5),
+        LowRankKernelPCA(n_components=2, rank=5),
+        LowRankKernelPCA(
+            n_components=2, rank=5, fit_inverse_transform=True, inverse_rank=5
+        ),
+        LowRankKernelRidge(rank=10, gamma="median"),
+        LowRankKernelRidge(rank=10, gamma="median", output_rank=1),
+    ]
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    # scikit-learn's own conventions: messages code looks for, pickling, dtypes,
+    # clone, pandas input, multi-output targets, n_features_in_, ...
+    check(estimator)
+
+
+def test_transformers_name_their_output_features(data):
+    pd = pytest.importorskip("pandas")
+    X, _ = data
+    features = NystroemFeatures(n_components=4, gamma=0.3).fit(X)
+    assert list(features.get_feature_names_out()) == [
+        f"nystroemfeatures{i}" for i in range(4)
+    ]
+    pca = LowRankKernelPCA(n_components=3, rank=10, gamma=0.3).set_output(
+        transform="pandas"
+    )
+    scores = pca.fit(X).transform(X)
+    assert isinstance(scores, pd.DataFrame)
+    assert list(scores.columns) == [f"lowrankkernelpca{i}" for i in range(3)]
+    assert np.array_equal(
+        scores.to_numpy(), pca.set_output(transform="default").transform(X)
+    )

@@ -16,7 +16,12 @@ import numbers
 import numpy as np
 import scipy.linalg
 import scipy.sparse
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._checks import check_int
@@ -62,23 +67,34 @@ def _as_2d(X, name="X"):
     Raises
     ------
     TypeError
-        For sparse or complex input.
+        For sparse input, or values that are not numbers.
     ValueError
-        For another number of dimensions, no samples or features, or non-finite
-        values (checked in row chunks: memory maps of gigabytes stay on disk).
+        For complex values, another number of dimensions, no samples or features,
+        or non-finite values (checked in row chunks: memory maps of gigabytes stay
+        on disk). The messages contain scikit-learn's, for code that looks for
+        them.
     """
     if scipy.sparse.issparse(X):
         raise TypeError(f"{name} is sparse; these estimators need a dense array.")
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         X = np.asarray(X)
     if np.iscomplexobj(X):
-        raise TypeError(f"{name} is complex; these estimators need real values.")
+        raise ValueError(
+            f"Complex data not supported: {name} is complex; these estimators need "
+            "real values."
+        )
     if X.ndim != 2:
         raise ValueError(
-            f"{name} must be 2D (samples x features), got shape {X.shape}."
+            f"{name} must be 2D (samples x features), got shape {X.shape}. Reshape "
+            "your data: array.reshape(-1, 1) for one feature, array.reshape(1, -1) "
+            "for one sample."
         )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} has no samples or no features (shape {X.shape}).")
+    for axis, what in enumerate(("sample", "feature")):
+        if X.shape[axis] == 0:
+            raise ValueError(
+                f"{name} has no samples or no features: found array with 0 "
+                f"{what}(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
     if not np.issubdtype(X.dtype, np.floating):
         try:
             X = np.asarray(X, dtype=np.float64)
@@ -111,7 +127,9 @@ def median_gamma(X, max_samples=2000, seed=0):
     return 1.0 / median if median > 0 else 1.0
 
 
-class NystroemFeatures(TransformerMixin, BaseEstimator):
+class NystroemFeatures(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Nystroem feature map Phi_r[x] = K[x, x_r] K[x_r]^{-1/2} of an RBF kernel.
 
     Parameters
@@ -210,6 +228,11 @@ class NystroemFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
+    @property
+    def _n_features_out(self):
+        """Number of output features, r (names from ``get_feature_names_out``)."""
+        return self.landmarks_.shape[0]
+
     def landmark_kernel(self, X):
         """Return K[X, x_r], float64, shape ``(len(X), r)``."""
         check_is_fitted(self, "normalization_")
@@ -288,13 +311,28 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.output_rank = output_rank
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # Y of many outputs, like KernelRidge
+        return tags
+
     def fit(self, X, Y):
         """Fit W; ``Y`` (samples x outputs) may be float32 or a memory map."""
         X = _named(self, X, reset=True)
         if Y is None:
-            raise ValueError(f"{type(self).__name__} needs targets Y to fit.")
-        y_ndim = np.ndim(Y)
-        Y = _as_2d(Y, "Y") if y_ndim == 2 else _as_2d(np.asarray(Y)[:, None], "Y")
+            raise ValueError(
+                f"{type(self).__name__} needs targets Y to fit: it requires y to be "
+                "passed, but the target y is None."
+            )
+        if not hasattr(Y, "shape") or not hasattr(Y, "dtype"):
+            Y = np.asarray(Y)
+        y_ndim = Y.ndim
+        if y_ndim not in (1, 2):
+            raise ValueError(
+                f"Y must be 1D (one output) or 2D (samples x outputs), got shape "
+                f"{Y.shape}."
+            )
+        Y = _as_2d(np.asarray(Y)[:, None] if y_ndim == 1 else Y, "Y")
         if len(Y) != len(X):
             raise ValueError(f"X has {len(X)} samples, Y has {len(Y)}.")
         _check_rank(self.rank, len(X))
@@ -364,7 +402,9 @@ class LowRankKernelRidge(RegressorMixin, BaseEstimator):
         return reduced[:, 0] if getattr(self, "y_ndim_", 2) == 1 else reduced
 
 
-class LowRankKernelPCA(TransformerMixin, BaseEstimator):
+class LowRankKernelPCA(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Low-rank kernel PCA (l-kPCA) with an optional learned pre-image map.
 
     Parameters
@@ -473,6 +513,11 @@ class LowRankKernelPCA(TransformerMixin, BaseEstimator):
                 output_rank=self.inverse_output_rank,
             ).fit(scores, X)
         return scores
+
+    @property
+    def _n_features_out(self):
+        """Number of output features, d (names from ``get_feature_names_out``)."""
+        return self.components_.shape[1]
 
     def transform(self, X):
         """Return the kPCA scores P_d phi(X), ``(len(X), d)``."""
