@@ -722,3 +722,47 @@ def test_a_sensitivity_from_a_prediction_of_another_time_is_refused(store, model
         model.field_sensitivity(fields, t=horizon, n=5, prediction=half)
     with pytest.raises(ValueError, match="times the trained horizon"):
         model.predict(fields, t=np.int64(1))  # a numpy number is a time (1 s)
+
+
+def test_ranks_capped_by_the_training_data_are_told(store, model, tmp_path):
+    # 8 fields x 20 steps in 10 segments of 2 steps (+-5 overlap): at most 96
+    # windows per segment map, fewer than integrator_rank=150
+    rows = model.integrator_.segments_[0].features_.landmarks_.shape[0]
+    capped = model.capped_params()
+    assert capped == {
+        "integrator_rank": max(
+            len(s.features_.landmarks_) for s in model.integrator_.segments_
+        )
+    }
+    assert rows <= capped["integrator_rank"] < PARAMS["integrator_rank"]
+    assert f"integrator_rank=150 -> {capped['integrator_rank']}" in model.describe()
+    model.save(tmp_path / "model.npz")
+    assert load(tmp_path / "model.npz").capped_params() == capped
+    uncapped = KernelSurrogate(**{**PARAMS, "integrator_rank": 20}).fit(store)
+    assert uncapped.capped_params() == {}
+    assert "capped" not in uncapped.describe()
+
+
+def test_selection_rows_show_whole_candidates_and_capped_ranks(store):
+    from ubermag_surrogate.models import select_hyperparameters
+
+    grid = {"integrator_alpha": [1e-8, 1e-4], "integrator_rank": [20, 5000]}
+    result = select_hyperparameters(
+        KernelSurrogate(**PARAMS),
+        store,
+        grid,
+        validation_fraction=0.25,
+        refit=False,
+        verbose=False,
+    )
+    # coordinate search: the first parameter's rows also name the template's rank
+    assert [sorted(row["params"]) for row in result.table] == [
+        ["integrator_alpha", "integrator_rank"]
+    ] * len(result.table)
+    first = result.table[0]["params"]
+    assert first["integrator_rank"] == PARAMS["integrator_rank"]
+    by_rank = {row["params"]["integrator_rank"]: row for row in result.table}
+    assert by_rank[20]["capped"] == {}
+    assert 0 < by_rank[5000]["capped"]["integrator_rank"] < 5000
+    text = str(result)
+    assert "(capped by the data: integrator_rank=" in text

@@ -409,6 +409,20 @@ class SurrogateModel(abc.ABC):
         material = attrs.get("material") or {}
         self.material_ = {k: material.get(k, "") for k in ("energy", "dynamics")}
 
+    def capped_params(self):
+        """Return the hyper-parameters the training data made smaller, as used.
+
+        A rank above a map's number of training rows is capped at that number (and
+        the model is the same as with any larger value), e.g. ``{"integrator_rank":
+        1212}``. Empty when every value was used as given.
+
+        Returns
+        -------
+        dict
+        """
+        self._check_fitted()
+        return {}
+
     def describe(self):
         """Return, as text, what this fitted model is and what it was trained on.
 
@@ -438,6 +452,13 @@ class SurrogateModel(abc.ABC):
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
         ]
+        capped = self.capped_params()
+        if capped:
+            lines.insert(
+                1,
+                "  capped by the size of the training data: "
+                + ", ".join(f"{k}={params[k]!r} -> {v!r}" for k, v in capped.items()),
+            )
         domain = self.field_domain_
         if domain is not None:
             covered = domain.coordinates(self.training_fields_)

@@ -295,6 +295,23 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
                 "that many features."
             )
 
+    def capped_params(self):
+        """Return the ranks (and segments) the training data made smaller, as used.
+
+        See :meth:`SurrogateModel.capped_params`: each map's rank is at most its
+        number of training rows, and ``integrator_segments`` at most the number of
+        trained steps.
+        """
+        self._check_fitted()
+        segments = self.integrator_.segments_
+        used = {
+            "embedding_rank": len(self.embedding_.features_.landmarks_),
+            "preimage_rank": len(self.embedding_.preimage_.features_.landmarks_),
+            "integrator_rank": max(len(s.features_.landmarks_) for s in segments),
+            "integrator_segments": len(segments),
+        }
+        return {k: v for k, v in used.items() if v < getattr(self, k)}
+
     def _check_data_size(self, n_fields, n_times):
         """Refuse training data with fewer states than ``n_components``."""
         n_states = n_fields * n_times

@@ -83,8 +83,18 @@ class SelectionResult(ReportDisplay):
             "",
             f"{'error':>8}  {'fit (s)':>7}  parameters",
         ]
-        for row in sorted(self.table, key=lambda r: r["error"]):
-            lines.append(f"{row['error']:8.4f}  {row['fit_s']:7.1f}  {row['params']}")
+        for row in sorted(self.table, key=lambda r: _rank(r["error"])):
+            capped = row.get("capped") or {}
+            note = (
+                "  (capped by the data: "
+                + ", ".join(f"{k}={v}" for k, v in capped.items())
+                + ")"
+                if capped
+                else ""
+            )
+            lines.append(
+                f"{row['error']:8.4f}  {row['fit_s']:7.1f}  {row['params']}{note}"
+            )
         return "\n".join(lines)
 
     def _one_line(self):
@@ -140,8 +150,11 @@ def select_hyperparameters(
     Returns
     -------
     SelectionResult
-        ``table`` has one row per distinct candidate (``params``, ``error``,
-        ``fit_s``, ``recorded``: read back from ``record``).
+        ``table`` has one row per distinct candidate (``params``: the value of every
+        grid parameter, also those the coordinate search has not reached yet;
+        ``error``, ``fit_s``, ``recorded``: read back from ``record``;
+        ``capped``: the model's :meth:`capped_params`, ranks the training data
+        made smaller, so that larger values give the same model).
     """
     store = as_store(store)
     if strategy not in ("coordinate", "grid"):
@@ -191,6 +204,8 @@ def select_hyperparameters(
     def evaluate(params):
         model = clone(estimator).set_params(**params)
         key = _candidate_key(context, model)
+        values = model.get_params()
+        params = {name: values[name] for name in grid}  # the whole candidate
         if key not in rows:
             try:
                 model._check_params()
@@ -203,6 +218,7 @@ def select_hyperparameters(
                     "error": float("inf"),
                     "fit_s": 0.0,
                     "recorded": False,
+                    "capped": {},
                 }
         if key not in rows:
             if key in recorded:
@@ -228,12 +244,15 @@ def select_hyperparameters(
                     "error": error,
                     "fit_s": fit_s,
                     "recorded": False,
+                    "capped": model.capped_params(),
                 }
                 if record is not None:
                     _append(record, {"key": key, **context, **rows[key]})
                 if verbose:
+                    capped = rows[key]["capped"]
                     progress.write(
                         f"validation error {error:.4f} ({fit_s:.1f} s): {params}"
+                        + (f" (capped by the data: {capped})" if capped else "")
                     )
         progress.update()
         return rows[key]["error"]
@@ -354,7 +373,11 @@ def _read_record(path):
     for number, line in enumerate(lines, 1):
         try:
             row = json.loads(line)
-            rows[row["key"]] = {"error": row["error"], "fit_s": row["fit_s"]}
+            rows[row["key"]] = {
+                "error": row["error"],
+                "fit_s": row["fit_s"],
+                "capped": row.get("capped", {}),  # absent from older records
+            }
         except (json.JSONDecodeError, KeyError, TypeError):
             if not line.strip():
                 continue  # a blank line
