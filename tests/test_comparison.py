@@ -5,6 +5,7 @@ import json
 
 import discretisedfield as df
 import matplotlib.pyplot as plt
+import micromagneticdata as md
 import numpy as np
 import pytest
 from IPython.lib.pretty import pretty
@@ -192,3 +193,87 @@ def test_compare_refuses_what_the_driver_refuses(sp4_model, tmp_path):
     with pytest.raises(ValueError, match="no Zeeman term"):
         us.compare(system, sp4_model, t=T, n=N, calculator="embedded", dirname=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_snapshot_errors_show_the_worst_layer_of_each_column():
+    # the error map showed the mean over z: a reversed top layer (error 2) was
+    # drawn as 1, under a title that said "max"
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 10e-9), n=(4, 1, 2))
+    state = np.zeros((3, 4, 1, 2))
+    state[0] = 1.0
+    predicted = state.copy()
+    predicted[0, :, :, 1] = -1.0
+    fig = plot_snapshots(two_outputs(mesh, state, predicted), indices=[1])
+    error = fig.axes[2].get_images()[0]
+    np.testing.assert_allclose(error.get_array(), 2.0)
+    assert error.get_clim() == (0, 2.0)
+    assert "max over z" in fig.axes[2].get_title()
+    assert "(max 2.00)" in fig.axes[2].get_title()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("indices", "match"),
+    [([1, 25], r"indices \[25\] are outside .* 0 to 1"), ([], "non-empty"),
+     ([0.5], "integers")],
+)  # fmt: skip
+def test_snapshots_refuse_outputs_the_comparison_lacks(indices, match):
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 5e-9), n=(4, 1, 1))
+    state = np.zeros((3, 4))
+    state[0] = 1.0
+    with pytest.raises(ValueError, match=match):
+        plot_snapshots(two_outputs(mesh, state, state), indices=indices)
+
+
+def test_reports_are_strict_json_and_check_formats_first(tmp_path):
+    mesh = df.Mesh(p1=(0, 0, 0), p2=(40e-9, 10e-9, 5e-9), n=(4, 1, 1))
+    state = np.zeros((3, 4))
+    state[0] = 1.0
+    diverged = state.copy()
+    diverged[1, 2] = np.nan
+    result = two_outputs(mesh, state, diverged)
+    # formats checked before anything is written ("pdf" was taken as p, d, f
+    # after comparison.json was written)
+    with pytest.raises(ValueError, match="docx"):
+        result.save(tmp_path / "bad", formats=("png", "docx"))
+    assert not (tmp_path / "bad").exists()
+    written = result.save(tmp_path / "one", formats="pdf")
+    assert sorted(p.name for p in written) == [
+        "comparison.json", "mean_m.pdf", "snapshots.pdf"
+    ]  # fmt: skip
+
+    def refuse(token):
+        raise ValueError(f"not strict JSON: {token}")
+
+    text = (tmp_path / "one" / "comparison.json").read_text()
+    record = json.loads(text, parse_constant=refuse)  # bare NaN was written
+    assert record["relative_error"] is None
+    assert record["step_errors"][0] == 0 and record["step_errors"][1] is None
+
+
+def test_compare_reads_the_drive_it_ran_after_older_ones_were_deleted(
+    sp4_model, tmp_path
+):
+    # md.Data(...)[-1] counts drive folders: with drive-0 deleted it read drive-1
+    # (the previous field's) instead of the new drive-2, without a word
+    import shutil
+
+    kwargs = dict(t=2e-11, n=2, calculator="embedded", dirname=tmp_path, verbose=0)
+    fields = [sp4_model.training_fields_[i] for i in (0, 3, 6)]
+
+    def request(field):
+        system = sp4_model.system(name="film")
+        system.energy += sp4.zeeman(field)
+        return system
+
+    for field in fields[:2]:
+        us.compare(request(field), sp4_model, **kwargs)
+    for kind in ("surrogate", "simulation"):
+        shutil.rmtree(tmp_path / f"film_{kind}" / "drive-0")
+    result = us.compare(request(fields[2]), sp4_model, **kwargs)
+    assert {p.name for p in result.drives.values()} == {"drive-2"}
+    last = md.Drive("film_surrogate", 2, dirname=str(tmp_path)).table.data
+    np.testing.assert_allclose(
+        result.mean_predicted[-1], last[["mx", "my", "mz"]].iloc[-1], atol=1e-6
+    )
+    np.testing.assert_allclose(result.field, fields[2])

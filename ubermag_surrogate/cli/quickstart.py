@@ -7,7 +7,6 @@ simulation: drives, model, report, figures and a summary, all under ``--out``.
 Rerunning the same command reuses the simulations already in the store.
 """
 
-import json
 import pathlib
 import time
 
@@ -18,6 +17,7 @@ def run(args):
     """Run the quickstart; see the module docstring."""
     from .. import calculator
     from ..comparison import compare
+    from ..comparison.report import json_text
     from ..data import sp4_field2_domain
     from ..data.generate import generate
     from ..data.store import TrajectoryStore
@@ -90,7 +90,7 @@ def run(args):
         },
         "figures": [str(p) for p in figures[1:]],
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(json_text(summary), encoding="utf-8")
 
     m = np.asarray(summary["s_state_mean_m"])
     print(f"\ns-state <m> = ({m[0]:.5f}, {m[1]:.5f}, {m[2]:.5f})")

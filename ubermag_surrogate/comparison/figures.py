@@ -75,6 +75,29 @@ def _column_mean(values, magnetic):
     return np.ma.masked_array(total / np.maximum(count, 1), count == 0)
 
 
+def _column_max(values, magnetic):
+    """Largest value over z of the magnetic cells, masked where a column has none."""
+    top = np.where(magnetic, values, -np.inf).max(axis=-1)
+    return np.ma.masked_array(np.maximum(top, 0.0), ~magnetic.any(axis=-1))
+
+
+def _check_indices(indices, n):
+    """Return output ``indices`` as a list of ints in [0, n], or raise ValueError."""
+    values = np.asarray(indices)
+    if values.ndim != 1 or len(values) == 0 or values.dtype.kind not in "iu":
+        raise ValueError(
+            f"indices={indices!r} must be a non-empty list of output numbers "
+            f"(integers from 0, the initial state, to {n})."
+        )
+    outside = [int(i) for i in values if not 0 <= i <= n]
+    if outside:
+        raise ValueError(
+            f"indices {outside} are outside the comparison's outputs 0 to {n} "
+            f"({n} outputs after the initial state)."
+        )
+    return [int(i) for i in values]
+
+
 def _in_plane(states, mesh):
     """(m_x, m_y) averaged over the magnetic cells of each column, masked (nx, ny).
 
@@ -99,15 +122,22 @@ def plot_snapshots(comparison, indices=None):
     comparison : Comparison
         The results.
     indices : sequence of int, optional
-        Outputs to show (default: four evenly spaced after t = 0).
+        Outputs to show, 0 (the initial state) to n (default: four evenly spaced
+        after t = 0).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Notes
+    -----
+    The error map shows |m_pred - m_sim| per cell; on a mesh of several layers,
+    the largest over z of each column (the m_x maps show the mean over z).
     """
     n = len(comparison.times) - 1
     if indices is None:
         indices = sorted({max(1, round(n * q)) for q in (0.25, 0.5, 0.75, 1.0)})
+    indices = _check_indices(indices, n)
     mesh = comparison.mesh
     extent = (
         mesh.region.pmin[0] * 1e9,
@@ -116,7 +146,9 @@ def plot_snapshots(comparison, indices=None):
         mesh.region.pmax[1] * 1e9,
     )
     errors = np.linalg.norm(comparison.predicted - comparison.simulated, axis=1)
-    vmax = max(float(errors[list(indices)].max()), 1e-3)
+    # the colour scale of the error maps: their largest magnetic cell
+    magnetic_cells = np.any(comparison.simulated[indices] != 0, axis=1)
+    vmax = max(float(np.where(magnetic_cells, errors[indices], 0.0).max()), 1e-3)
     aspect = (extent[3] - extent[2]) / (extent[1] - extent[0])
     step = max(1, int(mesh.n[0] // 20))
     xs = np.linspace(extent[0], extent[1], mesh.n[0] * 2 + 1)[1::2][::step]
@@ -154,7 +186,7 @@ def plot_snapshots(comparison, indices=None):
                 )
                 ax.set_title(f"{label}, t = {t_ps:.0f} ps", fontsize=9)
             magnetic = np.any(comparison.simulated[i].reshape(3, *mesh.n) != 0, axis=0)
-            error = _column_mean(errors[i].reshape(*mesh.n), magnetic)
+            error = _column_max(errors[i].reshape(*mesh.n), magnetic)
             error_image = row[2].imshow(
                 error.T,
                 origin="lower",
@@ -163,8 +195,9 @@ def plot_snapshots(comparison, indices=None):
                 vmin=0,
                 vmax=vmax,
             )
+            over_z = ", max over z" if mesh.n[2] > 1 else ""
             row[2].set_title(
-                f"|m_pred - m_sim|, t = {t_ps:.0f} ps (max {error.max():.2f})",
+                f"|m_pred - m_sim|{over_z}, t = {t_ps:.0f} ps (max {error.max():.2f})",
                 fontsize=9,
             )
         for ax in axes[-1]:

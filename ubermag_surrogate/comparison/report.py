@@ -211,8 +211,9 @@ def write_report(out, record_name, record, figures, results, formats):
         File stem -> function drawing ``results`` into a new figure.
     results : object
         What the figure functions draw.
-    formats : sequence of str
-        Figure formats (``"png"``, ``"pdf"``, ...).
+    formats : str or sequence of str
+        Figure formats (``"png"``, ``"pdf"``, ...), checked before anything is
+        written.
 
     Returns
     -------
@@ -221,10 +222,12 @@ def write_report(out, record_name, record, figures, results, formats):
     """
     import matplotlib.pyplot as plt
 
+    formats = check_formats(formats)
+    text = json_text(record)
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / record_name]
-    written[0].write_text(json.dumps(record, indent=2), encoding="utf-8")
+    written[0].write_text(text, encoding="utf-8")
     for name, plot in figures.items():
         fig = plot(results)
         for fmt in formats:
@@ -233,6 +236,48 @@ def write_report(out, record_name, record, figures, results, formats):
             written.append(path)
         plt.close(fig)
     return written
+
+
+def check_formats(formats):
+    """Return figure ``formats`` as a tuple, each one Matplotlib writes.
+
+    One string (``"pdf"``) is one format.
+
+    Raises
+    ------
+    ValueError
+        For a format Matplotlib cannot write, naming those it can.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    supported = FigureCanvasBase.get_supported_filetypes()
+    bad = [f for f in formats if not isinstance(f, str) or f.lower() not in supported]
+    if bad or not formats:
+        raise ValueError(
+            f"formats={formats!r}: give figure formats that Matplotlib writes, "
+            f"from {sorted(supported)}."
+        )
+    return formats
+
+
+def json_text(record):
+    """Return ``record`` as strict JSON text: NaN and infinities as ``null``.
+
+    Python's ``json`` writes bare ``NaN`` tokens, which other JSON readers
+    (JavaScript, jq, dashboards) refuse.
+    """
+
+    def strict(value):
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [strict(v) for v in value]
+        if isinstance(value, float) and not np.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(strict(record), indent=2, allow_nan=False)
 
 
 def _copy(system, name):
@@ -246,9 +291,18 @@ def _copy(system, name):
     return copy
 
 
-def _read_drive(name, dirname, m0):
-    """Return unit magnetisations of the last drive's outputs, m0 first."""
-    drive = md.Data(name, dirname=str(dirname))[-1]
+def _read_drive(system, dirname, m0, n):
+    """Return unit magnetisations of the drive just run (m0 first), and its path.
+
+    Read by number: ``md.Data(...)[-1]`` counts the folders, and after an older
+    drive folder was deleted it read another drive than the one just run.
+    """
+    drive = md.Drive(system.name, system.drive_number - 1, dirname=str(dirname))
+    if drive.n != n:
+        raise RuntimeError(
+            f"The drive {str(drive.drive_path)!r} holds {drive.n} outputs, not the "
+            f"{n} just asked for."
+        )
     states = [m0] + [to_components(field.array) for field in drive]
     return np.stack(states), drive.drive_path
 
@@ -316,8 +370,8 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
     )
     simulation_s = time.perf_counter() - start
 
-    predicted, surrogate_path = _read_drive(surrogate.name, dirname, m0)
-    simulated, simulation_path = _read_drive(simulation.name, dirname, m0)
+    predicted, surrogate_path = _read_drive(surrogate, dirname, m0, n)
+    simulated, simulation_path = _read_drive(simulation, dirname, m0, n)
     return Comparison(
         times=np.linspace(0, t, n + 1),
         simulated=simulated,
