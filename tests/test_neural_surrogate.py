@@ -20,7 +20,12 @@ from ubermag_surrogate.integration import LatentNetworkIntegrator
 from ubermag_surrogate.models import NeuralSurrogate, load, select_hyperparameters
 from ubermag_surrogate.neural import DenseAutoencoder, DenseStack
 from ubermag_surrogate.neural import autoencoder as autoencoder_module
-from ubermag_surrogate.neural.dense import dense_layers, import_keras, train
+from ubermag_surrogate.neural.dense import (
+    dense_layers,
+    import_keras,
+    interrupts_stop_fits,
+    train,
+)
 from ubermag_surrogate.problems import sp4
 
 
@@ -70,11 +75,11 @@ def test_interrupted_training_keeps_the_weights_reached():
                 raise KeyboardInterrupt
 
     with pytest.warns(UserWarning, match="interrupted after 2 of 50 epochs"):
-        losses = train(
+        losses, interrupted = train(
             net, x, y, epochs=50, batch_size=8, learning_rate=1e-2, desc="test",
             verbose=0, callbacks=[CtrlC()],
         )  # fmt: skip
-    assert len(losses) == 2
+    assert len(losses) == 2 and interrupted
     assert not np.allclose(DenseStack.from_keras(layers)(x), before)
 
     class CtrlCAtOnce(keras.callbacks.Callback):
@@ -86,6 +91,17 @@ def test_interrupted_training_keeps_the_weights_reached():
             net, x, y, epochs=5, batch_size=8, learning_rate=1e-2, desc="test",
             verbose=0, callbacks=[CtrlCAtOnce()],
         )  # fmt: skip
+    # many fits (a hyper-parameter search): Ctrl-C stops, weights or not
+    with interrupts_stop_fits(), pytest.raises(KeyboardInterrupt):
+        train(
+            net, x, y, epochs=50, batch_size=8, learning_rate=1e-2, desc="test",
+            verbose=0, callbacks=[CtrlC()],
+        )  # fmt: skip
+    _, interrupted = train(
+        net, x, y, epochs=2, batch_size=8, learning_rate=1e-2, desc="test",
+        verbose=0,
+    )  # fmt: skip
+    assert not interrupted
 
 
 def test_integrator_windows_pad_the_history_and_look_ahead():
@@ -283,20 +299,27 @@ def test_fits_are_seeded_and_keep_the_callers_random_numbers():
 
     import torch  # installed with the package (README)
 
+    keras = import_keras()
+
     def caller_draws():
         """Seed the caller's global generators; return a draw from each."""
-        np.random.seed(7)  # noqa: NPY002 - the caller's global generators
-        random.seed(7)
-        torch.manual_seed(7)
-        return lambda: (np.random.random(), random.random(), torch.rand(1).item())  # noqa: NPY002
+        keras.utils.set_random_seed(7)  # Python's, numpy's, torch's and Keras'
+        keras.random.normal((2,))  # the caller's unseeded Keras stream, under way
+        return lambda: (
+            np.random.random(),  # noqa: NPY002 - the caller's global generators
+            random.random(),
+            torch.rand(1).item(),
+            *keras.ops.convert_to_numpy(keras.random.normal((2,))).tolist(),
+        )
 
     expected = caller_draws()()
     draw = caller_draws()
     first = fit_both(3)
-    if import_keras().backend.backend() == "torch":  # Keras seeds torch's too
+    if keras.backend.backend() == "torch":  # Keras seeds torch's too
         assert draw() == expected
     else:
-        assert draw()[:2] == expected[:2]
+        drawn = draw()
+        assert drawn[:2] == expected[:2] and drawn[3:] == expected[3:]
     again, other = fit_both(3), fit_both(None)
     for a, b, c in zip(first, again, other, strict=True):
         assert a.loss_ == b.loss_  # same seed, same fit
@@ -475,3 +498,109 @@ def test_selection_ranks_a_diverged_candidate_last(sp4_store):
             refit=False,
             verbose=False,
         )
+
+
+def _ctrl_c_in_the_autoencoder(monkeypatch, after_epochs=2):
+    """Make the autoencoder's training see Ctrl-C after ``after_epochs`` epochs."""
+    keras = import_keras()
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == after_epochs:
+                raise KeyboardInterrupt
+
+    def with_ctrl_c(*args, **kwargs):
+        return train(*args, **{**kwargs, "callbacks": [CtrlC()]})
+
+    monkeypatch.setattr(autoencoder_module, "train", with_ctrl_c)
+
+
+def test_an_interrupted_fit_is_told_by_the_model_and_its_file(
+    sp4_store, sp4_neural_model, monkeypatch, tmp_path
+):
+    _ctrl_c_in_the_autoencoder(monkeypatch)
+    with pytest.warns(UserWarning, match="interrupted after 2 of 40 epochs"):
+        model = NeuralSurrogate(**SP4_NEURAL_PARAMS).fit(sp4_store)
+    assert model.interrupted_training() == ["autoencoder after 2 of 40 epochs"]
+    assert (
+        "training interrupted (Ctrl-C): autoencoder after 2 of 40 epochs"
+        in model.describe()
+    )
+    # the same parameters and data, trained to the end: another model, another id
+    assert sp4_neural_model.interrupted_training() == []
+    assert model.get_params() == sp4_neural_model.get_params()
+    assert model.model_id != sp4_neural_model.model_id
+    loaded = load(model.save(tmp_path / "interrupted.npz"))
+    assert loaded.interrupted_training() == model.interrupted_training()
+    assert loaded.model_id == model.model_id
+    assert load(sp4_neural_model.save(tmp_path / "whole.npz")).model_id == (
+        sp4_neural_model.model_id
+    )
+
+
+def test_ctrl_c_stops_a_selection_without_recording_a_part_trained_candidate(
+    sp4_store, monkeypatch, tmp_path
+):
+    # the fit kept the weights of the interrupted network and went on: the
+    # search scored and recorded a 2-epoch candidate as if whole, and went on
+    _ctrl_c_in_the_autoencoder(monkeypatch)
+    record = tmp_path / "selection.jsonl"
+    with pytest.raises(KeyboardInterrupt) as caught:
+        select_hyperparameters(
+            NeuralSurrogate(**SP4_NEURAL_PARAMS), sp4_store,
+            {"n_components": [4, 8]}, verbose=False, record=record,
+        )  # fmt: skip
+    assert "Selection interrupted after 0 candidate(s)" in str(caught.value.__notes__)
+    assert not record.exists() or record.read_text() == ""
+
+
+def test_neural_train_command_exits_130_after_an_interrupted_fit(
+    sp4_store, monkeypatch, tmp_path, capsys
+):
+    # it exited 0, so `train && evaluate` went on with a part-trained model
+    _ctrl_c_in_the_autoencoder(monkeypatch)
+    params = {**SP4_NEURAL_PARAMS, "integrator_epochs": 2}
+    params["autoencoder_hidden"] = list(params["autoencoder_hidden"])
+    params["integrator_hidden"] = list(params["integrator_hidden"])
+    out = tmp_path / "model.npz"
+    code = main(
+        ["train", "--data", str(sp4_store.path), "--model", "neural",
+         "--params", json.dumps(params), "--out", str(out)]
+    )  # fmt: skip
+    assert code == 130
+    assert out.is_file()
+    assert "Training was interrupted: autoencoder after 2 of 40 epochs" in (
+        capsys.readouterr().err
+    )
+
+
+def test_encode_and_decode_refuse_what_they_cannot_use(sp4_neural_model):
+    model = sp4_neural_model
+    # None was taken as NaN fields: NaN latent codes without a word
+    with pytest.raises(ValueError, match="give the fields"):
+        model.encode(model.m0_, None)
+    with pytest.raises(ValueError, match="NaN"):
+        model.encode(model.m0_, [np.nan, 0, 0])
+    with pytest.raises(ValueError, match=r"fields must be \(3,\) or \(2, 3\)"):
+        model.encode(np.tile(model.m0_, (2, 1)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"latent must be \(k, 8\)"):
+        model.decode(np.zeros((2, 7)))
+    assert model.decode(model.encode(model.m0_, model.training_fields_[0])).shape == (
+        1,
+        1500,
+    )
+
+
+def test_training_samples_must_differ(sp4_store):
+    # repeated samples (one field) failed in numpy after the autoencoder trained
+    with pytest.raises(ValueError, match=r"samples \[4\] are given more than once"):
+        NeuralSurrogate(**SP4_NEURAL_PARAMS).fit(sp4_store, samples=[4, 4, 4])
+
+
+def test_a_horizon_the_data_capped_is_told(sp4_store):
+    model = NeuralSurrogate(
+        **{**SP4_NEURAL_PARAMS, "horizon": 500, "autoencoder_epochs": 1,
+           "integrator_epochs": 1}
+    ).fit(sp4_store)  # fmt: skip
+    assert model.capped_params() == {"horizon": 20}  # the store's 20 steps
+    assert "horizon=500 -> 20" in model.describe()

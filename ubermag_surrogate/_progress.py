@@ -20,6 +20,10 @@ _LOG_FORMAT = (
     "{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} "
     "[{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 )
+_LOG_NO_ETA_FORMAT = (
+    "{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+)
+_NO_ETA_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -62,18 +66,23 @@ def _interactive(stream):
         return False
 
 
-def progress_bar(*, desc="", **kwargs):
+def progress_bar(*, desc="", eta=True, **kwargs):
     """Return a tqdm bar: ``tqdm.auto`` where it is seen live, plain lines in a log.
 
     Parameters
     ----------
     desc : str
         What is counted (shown before the count).
+    eta : bool
+        Show the estimated time left and the rate (default). ``False`` for steps
+        of very unequal length (a fit's stages), where both mislead.
     **kwargs
         As for ``tqdm.tqdm`` (``total``, ``unit``, ``disable``, ``leave``, ...).
         Written to a log, a bar always leaves its last line and is redrawn at
         most every :data:`LOG_INTERVAL` seconds.
     """
+    if not eta and kwargs.get("total"):
+        kwargs.setdefault("bar_format", _NO_ETA_FORMAT)
     if _interactive(sys.stderr):
         return tqdm.auto.tqdm(desc=desc, **kwargs)
     kwargs.update(
@@ -86,4 +95,6 @@ def progress_bar(*, desc="", **kwargs):
     )
     if kwargs.get("total"):
         kwargs.setdefault("bar_format", _LOG_FORMAT)
+        if kwargs["bar_format"] == _NO_ETA_FORMAT:
+            kwargs["bar_format"] = _LOG_NO_ETA_FORMAT
     return _LogBar(desc=desc or "progress", **kwargs)

@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import sys
 import tempfile
 import time
 import warnings
@@ -92,9 +93,8 @@ def train(args):
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     fit_s = time.perf_counter() - start
-    if out.exists() and any(
-        issubclass(w.category, TrainingInterrupted) for w in caught
-    ):
+    interrupted = any(issubclass(w.category, TrainingInterrupted) for w in caught)
+    if out.exists() and interrupted:
         out = out.with_name(f"{out.stem}.interrupted{out.suffix}")
         print(
             "Training was interrupted (Ctrl-C or SIGTERM): the model with the "
@@ -108,6 +108,14 @@ def train(args):
         f"{model.fingerprint_}) "
         f"({path.stat().st_size / 2**20:.1f} MiB) written to {path.absolute()}"
     )
+    if interrupted:  # kept, but not what was asked for: `train && next` stops
+        print(
+            "Training was interrupted: "
+            + "; ".join(model.interrupted_training())
+            + ". Exit code 130.",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

@@ -74,6 +74,8 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         The horizon used.
     loss_ : list of float
         Training loss per epoch.
+    interrupted_ : bool
+        Whether Ctrl-C ended the training early.
     validation_scores_ : list of (int, float)
         (epoch, score) of each check when :meth:`fit` was given a ``score``;
         empty otherwise.
@@ -129,7 +131,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         future = sliding_window_view(scaled[:, 1:], self.horizon_, axis=1)[:, :starts]
         h = np.repeat(self.field_inputs(fields)[:, None], starts, axis=1)
         return (
-            h.reshape(-1, h.shape[2]),
+            h.reshape(n_fields * starts, h.shape[2]),  # also with 0 field inputs
             history[:, :starts].reshape(-1, self.nu_, d),
             future.transpose(0, 1, 3, 2).reshape(-1, self.horizon_, d),
         )
@@ -210,7 +212,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
             layers, model = _rollout_network(
                 keras, h.shape[1], nu, d, hidden, dropout, self.horizon_
             )
-            self.loss_ = train(
+            self.loss_, self.interrupted_ = train(
                 model,
                 [h.astype(np.float32), history.astype(np.float32)],
                 future.astype(np.float32),
@@ -248,6 +250,8 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
                 self.validation_scores_, dtype=np.float64
             ).reshape(-1, 2),
             f"{prefix}.best_epoch": np.array(self.best_epoch_),
+            # 0 or 1: model files hold numbers, not booleans
+            f"{prefix}.interrupted": np.array(int(self.interrupted_)),
         }
 
     def set_arrays(self, arrays, prefix):
@@ -265,6 +269,7 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         scores = arrays.get(f"{prefix}.validation_scores", np.empty((0, 2)))
         self.validation_scores_ = [(int(e), float(v)) for e, v in scores]
         self.best_epoch_ = int(arrays.get(f"{prefix}.best_epoch", len(self.loss_)))
+        self.interrupted_ = bool(arrays.get(f"{prefix}.interrupted", False))
         self.n_latent_ = self.network_.n_outputs
         self.nu_ = self.nu
         return self

@@ -321,11 +321,17 @@ class SurrogateModel(abc.ABC):
         Of its kind, hyper-parameters (``verbose`` aside) and training data
         (``fingerprint_``, which names the data only: models fitted with other
         hyper-parameters on the same data share it, not their ``model_id``).
-        Drives, evaluations and the command line name models by it.
+        Drives, evaluations and the command line name models by it. A model
+        whose training was interrupted (:meth:`interrupted_training`) has another
+        id than the one trained to its end.
         """
         self._check_fitted()
         params = getattr(self, "_params_at_fit", None) or self._hyperparameters()
-        text = json.dumps([self.kind, params, self.fingerprint_], sort_keys=True)
+        key = [self.kind, params, self.fingerprint_]
+        interrupted = self.interrupted_training()
+        if interrupted:  # not the model these parameters give (older ids unchanged)
+            key.append(interrupted)
+        text = json.dumps(key, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abc.abstractmethod
@@ -361,10 +367,17 @@ class SurrogateModel(abc.ABC):
     def _training_samples(dataset, samples):
         """Return the store and the samples to fit on (all complete ones by default).
 
-        Raises ValueError for fewer than 2 samples.
+        Raises ValueError for fewer than 2 samples, or a sample given twice.
         """
         store = as_store(dataset)
         samples = store.check_samples(samples)  # indices or a boolean mask
+        values, counts = np.unique(samples, return_counts=True)
+        if np.any(counts > 1):
+            twice = values[counts > 1].tolist()
+            raise ValueError(
+                f"samples {twice} are given more than once: each training "
+                "trajectory counts once (repeat none)."
+            )
         if len(samples) < 2:
             failed = store.errors
             hint = ""
@@ -409,6 +422,20 @@ class SurrogateModel(abc.ABC):
         material = attrs.get("material") or {}
         self.material_ = {k: material.get(k, "") for k in ("energy", "dynamics")}
 
+    def interrupted_training(self):
+        """Return what Ctrl-C cut short in this model's training, as text.
+
+        E.g. ``["autoencoder after 42 of 5000 epochs"]``: those parts hold the
+        weights reached then. Empty for a model trained to its end (and for
+        models trained in one piece, such as the kernel surrogate).
+
+        Returns
+        -------
+        list of str
+        """
+        self._check_fitted()
+        return []
+
     def capped_params(self):
         """Return the hyper-parameters the training data made smaller, as used.
 
@@ -452,6 +479,14 @@ class SurrogateModel(abc.ABC):
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
         ]
+        interrupted = self.interrupted_training()
+        if interrupted:
+            lines.insert(
+                1,
+                "  training interrupted (Ctrl-C): "
+                + "; ".join(interrupted)
+                + " (the weights reached then)",
+            )
         capped = self.capped_params()
         if capped:
             lines.insert(

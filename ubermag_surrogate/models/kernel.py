@@ -205,7 +205,12 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         self._check_params()  # before reading gigabytes and fitting for a minute
         self._check_data_size(len(samples), len(store.times))
         stages = progress_bar(
-            total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
+            total=3,
+            desc="fit",
+            unit="stage",
+            disable=not self.verbose,
+            leave=False,
+            eta=False,  # the stages take very unequal times
         )
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32

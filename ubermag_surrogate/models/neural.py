@@ -186,12 +186,23 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         if fraction > 0:
             samples, held_out = split_fields(samples, fraction, self.random_state)
         stages = progress_bar(
-            total=3, desc="fit", unit="stage", disable=not self.verbose, leave=False
+            total=3,
+            desc="fit",
+            unit="stage",
+            disable=not self.verbose,
+            leave=False,
+            eta=False,  # the stages take very unequal times
         )
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
         fields = np.asarray(store.fields[samples], dtype=np.float64)
+        if self.field_input and np.all(fields == fields[0]):
+            raise ValueError(
+                f"All {len(fields)} training fields are the same, {fields[0]} T: "
+                "the surrogate learns how the dynamics depend on the field; train "
+                "it on samples of different fields."
+            )
         row_fields = np.broadcast_to(fields, (n_times, n_fields, 3)).reshape(-1, 3)
         stages.update()
         stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
@@ -235,14 +246,54 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         """
         self._check_fitted()
         m = np.atleast_2d(m)
-        fields = np.broadcast_to(np.asarray(fields, dtype=np.float64), (len(m), 3))
+        if fields is None and self.field_input:
+            raise ValueError(
+                "This model's encoder takes the field as input: give the fields "
+                "(mu0 H in T, one (3,) for all states or (k, 3))."
+            )
+        if fields is not None:
+            fields = np.asarray(fields, dtype=np.float64)
+            if fields.shape not in ((3,), (len(m), 3)):
+                raise ValueError(
+                    f"fields must be (3,) or ({len(m)}, 3) (mu0 H in T), not shape "
+                    f"{fields.shape}."
+                )
+            if not np.all(np.isfinite(fields)):
+                raise ValueError("fields contain NaN or infinite values.")
+            fields = np.broadcast_to(fields, (len(m), 3))
         return self.autoencoder_.transform(m, fields)
 
     def decode(self, latent):
         """Return the unit magnetisations ``(k, 3N)`` (float32) of latent ``(k, d)``."""
         self._check_fitted()
-        m = self.autoencoder_.inverse_transform(np.asarray(latent, dtype=np.float32))
+        latent = np.atleast_2d(np.asarray(latent, dtype=np.float32))
+        d = self.autoencoder_.decoder_.n_inputs
+        if latent.ndim != 2 or latent.shape[1] != d:
+            raise ValueError(
+                f"latent must be (k, {d}): {d} latent coordinates per state, not "
+                f"shape {latent.shape}."
+            )
+        m = self.autoencoder_.inverse_transform(latent)
         return fix_cells(m, self.Ms_ > 0, self.normalize)
+
+    def interrupted_training(self):
+        """Return the networks whose training Ctrl-C cut short (see the base)."""
+        self._check_fitted()
+        parts = (
+            ("autoencoder", self.autoencoder_, self.autoencoder_epochs),
+            ("integrator", self.integrator_, self.integrator_epochs),
+        )
+        return [
+            f"{name} after {len(part.loss_)} of {epochs} epochs"
+            for name, part, epochs in parts
+            if getattr(part, "interrupted_", False)
+        ]
+
+    def capped_params(self):
+        """Return ``horizon`` where the trained steps made it smaller, as used."""
+        self._check_fitted()
+        used = self.integrator_.horizon_
+        return {"horizon": used} if used < self.horizon else {}
 
     def _initial_latent(self, fields, m0):
         m0 = self.m0_ if m0 is None else m0

@@ -20,6 +20,7 @@ from sklearn.base import clone
 
 from .._display import ReportDisplay
 from .._progress import progress_bar
+from ..neural.dense import interrupts_stop_fits
 from .base import as_store, fingerprint, plain
 
 
@@ -226,7 +227,10 @@ def select_hyperparameters(
             else:
                 start = time.perf_counter()
                 try:
-                    model.fit(store, samples=train)
+                    # Ctrl-C stops the search, not just a network's training: a
+                    # part-trained candidate is neither scored nor recorded
+                    with interrupts_stop_fits():
+                        model.fit(store, samples=train)
                 except Exception as exc:  # say which candidate, keep the type
                     exc.add_note(f"(while fitting the candidate {params})")
                     raise
@@ -300,7 +304,16 @@ def select_hyperparameters(
         )
     model = clone(estimator).set_params(**best)
     if refit:
-        model.fit(store)
+        try:
+            with interrupts_stop_fits():
+                model.fit(store)
+        except KeyboardInterrupt as exc:
+            exc.add_note(
+                f"Interrupted while refitting the best candidate {best} (validation "
+                f"error {best_error:.4g}) on all samples; refit=False returns the "
+                "choice without it."
+            )
+            raise
     return SelectionResult(
         best_params=best, best_error=best_error, table=list(rows.values()), model=model
     )

@@ -64,6 +64,8 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         Which field components are inputs and their standardisation (T).
     loss_ : list of float
         Training loss (mean squared error per value) per epoch.
+    interrupted_ : bool
+        Whether Ctrl-C ended the training early (its weights are those reached).
     n_features_in_ : int
         3N.
     """
@@ -149,7 +151,7 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
             encoder, decoder, model = _autoencoder_network(
                 keras, h.shape[1], X.shape[1], d, hidden, dropout
             )
-            self.loss_ = train(
+            self.loss_, self.interrupted_ = train(
                 model,
                 [h, X] if h.shape[1] else X,
                 X,
@@ -195,6 +197,8 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
             f"{prefix}.field_mean": self.field_mean_,
             f"{prefix}.field_scale": self.field_scale_,
             f"{prefix}.loss": np.asarray(self.loss_),
+            # 0 or 1: model files hold numbers, not booleans
+            f"{prefix}.interrupted": np.array(int(self.interrupted_)),
         }
 
     def set_arrays(self, arrays, prefix):
@@ -205,6 +209,8 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
         self.field_mean_ = arrays[f"{prefix}.field_mean"]
         self.field_scale_ = arrays[f"{prefix}.field_scale"]
         self.loss_ = arrays[f"{prefix}.loss"].tolist()
+        # files written before it was kept: not known, taken as not interrupted
+        self.interrupted_ = bool(arrays.get(f"{prefix}.interrupted", False))
         self.n_features_in_ = self.decoder_.n_outputs
         return self
 

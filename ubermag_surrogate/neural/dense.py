@@ -6,6 +6,7 @@ matrix products. :func:`train` runs Keras' ``fit`` with a progress bar.
 """
 
 import contextlib
+import contextvars
 import importlib.util
 import json
 import os
@@ -84,14 +85,16 @@ def keras_seed(keras, seed):
     """Seed a Keras build and fit; keep the caller's global random generators.
 
     ``keras.utils.set_random_seed`` (Keras' way to make a fit reproducible) also
-    seeds Python's and numpy's global generators, and torch's with the torch
-    backend: their states are restored on exit, so a fit does not change the
-    random numbers of the caller's code. (TensorFlow's global seed, which Keras
-    also sets when TensorFlow is installed, cannot be read back and stays set.)
-    ``seed`` None: nothing is seeded.
+    seeds Python's and numpy's global generators, torch's with the torch
+    backend, and Keras' own global seed and ``SeedGenerator`` (unseeded
+    ``keras.random`` calls): their states are restored on exit, so a fit does not
+    change the random numbers of the caller's code. (TensorFlow's global seed,
+    which Keras also sets when TensorFlow is installed, cannot be read back and
+    stays set.) ``seed`` None: nothing is seeded.
     """
     # the legacy global generator is what Keras seeds, so it is what to restore
     states = random.getstate(), np.random.get_state()  # noqa: NPY002
+    keras_state = _keras_random_state()
     with contextlib.ExitStack() as restore:
         if seed is not None:
             if keras.backend.backend() == "torch":
@@ -104,6 +107,35 @@ def keras_seed(keras, seed):
         finally:
             random.setstate(states[0])
             np.random.set_state(states[1])  # noqa: NPY002
+            _set_keras_random_state(keras_state)
+
+
+# Keras keeps its global seed and SeedGenerator in its global state under these
+# names (keras.src.utils.rng_utils, keras.src.random.seed_generator; Keras 3)
+_KERAS_RANDOM = ("global_random_seed", "global_seed_generator")
+
+
+def _keras_random_state():
+    """Return Keras' global seed and SeedGenerator (None where Keras lacks them)."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - another Keras layout
+        return None
+    return {name: global_state.get_global_attribute(name) for name in _KERAS_RANDOM}
+
+
+def _set_keras_random_state(state):
+    """Put back what :func:`_keras_random_state` returned.
+
+    The generator object itself goes back: the fit drew from a new one, so the
+    caller's stream goes on where it was.
+    """
+    if state is None:  # pragma: no cover - another Keras layout
+        return
+    from keras.src.backend.common import global_state
+
+    for name, value in state.items():
+        global_state.set_global_attribute(name, value)
 
 
 def dense_layers(keras, widths, dropout, dropout_after, name):
@@ -220,6 +252,25 @@ class DenseStack:
         )
 
 
+_KEEP_INTERRUPTED = contextvars.ContextVar("keep_interrupted", default=True)
+
+
+@contextlib.contextmanager
+def interrupts_stop_fits():
+    """Within this block, Ctrl-C in a network's training is raised, not kept.
+
+    Outside, an interrupted training keeps the weights reached and the fit goes
+    on (what a user at a notebook wants of one long fit). Code that runs many
+    fits, such as a hyper-parameter search, must stop at Ctrl-C instead of
+    scoring a part-trained candidate as if it were whole.
+    """
+    token = _KEEP_INTERRUPTED.set(False)
+    try:
+        yield
+    finally:
+        _KEEP_INTERRUPTED.reset(token)
+
+
 def train(
     model,
     inputs,
@@ -255,14 +306,17 @@ def train(
 
     Returns
     -------
-    list of float
+    losses : list of float
         Training loss per completed epoch.
+    interrupted : bool
+        Whether Ctrl-C ended the training before its last epoch.
 
     Warns
     -----
     TrainingInterrupted
         When training is interrupted (Ctrl-C) after at least one epoch: it stops
-        there and keeps the weights reached so far.
+        there and keeps the weights reached so far (within
+        :func:`interrupts_stop_fits`, the interrupt is raised instead).
     """
     keras = import_keras()
     model.compile(
@@ -271,7 +325,7 @@ def train(
     bar = progress_bar(
         total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False
     )
-    losses = []
+    losses, interrupted = [], False
 
     class _Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -290,8 +344,9 @@ def train(
             callbacks=[_Progress(), *callbacks],
         )
     except KeyboardInterrupt:
-        if not losses:
+        if not losses or not _KEEP_INTERRUPTED.get():
             raise
+        interrupted = True
         warnings.warn(
             f"{desc}: training interrupted after {len(losses)} of {epochs} epochs; "
             "keeping the weights reached so far.",
@@ -300,4 +355,4 @@ def train(
         )
     finally:
         bar.close()
-    return losses
+    return losses, interrupted
