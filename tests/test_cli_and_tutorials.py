@@ -105,7 +105,9 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     assert model.n_components == SP4_TEST_PARAMS["n_components"]
     assert model.describe().split("\nwritten by")[0] in printed
     assert main(["describe", "--model", str(model_path)]) == 0
-    assert capsys.readouterr().out == model.describe() + "\n"
+    described = capsys.readouterr().out
+    assert described == model.describe() + "\n"
+    assert "verbose" not in described  # no property of the model
 
     out = tmp_path / "runs"
     assert (
@@ -150,6 +152,10 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "ubermag-surrogate predict: ExtrapolationWarning: Predicting" in err
     assert "driver.drive(" not in err
+    # a strong field: the API's hint about mT given as T is no advice here
+    assert main([*argv[:-2], "--field=5000,0,0", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ExtrapolationWarning" in err and "0.035" not in err
     # a time that is no whole number of trained steps, steps not given
     assert main([*argv, "--t", str(2.5 * model.dt_), "--out", str(out)]) == 1
     assert "not a whole number of the model's time steps" in capsys.readouterr().err
@@ -175,16 +181,31 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "speed-up" in printed
-    report = json.loads((out / "sp4_comparison" / "comparison.json").read_text())
+    report = json.loads(
+        (out / "sp4_comparison" / "drive-0" / "comparison.json").read_text()
+    )
     assert report["field_T"] == pytest.approx([-0.035, -0.006, 0])
-    assert (out / "sp4_comparison" / "snapshots.png").is_file()
+    assert (out / "sp4_comparison" / "drive-0" / "snapshots.png").is_file()
+    # a second comparison keeps the first one's report (it was replaced)
+    argv = ["compare", "--model", str(model_path), "--field", "36mT@90deg", "--t"]
+    argv += ["2e-11", "--steps", "2", "--out", str(out), "--calculator", "embedded"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    first, second = (
+        json.loads(
+            (out / "sp4_comparison" / f"drive-{i}" / "comparison.json").read_text()
+        )
+        for i in (0, 1)
+    )
+    assert first["field_T"] == pytest.approx([-0.035, -0.006, 0])
+    assert second["field_T"] == pytest.approx([0, 0.036, 0], abs=1e-12)
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (
-            ["train", "--data", "{store}", "--model", "forest", "--out", "m.npz"],
+            ["train", "--data", "{store}", "--kind", "forest", "--out", "m.npz"],
             "Unknown model kind 'forest'",
         ),
         (
@@ -236,6 +257,12 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
             + ["--out", "{store}/zarr.json"],
             "is a file; name a folder",
         ),
+        (  # refused before any simulation (it was after them)
+            ["quickstart", "--n-samples", "4", "--steps", "5"]
+            + ["--out", "{store}/../never"],
+            "4 x (--steps 5 + 1) = 24 training states, fewer than the 60",
+        ),
+        (["quickstart", "--out", "{store}/zarr.json"], "is a file; name a folder"),
     ],
 )
 def test_commands_fail_with_a_message(argv, message, sp4_store, capsys):
@@ -306,6 +333,14 @@ def test_train_help_names_the_registered_model_kinds():
         (
             ["predict", "--model", "m.npz", "--field", "1e999mT@190deg"],
             "fields are given in mT here",
+        ),
+        (  # each component below the limit, the magnitude above it
+            ["predict", "--model", "m.npz", "--field=80000,80000,0"],
+            "up to 100000 mT in magnitude",
+        ),
+        (
+            ["predict", "--model", "m.npz", "--field", "36mT@0deg", "--name", ""],
+            "'' is not a system name",
         ),
         (
             ["generate", "--out", "x.zarr", "--seed", "-1"],
@@ -436,3 +471,12 @@ def test_a_command_that_keeps_its_work_after_sigterm_still_exits_143(
     assert "kept what was done" in captured.out
     assert "describe: terminated (SIGTERM); what was done is kept." in captured.err
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored
+
+
+def test_evaluate_keeps_an_earlier_report(sp4_store, tmp_path, capsys):
+    # a second evaluate into the same --out replaced the first one's results
+    (tmp_path / "evaluation.json").write_text("{}")
+    argv = ["evaluate", "--model", "m.npz", "--data", str(sp4_store.path)]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    assert "holds an earlier evaluation" in capsys.readouterr().err
+    assert (tmp_path / "evaluation.json").read_text() == "{}"

@@ -98,7 +98,8 @@ def test_per_field_errors_on_held_out_fields(sp4_model, held_out):
 
 def test_training_fields_score_as_the_rollout_test_says(sp4_model, sp4_store):
     """On its own training fields the model is close (as the rollout test asserts)."""
-    result = us.evaluate(sp4_model, sp4_store, samples=[1, 4], verbose=0)
+    with pytest.warns(UserWarning, match="2 of the 2 fields scored are fields the"):
+        result = us.evaluate(sp4_model, sp4_store, samples=[1, 4], verbose=0)
     np.testing.assert_array_equal(result.samples, [1, 4])
     np.testing.assert_array_equal(result.fields, sp4_store.fields[[1, 4]])
     assert result.mean_m_error.max() < 0.05

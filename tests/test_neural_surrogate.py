@@ -564,7 +564,7 @@ def test_neural_train_command_exits_130_after_an_interrupted_fit(
     params["integrator_hidden"] = list(params["integrator_hidden"])
     out = tmp_path / "model.npz"
     code = main(
-        ["train", "--data", str(sp4_store.path), "--model", "neural",
+        ["train", "--data", str(sp4_store.path), "--kind", "neural",
          "--params", json.dumps(params), "--out", str(out)]
     )  # fmt: skip
     assert code == 130

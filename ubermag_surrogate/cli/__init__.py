@@ -23,6 +23,7 @@ from .arguments import (
     non_negative_int,
     positive_float,
     positive_int,
+    system_name,
     user_path,
 )
 
@@ -69,7 +70,7 @@ COMMANDS = {
         "KernelSurrogate / NeuralSurrogate.",
         [
             "ubermag-surrogate train --data data/train.zarr --out model.npz",
-            "ubermag-surrogate train --data data/train.zarr --model kernel "
+            "ubermag-surrogate train --data data/train.zarr --kind neural "
             "--params '{\"n_components\": 40}' --out model.npz",
         ],
     ),
@@ -91,7 +92,8 @@ COMMANDS = {
         "Drive the model's system under one field twice, with the surrogate and "
         "with the full simulation (OOMMF through oommfc, or the embedded "
         "calculator): errors, timings, mean-magnetisation curves and snapshots, "
-        "written to --out/NAME_comparison.",
+        "written to --out/NAME_comparison/drive-N (N: the surrogate drive's "
+        "number, so each comparison keeps its own report).",
         [
             "ubermag-surrogate compare --model model.npz --field 36mT@190deg "
             "--out runs",
@@ -193,7 +195,7 @@ def _add_workers(parser):
     )
 
 
-def _add_field_request(parser):
+def _add_field_request(parser, name_help):
     parser.add_argument(
         "--model", required=True, type=user_path, help="saved model file (.npz)"
     )
@@ -215,11 +217,7 @@ def _add_field_request(parser):
         help="number of outputs, at t/steps, 2 t/steps, ..., t (default: one per "
         "trained time step)",
     )
-    parser.add_argument(
-        "--name",
-        help="system name, the drive folders' parent (default: the model's "
-        "problem, e.g. sp4)",
-    )
+    parser.add_argument("--name", type=system_name, help=name_help)
     parser.add_argument(
         "--out", default=".", type=user_path, help="folder the drives go under"
     )
@@ -308,9 +306,12 @@ def build_parser():
         "--data", required=True, type=user_path, help="training-data store (.zarr)"
     )
     train.add_argument(
-        "--model",
+        "--kind",
+        "--model",  # its first name; elsewhere --model is a model file
+        dest="kind",
         default="kernel",
-        help=f"model kind: {' or '.join(MODEL_KINDS)} (a kind registered with "
+        help=f"model kind: {' or '.join(MODEL_KINDS)} (also accepted as --model, "
+        "its older name; a kind registered with "
         "ubermag_surrogate.models.base.register is known to "
         "ubermag_surrogate.cli.main([...]) called in the Python process that "
         "registered it, not to this command)",
@@ -325,10 +326,19 @@ def build_parser():
         "--out", required=True, type=user_path, help="model file to write (.npz)"
     )
 
-    _add_field_request(_add_command(sub, "predict", commands.predict))
+    _add_field_request(
+        _add_command(sub, "predict", commands.predict),
+        "system name: the drive goes to --out/NAME/drive-N (default: the model's "
+        "problem, e.g. sp4)",
+    )
 
     comp = _add_command(sub, "compare", commands.compare)
-    _add_field_request(comp)
+    _add_field_request(
+        comp,
+        "system name: the drives go to --out/NAME_surrogate/drive-N and "
+        "--out/NAME_simulation/drive-M, the report to --out/NAME_comparison/drive-N "
+        "(default: the model's problem, e.g. sp4)",
+    )
     _add_calculator(comp)
 
     desc = _add_command(sub, "describe", commands.describe)
@@ -367,7 +377,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     def show(message, category, *_args, **_kwargs):
-        # one line, without the source line Python would print under it
+        # one line, without the source line Python would print under it; without
+        # the API's hint about mT given as T (fields are read in mT here)
+        from ..models.base import MT_AS_T_HINT
+
+        message = str(message).replace(MT_AS_T_HINT, "")
         print(
             f"ubermag-surrogate {args.command}: {category.__name__}: {message}",
             file=sys.stderr,

@@ -80,15 +80,28 @@ def field(text):
             "36mT@190deg, or the components in mT as -35.5,-6.3,0"
         )
     numbers = [float(v) for v in (polar or cartesian).groups()]
-    largest = max(abs(v) for v in (numbers[:1] if polar else numbers))
+    largest = abs(numbers[0]) if polar else float(np.linalg.norm(numbers))
     if not np.all(np.isfinite(numbers)) or largest > MAX_FIELD_MT:
         raise argparse.ArgumentTypeError(
             f"{text!r}: fields are given in mT here (35.5 mT as 35.5), up to "
-            f"{MAX_FIELD_MT:g} mT"
+            f"{MAX_FIELD_MT:g} mT in magnitude"
         )
     if polar:
         return in_plane_field(*numbers)
     return np.array(numbers) * 1e-3
+
+
+def system_name(text):
+    """Return a system name: a Python identifier, as micromagneticmodel requires.
+
+    ``--name ""`` fell back to the model's problem without a word.
+    """
+    if not text.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a system name: letters, digits and _, not starting "
+            "with a digit (micromagneticmodel's rule), e.g. sp4_run2"
+        )
+    return text
 
 
 def json_object(text):

@@ -62,7 +62,7 @@ def train(args):
     from ..neural import TrainingInterrupted
 
     store = TrajectoryStore(args.data)
-    cls = model_class(args.model)
+    cls = model_class(args.kind)
     params = dict(args.params)
     if "verbose" in cls().get_params():
         params.setdefault("verbose", 1)
@@ -71,7 +71,7 @@ def train(args):
     except TypeError:
         unknown = sorted(set(params) - set(cls().get_params()))
         raise ValueError(
-            f"Unknown {args.model} model parameters {unknown}; known: "
+            f"Unknown {args.kind} model parameters {unknown}; known: "
             f"{sorted(cls().get_params())}."
         ) from None
     out = pathlib.Path(args.out)
@@ -83,9 +83,7 @@ def train(args):
     except OSError as exc:
         raise OSError(f"--out {str(out)!r}: cannot write there ({exc}).") from None
     samples = store.complete
-    print(
-        f"Training a {args.model} surrogate on {len(samples)} trajectories of {store}"
-    )
+    print(f"Training a {args.kind} surrogate on {len(samples)} trajectories of {store}")
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -195,7 +193,10 @@ def compare(args):
         calculator=args.calculator,
         dirname=out,
     )
-    written = comparison.save(out / f"{system.name}_comparison")
+    # one report per comparison, numbered as its surrogate drive: a later
+    # comparison into the same --out replaced the earlier report
+    number = comparison.drives["surrogate"].name
+    written = comparison.save(out / f"{system.name}_comparison" / number)
     print()
     print(comparison.summary())
     print(f"\nReport and figures: {written[0].parent}")
@@ -221,6 +222,11 @@ def evaluate(args):
     ):
         raise ValueError(
             f"--out {args.out!r} is a file; name a folder for the results."
+        )
+    if args.out and (pathlib.Path(args.out) / "evaluation.json").exists():
+        raise ValueError(  # before the evaluation, not after it
+            f"--out {args.out!r} holds an earlier evaluation; name another folder "
+            "(or delete that one) to keep both."
         )
     evaluation = run(args.model, args.data, sensitivity=args.sensitivity)
     print(evaluation.text(threshold=SENSITIVE))

@@ -25,6 +25,21 @@ def run(args):
     from ..problems import sp4
 
     out = pathlib.Path(args.out).absolute()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; name a folder.")
+    # before any simulation: the surrogate keeps n_components latent coordinates
+    # of the training states, and refused fewer states after minutes of work
+    n_components = KernelSurrogate().n_components
+    n_states = args.n_samples * (args.steps + 1)
+    if n_states < n_components:
+        raise ValueError(
+            f"--n-samples {args.n_samples} x (--steps {args.steps} + 1) = "
+            f"{n_states} training states, fewer than the {n_components} latent "
+            "components of quickstart's kernel surrogate: raise --n-samples or "
+            "--steps."
+        )
+    store_path = out / "training.zarr"
+    kept = store_path.exists()
     out.mkdir(parents=True, exist_ok=True)
     calc = calculator(args.calculator)
     name = "oommf" if calc.__name__ == "oommfc" else "embedded"
@@ -34,17 +49,25 @@ def run(args):
     print(f"\n1/3 training data: {args.n_samples} fields in {sp4_field2_domain}")
     fields = sp4_field2_domain.sample(args.n_samples, method="sobol", seed=0)
     start = time.perf_counter()
-    generated = generate(
-        problem,
-        fields,
-        t=args.t,
-        n=args.steps,
-        calculator=name,
-        store=out / "training.zarr",
-        workers=args.workers,
-        domain=sp4_field2_domain,
-        sampling={"method": "sobol", "seed": 0, "n": args.n_samples},
-    )
+    try:
+        generated = generate(
+            problem,
+            fields,
+            t=args.t,
+            n=args.steps,
+            calculator=name,
+            store=store_path,
+            workers=args.workers,
+            domain=sp4_field2_domain,
+            sampling={"method": "sobol", "seed": 0, "n": args.n_samples},
+        )
+    except ValueError as exc:
+        if not kept:
+            raise
+        raise ValueError(  # the store of an earlier quickstart with other settings
+            f"{exc} For quickstart: give another --out, or delete {store_path} to "
+            "start afresh."
+        ) from None
     generate_s = time.perf_counter() - start
     if generated.failed:
         raise RuntimeError(f"{generated.failed} training simulations failed.")

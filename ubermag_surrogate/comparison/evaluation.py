@@ -284,6 +284,15 @@ def _check_store(model, store):
     return times
 
 
+def _training_fields_among(model, fields):
+    """Count the ``fields`` (T) equal to a training field of ``model`` (to 1e-12 T)."""
+    from scipy.spatial import KDTree
+
+    trained = KDTree(np.asarray(model.training_fields_, dtype=np.float64))
+    distance, _ = trained.query(fields, p=np.inf)  # largest component difference
+    return int(np.count_nonzero(distance <= 1e-12))
+
+
 def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
     """Score a surrogate against the simulated trajectories of a store.
 
@@ -330,6 +339,16 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
         raise ValueError(f"{store} has no complete sample to score.")
     fields = np.asarray(store.fields[samples], dtype=np.float64)
     n_times = len(times)
+    trained = _training_fields_among(model, fields)
+    if trained:
+        warnings.warn(
+            f"{trained} of the {len(fields)} fields scored are fields the model was "
+            "trained on: their errors are training errors, lower than on fields it "
+            "has not seen (score a store of other fields to measure how well it "
+            "generalises).",
+            UserWarning,
+            stacklevel=2,
+        )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

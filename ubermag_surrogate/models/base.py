@@ -243,6 +243,11 @@ left out of :func:`fingerprint` (appending to a store leaves the fingerprint of
 its earlier samples as it was)."""
 
 
+MT_AS_T_HINT = " Fields are mu0 H in T (35 mT is 0.035, not 35)."
+"""Added to an extrapolation warning for fields above 1 T (the command line, which
+reads mT, leaves it out)."""
+
+
 def plain(value):
     """Return ``value`` with numpy scalars and arrays as Python numbers and lists.
 
@@ -466,8 +471,11 @@ class SurrogateModel(abc.ABC):
         self._check_fitted()
         params = self.get_params()
         defaults = type(self)().get_params()
-        changed = {  # numpy values (arrays too) compared as Python's
-            k: v for k, v in params.items() if plain(v) != plain(defaults.get(k))
+        changed = {  # numpy values (arrays too) compared as Python's; verbose is
+            # no property of the model (as for model_id)
+            k: v
+            for k, v in params.items()
+            if k != "verbose" and plain(v) != plain(defaults.get(k))
         }
         lines = [
             f"{type(self).__name__} {self.model_id} (kind {self.kind!r}), "
@@ -868,7 +876,7 @@ class SurrogateModel(abc.ABC):
                 "in every training field): it predicts as for that value."
             )
         if np.abs(fields).max() > 1.0:  # above 1 T: most likely mT given as T
-            message += " Fields are mu0 H in T (35 mT is 0.035, not 35)."
+            message += MT_AS_T_HINT
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
     def _check_m0(self, m0):
