@@ -98,3 +98,18 @@ def progress_bar(*, desc="", eta=True, **kwargs):
         if kwargs["bar_format"] == _NO_ETA_FORMAT:
             kwargs["bar_format"] = _LOG_NO_ETA_FORMAT
     return _LogBar(desc=desc or "progress", **kwargs)
+
+
+def fit_stages_bar(verbose, total=3):
+    """Return the bar over a model fit's stages, shown with ``verbose``.
+
+    Without a time left: the stages take very unequal times. Gone when done.
+    """
+    return progress_bar(
+        total=total,
+        desc="fit",
+        unit="stage",
+        disable=not verbose,
+        leave=False,
+        eta=False,
+    )

@@ -16,7 +16,7 @@ from .._checks import (
     check_seed,
     check_verbosity,
 )
-from .._progress import progress_bar
+from .._progress import fit_stages_bar
 from ..data.layout import fix_cells
 from ..integration import FeatureSpaceIntegrator
 from ..integration.feature_space import TARGETS
@@ -204,14 +204,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         store, samples = self._training_samples(dataset, samples)
         self._check_params()  # before reading gigabytes and fitting for a minute
         self._check_data_size(len(samples), len(store.times))
-        stages = progress_bar(
-            total=3,
-            desc="fit",
-            unit="stage",
-            disable=not self.verbose,
-            leave=False,
-            eta=False,  # the stages take very unequal times
-        )
+        stages = fit_stages_bar(self.verbose)
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape

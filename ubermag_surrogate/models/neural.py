@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from .._checks import check_bool, check_fraction, check_verbosity
-from .._progress import progress_bar
+from .._progress import fit_stages_bar
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
@@ -185,14 +185,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         held_out = np.empty(0, dtype=int)
         if fraction > 0:
             samples, held_out = split_fields(samples, fraction, self.random_state)
-        stages = progress_bar(
-            total=3,
-            desc="fit",
-            unit="stage",
-            disable=not self.verbose,
-            leave=False,
-            eta=False,  # the stages take very unequal times
-        )
+        stages = fit_stages_bar(self.verbose)
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
