@@ -145,3 +145,26 @@ def wait_while_running(process, ready, never, seconds=120, poll=0.1, ended=None)
         assert process.poll() is None, ended or process.communicate()
         assert time.monotonic() < deadline, never
         time.sleep(poll)
+
+
+def interrupt_at_line(source, target):
+    """A ``sys.settrace`` tracer: KeyboardInterrupt at line event ``target`` of
+    the code in the file ``source`` (as a Ctrl-C between two of its lines)."""
+    events = 0
+
+    def line(frame, event, arg):
+        nonlocal events
+        if event == "line":
+            events += 1
+            if events == target:
+                tracer.fired = True
+                raise KeyboardInterrupt
+        return line
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename != source:
+            return None
+        return line(frame, event, arg) or line
+
+    tracer.fired = False  # whether it raised (False: fewer line events)
+    return tracer

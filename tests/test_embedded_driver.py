@@ -10,7 +10,7 @@ import micromagneticmodel as mm
 import numpy as np
 import pytest
 import torch
-from helpers import macrospin, small_system, two_regions
+from helpers import interrupt_at_line, macrospin, small_system, two_regions
 
 from ubermag_surrogate import embedded
 from ubermag_surrogate.embedded.outputs import DriveOutputs
@@ -424,27 +424,6 @@ def _solver_outputs(rows):
     return header + body + "# Table End\n"
 
 
-def _interrupt_at_line(source, target):
-    """A ``sys.settrace`` tracer: KeyboardInterrupt at line event ``target`` of
-    the code in the file ``source`` (as a Ctrl-C between two of its lines)."""
-    events = 0
-
-    def line(frame, event, arg):
-        nonlocal events
-        if event == "line":
-            events += 1
-            if events == target:
-                raise KeyboardInterrupt
-        return line
-
-    def tracer(frame, event, arg):
-        if frame.f_code.co_filename != source:
-            return None
-        return line(frame, event, arg) or line
-
-    return tracer
-
-
 def test_ctrl_c_at_any_point_of_the_conversion_leaves_a_whole_drive(
     tmp_path, monkeypatch
 ):
@@ -463,7 +442,7 @@ def test_ctrl_c_at_any_point_of_the_conversion_leaves_a_whole_drive(
         table = _solver_outputs(3)
         outputs = DriveOutputs("p", mesh, "TimeDriver", "bin8", total=3)
         interrupted = False
-        sys.settrace(_interrupt_at_line(source, points))
+        sys.settrace(interrupt_at_line(source, points))
         try:
             outputs.update()
             outputs.finish()

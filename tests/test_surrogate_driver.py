@@ -4,6 +4,7 @@ import copy
 import gc
 import json
 import pathlib
+import sys
 import warnings
 import weakref
 
@@ -12,8 +13,9 @@ import micromagneticdata as md
 import micromagneticmodel as mm
 import numpy as np
 import pytest
+import ubermagtable as ut
 import xarray as xr
-from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS
+from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS, interrupt_at_line
 
 from ubermag_surrogate import SurrogateDriver, embedded
 from ubermag_surrogate.comparison import evaluate
@@ -856,9 +858,54 @@ def test_snapshots_stopped_while_a_field_is_made_keep_the_files_written(
                 raise KeyboardInterrupt
             yield field
 
-    written = drive_folder.write_snapshots("s", fields(), range(1, 6))
+    values = drive_folder.table_values(np.linspace(0, 5e-12, 6), np.ones((6, 3)), 1)
+    written = drive_folder.write_outputs("s", fields(), values)
     assert written == stop_at
     assert len(list(tmp_path.glob("s-Oxs_TimeDriver-Magnetization-*.omf"))) == stop_at
+    assert len(ut.Table.fromfile("s.odt", x="t").data) == stop_at
+
+
+def test_ctrl_c_at_any_line_of_writing_leaves_a_whole_shorter_drive(
+    sp4_model, tmp_path, monkeypatch
+):
+    # the files were written first and the table at the end: a process killed in
+    # between left snapshots without a table. Now each row follows its file; a
+    # Ctrl-C at any line keeps every whole file with its row, and only those
+    field = sp4_model.to_field(sp4_model.m0_)
+    times = np.linspace(0, 3e-12, 4)
+    values = drive_folder.table_values(times, np.ones((4, 3)), 1)
+    points = 0
+    while True:
+        points += 1
+        folder = tmp_path / str(points)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        tracer = interrupt_at_line(drive_folder.__file__, points)
+        sys.settrace(tracer)
+        try:
+            written = drive_folder.write_outputs("s", (field for _ in range(3)), values)
+        except KeyboardInterrupt:  # before or after the loop: the caller sees it
+            written = None
+        finally:
+            sys.settrace(None)
+        snapshots = sorted(folder.glob("s-Oxs_TimeDriver-Magnetization-*.omf"))
+        if not (folder / "s.odt").exists():  # before the table was begun
+            assert written is None and not any(folder.iterdir()), points
+            continue
+        lines = (folder / "s.odt").read_text().splitlines()
+        n_rows = sum(1 for line in lines if line and not line.startswith("#"))
+        written = n_rows if written is None else written
+        assert len(snapshots) == n_rows == written, points
+        if n_rows:  # ubermagtable reads no table without rows
+            rows = ut.Table.fromfile("s.odt", x="t").data
+            np.testing.assert_array_equal(rows["t"], times[1 : written + 1])
+        assert sorted(p.name for p in folder.iterdir()) == [
+            *(p.name for p in snapshots),
+            "s.odt",
+        ], points  # nothing hidden or half-written left
+        if not tracer.fired:
+            break
+    assert points > 20  # every line was interrupted once
 
 
 def test_set_params_after_fit_neither_changes_predictions_nor_saves_silently(

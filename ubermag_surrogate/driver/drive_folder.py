@@ -8,6 +8,7 @@ OOMMF-style ``<name>.odt`` table (renamed by ubermagtable to ``t``, ``mx``, ``my
 per output, written with discretisedfield.
 """
 
+import os
 import pathlib
 
 import numpy as np
@@ -66,21 +67,23 @@ def table(values):
     return ut.Table(data, units, x="t")
 
 
-def write_table(path, values, title="ubermag-surrogate SurrogateDriver"):
-    """Write an OOMMF ``.odt`` table (full float64 precision)."""
+TITLE = "ubermag-surrogate SurrogateDriver"
 
+
+def _table_header(title=TITLE):
     def braced(text):
         return "{" + text + "}" if not text or " " in text else text
 
     names = " ".join(braced(column) for column, _, _ in COLUMNS)
     units = " ".join(braced(unit) for _, _, unit in COLUMNS)
-    rows = "\n".join(" ".join(f"{v:.17g}" for v in row) for row in values)
-    text = (
+    return (
         f"# ODT 1.0\n# Table Start\n# Title: {title}\n# Columns: {names}\n"
-        f"# Units: {units}\n{rows}\n# Table End\n"
+        f"# Units: {units}\n"
     )
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+
+
+def _table_row(row):
+    return " ".join(f"{v:.17g}" for v in row) + "\n"  # full float64 precision
 
 
 def snapshot_name(name, stage, iteration, n_outputs):
@@ -89,8 +92,15 @@ def snapshot_name(name, stage, iteration, n_outputs):
     return f"{name}-Oxs_TimeDriver-Magnetization-{stage:0{width}d}-{iteration:07d}.omf"
 
 
-def write_snapshots(name, fields, iterations, representation="bin8"):
-    """Write one ``.omf`` file per output.
+def write_outputs(name, fields, values, representation="bin8"):
+    """Write the drive's outputs: one ``.omf`` file each, and the table row by row.
+
+    As OOMMF does, the table grows with the files: each ``.omf`` file is written
+    under a hidden name and renamed when complete, and only then its row is
+    appended to ``<name>.odt``. The folder is a whole drive at every moment, so a
+    process killed while writing (SIGKILL) leaves a shorter drive that
+    ``micromagneticdata`` reads (at most one file ahead of its row), not files
+    without a table.
 
     Parameters
     ----------
@@ -98,28 +108,51 @@ def write_snapshots(name, fields, iterations, representation="bin8"):
         System name.
     fields : iterable of discretisedfield.Field
         Magnetisation (A/m) of outputs 1..n.
-    iterations : array_like of int
-        Iteration number of each output.
+    values : numpy.ndarray
+        The table's rows (:func:`table_values`), ``(n, len(COLUMNS))``.
     representation : str
         ``"bin8"``, ``"bin4"`` or ``"txt"``.
 
     Returns
     -------
     int
-        Files written: all of them, or after a Ctrl-C those before it (the file
-        being written is removed, so none is half-written; the caller raises the
-        interrupt again).
+        Outputs written: all of them, or after a Ctrl-C those before it, each
+        with its file and row (the file being written is removed, so none is
+        half-written; the caller raises the interrupt again).
     """
-    iterations = [int(i) for i in iterations]
-    written, writing = 0, None
-    try:
-        for stage, (field, iteration) in enumerate(
-            zip(fields, iterations, strict=True)
-        ):  # fields may be made lazily: a Ctrl-C may come while one is made
-            writing = snapshot_name(name, stage, iteration, len(iterations))
-            field.to_file(writing, representation=representation)
-            written, writing = written + 1, None
-    except KeyboardInterrupt:
-        if writing is not None:  # the file begun, not the ones before it
-            pathlib.Path(writing).unlink(missing_ok=True)
+    iterations = [int(i) for i in values[:, 0]]
+    written, writing, final, renamed = 0, None, None, None
+    with open(f"{name}.odt", "wb") as table:
+        table.write(_table_header().encode())
+        table.flush()
+        done = table.tell()  # bytes of the table up to its last counted row
+        try:
+            for stage, field in enumerate(fields):  # made lazily: a Ctrl-C may
+                # come while one is made
+                final = snapshot_name(name, stage, iterations[stage], len(values))
+                writing = f".{final}"  # not matched by micromagneticdata's glob
+                field.to_file(writing, representation=representation)
+                sidecar = pathlib.Path(f"{writing}.subregions.json")
+                if sidecar.exists():  # meshes with subregions
+                    os.replace(sidecar, f"{final}.subregions.json")
+                os.replace(writing, final)
+                writing, renamed = None, stage
+                table.write(_table_row(values[stage]).encode())
+                table.flush()
+                # one assignment: a Ctrl-C comes before it (the row is redone
+                # below) or after it
+                written, renamed, done = written + 1, None, table.tell()
+        except KeyboardInterrupt:
+            if writing is not None:
+                if os.path.exists(final) and not os.path.exists(writing):
+                    renamed = stage  # interrupted just after the rename
+                else:  # the file begun, not the ones before it
+                    pathlib.Path(writing).unlink(missing_ok=True)
+                    pathlib.Path(f"{writing}.subregions.json").unlink(missing_ok=True)
+            if renamed is not None:  # a whole file: give it its row, once
+                table.seek(done)
+                table.truncate()
+                table.write(_table_row(values[renamed]).encode())
+                written = renamed + 1
+        table.write(b"# Table End\n")
     return written

@@ -570,11 +570,10 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
         mesh = system.m.mesh
         fields = (to_field(m, mesh, self.model.Ms_) for m in pending["states"])
         iterations = pending["values"][:, 0]
-        written = drive_folder.write_snapshots(
-            system.name, fields, iterations, pending["ovf_format"]
-        )
         # after a Ctrl-C: the outputs written so far make a shorter, whole drive
-        drive_folder.write_table(f"{system.name}.odt", pending["values"][:written])
+        written = drive_folder.write_outputs(
+            system.name, fields, pending["values"], pending["ovf_format"]
+        )
         if written < len(iterations):
             raise DriveInterrupted(
                 f"Drive of {system.name!r} interrupted after {written} of "
