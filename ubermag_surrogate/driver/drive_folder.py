@@ -9,11 +9,12 @@ per output, written with discretisedfield.
 """
 
 import os
-import pathlib
 
 import numpy as np
 import pandas as pd
 import ubermagtable as ut
+
+from .._omf import write_whole
 
 # (OOMMF column, ubermagtable's name for it, unit)
 COLUMNS = (
@@ -121,7 +122,7 @@ def write_outputs(name, fields, values, representation="bin8"):
         half-written; the caller raises the interrupt again).
     """
     iterations = [int(i) for i in values[:, 0]]
-    written, writing, final, renamed = 0, None, None, None
+    written, final = 0, None
     with open(f"{name}.odt", "wb") as table:
         table.write(_table_header().encode())
         table.flush()
@@ -130,29 +131,18 @@ def write_outputs(name, fields, values, representation="bin8"):
             for stage, field in enumerate(fields):  # made lazily: a Ctrl-C may
                 # come while one is made
                 final = snapshot_name(name, stage, iterations[stage], len(values))
-                writing = f".{final}"  # not matched by micromagneticdata's glob
-                field.to_file(writing, representation=representation)
-                sidecar = pathlib.Path(f"{writing}.subregions.json")
-                if sidecar.exists():  # meshes with subregions
-                    os.replace(sidecar, f"{final}.subregions.json")
-                os.replace(writing, final)
-                writing, renamed = None, stage
+                write_whole(field, final, representation)  # whole, or not there
                 table.write(_table_row(values[stage]).encode())
                 table.flush()
                 # one assignment: a Ctrl-C comes before it (the row is redone
-                # below) or after it
-                written, renamed, done = written + 1, None, table.tell()
+                # below) or after it (nothing left to do for this output)
+                written, done, final = written + 1, table.tell(), None
         except KeyboardInterrupt:
-            if writing is not None:
-                if os.path.exists(final) and not os.path.exists(writing):
-                    renamed = stage  # interrupted just after the rename
-                else:  # the file begun, not the ones before it
-                    pathlib.Path(writing).unlink(missing_ok=True)
-                    pathlib.Path(f"{writing}.subregions.json").unlink(missing_ok=True)
-            if renamed is not None:  # a whole file: give it its row, once
+            if final is not None and os.path.exists(final) and written == stage:
+                # a whole file whose row was not counted: give it its row, once
                 table.seek(done)
                 table.truncate()
-                table.write(_table_row(values[renamed]).encode())
-                written = renamed + 1
+                table.write(_table_row(values[stage]).encode())
+                written += 1
         table.write(b"# Table End\n")
     return written

@@ -11,12 +11,13 @@ kill. Only the outputs since the last update, at most a fraction of a second of
 the drive, are then left unconverted, in ``<name>-steps.npy``.
 """
 
-import os
 import pathlib
 import re
 
 import discretisedfield as df
 import numpy as np
+
+from .._omf import write_whole
 
 _COLUMN = re.compile(r"\{[^}]*\}|\S+")
 
@@ -99,12 +100,7 @@ class DriveOutputs:
             f"{self.name}-Oxs_{self.driver}-Magnetization-"
             f"{self.rows:0{self.width}d}-{iteration:07d}.omf"
         )
-        hidden = f".{name}"  # not matched by micromagneticdata's '<name>*.omf'
-        self._field.to_file(hidden, representation=self.representation)
-        sidecar = pathlib.Path(f"{hidden}.subregions.json")  # meshes with subregions
-        if sidecar.exists():
-            os.replace(sidecar, f"{name}.subregions.json")
-        os.replace(hidden, name)
+        write_whole(self._field, name, self.representation)
 
     def finish(self):
         """Write the remaining outputs, remove the solver's files; return ``rows``.
