@@ -766,3 +766,16 @@ def test_selection_rows_show_whole_candidates_and_capped_ranks(store):
     assert 0 < by_rank[5000]["capped"]["integrator_rank"] < 5000
     text = str(result)
     assert "(capped by the data: integrator_rank=" in text
+
+
+def test_describe_weights_the_initial_mean_by_ms(model):
+    # it took the plain mean over magnetic cells, unlike the tables, stores and
+    # predictions (sum Ms m / sum Ms): two materials showed another <m>
+    two = copy.deepcopy(model)
+    n = two.Ms_.size
+    two.Ms_ = np.where(np.arange(n) < n // 2, 8e5, 2e5)
+    m0 = np.zeros((3, n))
+    m0[0, : n // 2] = 1.0  # +x where Ms is 8e5 A/m
+    m0[1, n // 2 :] = 1.0  # +y where Ms is 2e5 A/m
+    two.m0_ = m0.reshape(-1)
+    assert "initial state <m> = (0.8000, 0.2000, 0.0000)" in two.describe()

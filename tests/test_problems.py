@@ -320,3 +320,32 @@ def test_per_cell_parameters_describe_alike_when_their_values_agree():
     assert material.differences(as_dict, damping(0.5)) == [
         f"Damping: alpha = 0.5, the model was trained with {as_dict[14:-1]}"
     ]
+
+
+def test_anisotropies_of_equal_physics_are_the_same_material():
+    # K1 for K, K2 = 0, or an axis of another length or sign were refused as
+    # another material (by the driver, and when appending to a store), though
+    # OOMMF and the embedded calculator compute the same energy for them
+    from ubermag_surrogate import material
+
+    def energy(**params):
+        return material.describe(mm.Energy() + mm.UniaxialAnisotropy(**params))
+
+    trained = energy(K=2e4, u=(1, 0, 0))
+    for same in (
+        energy(K1=2e4, u=(1, 0, 0)),
+        energy(K1=2e4, K2=0, u=(1, 0, 0)),
+        energy(K=2e4, u=(2, 0, 0)),
+        energy(K=2e4, u=(-1, 0, 0)),
+    ):
+        assert material.differences(trained, same) == [], same
+        assert material.same_material(
+            {"energy": trained, "dynamics": ""}, {"energy": same, "dynamics": ""}
+        )
+    assert material.differences(trained, energy(K=2e4, u=(1, 1, 0))) == [
+        "UniaxialAnisotropy: u = (0.7071067811865475, 0.7071067811865475, 0.0), "
+        "the model was trained with (1.0, 0.0, 0.0)"
+    ]
+    assert material.differences(trained, energy(K1=2e4, K2=1e3, u=(1, 0, 0))) == [
+        "UniaxialAnisotropy: K2 = 1000.0, the model was trained with None"
+    ]

@@ -234,12 +234,39 @@ def _term_differences(name, want, have, rtol):
     return found
 
 
+def _canonical(name, params):
+    """Return a term's parameters in one form for equal physics.
+
+    A uniaxial anisotropy's ``K1`` is its ``K`` (OOMMF and the embedded
+    calculator read them alike), a ``K2`` of 0 is none, and its axis ``u`` is the
+    unit vector with its first non-zero component positive (the energy depends on
+    (m . u)^2 only). Per-cell values (described by a hash) are left as they are.
+    """
+    if name != "UniaxialAnisotropy":
+        return params
+    params = dict(params)
+    if "K1" in params and "K" not in params:
+        params["K"] = params.pop("K1")
+    if params.get("K2") == 0:
+        del params["K2"]
+    u = params.get("u")
+    if isinstance(u, tuple | list) and all(isinstance(c, int | float) for c in u):
+        norm = math.sqrt(sum(c * c for c in u))
+        if norm > 0:
+            first = next(c for c in u if c != 0)
+            sign = 1.0 if first > 0 else -1.0
+            params["u"] = tuple(sign * c / norm for c in u)
+    return params
+
+
 def differences(trained, actual, rtol=1e-9):
     """List how the terms ``actual`` differ from ``trained`` (both repr strings).
 
     Terms are matched by type; order does not matter, also among several terms of
     one type (e.g. two anisotropies: each must match one trained term). Numbers
-    agree within ``rtol`` (relative).
+    agree within ``rtol`` (relative). Forms of equal physics are equal (a uniaxial
+    anisotropy's ``K1`` and ``K``, a ``K2`` of 0 and none, ``u`` up to its length
+    and sign).
 
     Returns
     -------
@@ -248,9 +275,9 @@ def differences(trained, actual, rtol=1e-9):
     """
     want, have = collections.defaultdict(list), collections.defaultdict(list)
     for name, params in parse_terms(trained):
-        want[name].append(params)
+        want[name].append(_canonical(name, params))
     for name, params in parse_terms(actual):
-        have[name].append(params)
+        have[name].append(_canonical(name, params))
     found = []
     for name in sorted(set(want) | set(have)):
         if name not in have:

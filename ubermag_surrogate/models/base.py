@@ -544,7 +544,7 @@ class SurrogateModel(abc.ABC):
             f"  time step {self.dt_:.4g} s, horizon {self.n_steps_ * self.dt_:.4g} s "
             f"({self.n_steps_} steps)"
         )
-        m0 = self.m0_.reshape(3, -1)[:, self.Ms_ > 0].mean(axis=1)
+        m0 = mean_m(self.m0_, self.Ms_)  # weighted by Ms, as the tables' <m>
         lines.append(f"  initial state <m> = ({m0[0]:.4f}, {m0[1]:.4f}, {m0[2]:.4f})")
         written = getattr(self, "package_version_", None)
         if written:
