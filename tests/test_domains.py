@@ -157,3 +157,37 @@ def test_bad_domains(kwargs, error, match):
 def test_bad_sampling(args, error, match):
     with pytest.raises(error, match=match):
         sp4_field2_domain.sample(*args)
+
+
+def test_a_polar_domain_holds_an_out_of_plane_bias(tmp_path):
+    # a polar sweep with a fixed Bz, as the refusal of a factory's own Zeeman term
+    # advises, could not be expressed: every biased field lay "outside"
+    from helpers import two_regions
+
+    from ubermag_surrogate.data.generate import generate
+    from ubermag_surrogate.problems import Problem
+
+    plain = FieldDomain((30, 40), (170, 190))
+    biased = FieldDomain((30, 40), (170, 190), bz=(12.6, 12.6), name="biased")
+    fields = biased.sample(5, method="sobol", seed=1)
+    np.testing.assert_allclose(fields[:, 2], 12.6e-3)
+    # in plane (bz (0, 0)): the samples of before
+    in_plane = FieldDomain((30, 40), (170, 190), bz=(0, 0))
+    assert np.array_equal(in_plane.sample(5, "sobol", 1), plain.sample(5, "sobol", 1))
+    assert FieldDomain((30, 40), (170, 190), bz=(0, 0)).to_dict() == plain.to_dict()
+    assert biased.contains(fields).all() and not plain.contains(fields).any()
+    assert FieldDomain.from_dict(biased.to_dict()) == biased
+    assert biased.ranges_text() == "|mu0 H| 30-40 mT at 170-190 deg, Bz 12.6 mT"
+    assert biased.coordinates(fields)[:, 2] == pytest.approx(12.6)
+    moved = biased.neighbours(fields[:1])[0]  # Bz, of zero width, is not moved
+    assert len(moved) == 4 and np.allclose(moved[:, 2], 12.6e-3)
+    swept = FieldDomain((30, 40), (170, 190), bz=(-5, 5))
+    assert len(swept.neighbours(fields[:1])[0]) == 6
+    assert swept.distance_outside([[0.035, 0, 0.008]])[0, 2] == pytest.approx(3)
+    # generate refuses fields outside by how far, without the mT-as-T hint of
+    # fields that are far too strong
+    problem = Problem("bias", two_regions(1.3e-11), relax=False)
+    with pytest.raises(ValueError, match=r"furthest by \(0 mT, 0 deg, 12.6 mT\)\.$"):
+        generate(problem, fields, t=1e-12, n=1, store=tmp_path / "s.zarr", domain=plain)
+    with pytest.raises(ValueError, match="bz is the out-of-plane range"):
+        FieldDomain(box=((0, 1), (0, 1), (0, 1)), bz=(1, 1))

@@ -96,6 +96,9 @@ class FieldDomain:
         Range of the in-plane angle (deg) from +x towards +y.
     box : tuple of three tuples, optional
         Cartesian ranges ((Bx), (By), (Bz)) in mT, instead of magnitude and angle.
+    bz : tuple of float, optional
+        Range of the out-of-plane Bz (mT) of a polar domain (default (0, 0): in
+        plane). A constant bias is a range of zero width, e.g. ``bz=(12.6, 12.6)``.
     name : str, optional
         A label stored with the data.
 
@@ -106,11 +109,16 @@ class FieldDomain:
         both ways or neither.
     """
 
-    def __init__(self, magnitude=None, angle=None, *, box=None, name=None):
+    def __init__(self, magnitude=None, angle=None, *, box=None, bz=None, name=None):
         polar = magnitude is not None or angle is not None
         if polar == (box is not None):
             raise ValueError(
                 "Give either magnitude and angle (polar, in-plane) or box (Cartesian)."
+            )
+        if bz is not None and not polar:
+            raise ValueError(
+                "bz is the out-of-plane range of a polar domain; a box gives Bz as "
+                "its third range."
             )
         if polar:
             if magnitude is None or angle is None:
@@ -128,7 +136,10 @@ class FieldDomain:
                 raise
             if self.angle[1] - self.angle[0] > 360:
                 raise ValueError(f"angle={angle!r} spans more than 360 deg.")
-            self.bounds = np.array([self.magnitude, self.angle])
+            self.bz = (0.0, 0.0) if bz is None else _check_range("bz", bz)
+            # in plane: two coordinates (and the samples of domains without bz)
+            ranges = [self.magnitude, self.angle]
+            self.bounds = np.array(ranges + ([self.bz] if any(self.bz) else []))
         else:
             if not isinstance(box, list | tuple | np.ndarray) or len(box) != 3:
                 raise ValueError(f"box needs three (low, high) ranges, got {box!r}.")
@@ -140,6 +151,8 @@ class FieldDomain:
     def __repr__(self):
         if self.kind == "polar":
             args = f"magnitude={self.magnitude}, angle={self.angle}"
+            if any(self.bz):
+                args += f", bz={self.bz}"
         else:
             args = f"box={self.box}"
         name = f", name={self.name!r}" if self.name else ""
@@ -167,10 +180,15 @@ class FieldDomain:
         """
         b = self.bounds if bounds is None else np.asarray(bounds)
         if self.kind == "polar":
-            return (
+            text = (
                 f"|mu0 H| {b[0, 0]:{fmt}}-{b[0, 1]:{fmt}} mT at "
                 f"{b[1, 0]:{fmt}}-{b[1, 1]:{fmt}} deg"
             )
+            if len(b) > 2 and any(self.bz):
+                low, high = b[2]
+                bz = f"{low:{fmt}}" if low == high else f"{low:{fmt}}-{high:{fmt}}"
+                text += f", Bz {bz} mT"
+            return text
         return " x ".join(f"[{low:{fmt}}, {high:{fmt}}]" for low, high in b) + " mT"
 
     def to_dict(self):
@@ -178,6 +196,8 @@ class FieldDomain:
         data = {"kind": self.kind, "name": self.name, "units": "mT, deg"}
         if self.kind == "polar":
             data.update(magnitude=list(self.magnitude), angle=list(self.angle))
+            if any(self.bz):  # in-plane domains are written as before
+                data["bz"] = list(self.bz)
         else:
             data["box"] = [list(r) for r in self.box]
         return data
@@ -186,7 +206,12 @@ class FieldDomain:
     def from_dict(cls, data):
         """Rebuild a domain from :meth:`to_dict` output."""
         if data["kind"] == "polar":
-            return cls(data["magnitude"], data["angle"], name=data.get("name"))
+            return cls(
+                data["magnitude"],
+                data["angle"],
+                bz=data.get("bz"),
+                name=data.get("name"),
+            )
         return cls(box=data["box"], name=data.get("name"))
 
     def _from_unit(self, u):
@@ -309,7 +334,7 @@ class FieldDomain:
         -------
         numpy.ndarray
             Shape ``(n, 3)``: amount outside each range (mT or deg), 0 inside. For a
-            polar domain the third entry is |Bz| (mT), which should be 0.
+            polar domain the third entry is Bz's distance from its range ``bz``.
         """
         coords = self.coordinates(fields)
         low, high = self.bounds[:, 0], self.bounds[:, 1]
@@ -320,7 +345,8 @@ class FieldDomain:
         if self.kind == "polar":
             # a field without in-plane part has no angle: any angle is its own
             outside[coords[:, 0] == 0, 1] = 0
-            outside = np.column_stack([outside, np.abs(coords[:, 2])])
+            if d == 2:  # in plane: Bz's range is (0, 0)
+                outside = np.column_stack([outside, np.abs(coords[:, 2])])
         return outside
 
     def contains(self, fields, atol=1e-9):

@@ -334,7 +334,9 @@ def generate(
             )
         outside = domain.outside_text(fields)[1]
         if outside:  # the store would record a domain its fields do not keep to
-            raise ValueError(f"{outside} Fields are mu0 H in T (35 mT is 0.035).")
+            if np.abs(fields).max() > LARGE_FIELD:  # most likely mT given as T
+                outside += " Fields are mu0 H in T (35 mT is 0.035)."
+            raise ValueError(outside)
     elif (largest := np.abs(fields).max()) > LARGE_FIELD:  # a domain would say
         warnings.warn(
             f"A field component is {largest:.3g} T, above {LARGE_FIELD:g} T: fields "

@@ -122,7 +122,8 @@ class Problem:
                 "adds the swept field itself, and a surrogate answers for the total "
                 "external field. Leave it out and put a constant bias into the field "
                 "domain instead, as a coordinate of zero width, e.g. "
-                "FieldDomain(box=((-40, -20), (-10, 10), (12.6, 12.6))) for Bz = "
+                "FieldDomain(box=((-40, -20), (-10, 10), (12.6, 12.6))) or "
+                "FieldDomain((30, 40), (170, 190), bz=(12.6, 12.6)) for Bz = "
                 "12.6 mT."
             )
         self._describe(system)  # per-cell parameters it cannot read: refused now
