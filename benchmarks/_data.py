@@ -60,7 +60,8 @@ def sp4_store(data, domain, name):
     Raises
     ------
     SystemExit
-        If some simulations failed (the store keeps what completed).
+        If some simulations failed (the store keeps what completed), or with the
+        command's code (130, 143) when it was interrupted.
     """
     path = store_path(data, domain, name)
     n = STORES[name][0]
@@ -77,7 +78,10 @@ def sp4_store(data, domain, name):
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    if cli(argv) != 0:
+    code = cli(argv)
+    if code in (130, 143):  # Ctrl-C or SIGTERM: the command has said so
+        raise SystemExit(code)
+    if code != 0:
         raise SystemExit(f"{path}: some simulations failed; rerun to retry them.")
     print(f"{path}: made in {time.perf_counter() - start:.0f} s", flush=True)
     return TrajectoryStore(path)
@@ -90,7 +94,12 @@ def store(data, domain, name):
     """
     if name in STORES:
         return sp4_store(data, domain, name)
-    return TrajectoryStore(store_path(data, domain, name))
+    path = store_path(data, domain, name)
+    if not path.exists():
+        raise SystemExit(
+            f"{path}: no such store (only {sorted(STORES)} are made on first use)."
+        )
+    return TrajectoryStore(path)
 
 
 def open_stores(data, domain, more_tests=""):
@@ -101,9 +110,11 @@ def open_stores(data, domain, more_tests=""):
     :data:`STORES` are made where missing, others are used where they exist.
     """
     train, test = store(data, domain, "train"), store(data, domain, "test")
-    more = {
-        name: store(data, domain, name)
-        for name in filter(None, more_tests.split(","))
-        if name in STORES or store_path(data, domain, name).exists()
-    }
+    more = {}
+    for name in filter(None, more_tests.split(",")):
+        if name in STORES or store_path(data, domain, name).exists():
+            more[name] = store(data, domain, name)
+        else:  # said, not dropped without a word
+            path = store_path(data, domain, name)
+            print(f"{path} absent: --more-tests {name} skipped")
     return train, test, more

@@ -6,14 +6,35 @@ are comparable only between files with the same ``machine.cpu``.
 """
 
 import datetime
-import json
+import importlib.metadata
+import os
 import pathlib
 import platform
+import sys
 
 import numpy as np
 
 import ubermag_surrogate
+from ubermag_surrogate.comparison.report import json_text
 from ubermag_surrogate.embedded.drivers import default_threads
+
+PACKAGES = ("scipy", "scikit-learn", "torch", "magnumnp", "keras", "oommfc")
+"""Installed packages whose versions decide the timings (those found are written)."""
+
+
+def _versions():
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    keras = sys.modules.get("keras")  # imported by the benchmark: its backend
+    if keras is not None:
+        found["keras_backend"] = keras.backend.backend()
+    elif os.environ.get("KERAS_BACKEND"):
+        found["keras_backend"] = os.environ["KERAS_BACKEND"]
+    return found
 
 
 def machine():
@@ -32,6 +53,7 @@ def machine():
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        **_versions(),
     }
 
 
@@ -58,6 +80,6 @@ def write_results(path, benchmark, **numbers):
             timespec="seconds"
         ),
     }
-    out.write_text(json.dumps(payload, indent=2))
+    out.write_text(json_text(payload))  # strict JSON: NaN and infinities as null
     print(f"\nwrote {out}")
     return out

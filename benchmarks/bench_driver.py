@@ -18,6 +18,7 @@ import tempfile
 import time
 import warnings
 
+from _args import existing_file, positive_int
 from _results import write_results
 
 import ubermag_surrogate as us
@@ -39,14 +40,16 @@ def _times(run, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="saved model (.npz)")
+    source.add_argument("--model", type=existing_file, help="saved model (.npz)")
     source.add_argument("--data", help="training store to fit a KernelSurrogate on")
-    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--repeat", type=positive_int, default=10)
     parser.add_argument("--calculator", default="auto")
     parser.add_argument("--t", type=float, default=1e-9)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=positive_int, default=100)
     parser.add_argument("--out", default=str(HERE / "results" / "driver.json"))
     args = parser.parse_args()
+    if args.data and not pathlib.Path(args.data).exists():
+        parser.error(f"--data {args.data!r}: no such store")
     model = load(args.model) if args.model else KernelSurrogate().fit(args.data)
     driver = us.SurrogateDriver(model=model)
     calc = us.calculator(args.calculator)
@@ -102,6 +105,7 @@ def main():
             "id": model.model_id,
             "training_data": model.fingerprint_,
         },
+        repeat=args.repeat,
         results=results,
     )
 

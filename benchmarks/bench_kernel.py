@@ -21,12 +21,12 @@ Prints a table and writes JSON (default ``benchmarks/results/kernel.json``).
 """
 
 import argparse
-import json
 import pathlib
 import time
 import tracemalloc
 
 import numpy as np
+from _args import json_object
 from _data import open_stores
 from _results import write_results
 from sklearn.decomposition import PCA
@@ -199,7 +199,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
     parser.add_argument("--domains", default="sp4_field2,sp4_field1")
-    parser.add_argument("--params", default="{}", help="JSON overrides of the model")
+    parser.add_argument(
+        "--params", type=json_object, default={}, help="JSON overrides of the model"
+    )
     parser.add_argument("--no-sklearn", action="store_true")
     parser.add_argument(
         "--more-tests",
@@ -210,7 +212,7 @@ def main():
     )
     parser.add_argument("--out", default=str(HERE / "results" / "kernel.json"))
     args = parser.parse_args()
-    params = {**DEFAULT_PARAMS, **json.loads(args.params)}
+    params = {**DEFAULT_PARAMS, **args.params}
     records = []
     for domain in args.domains.split(","):
         train, test, more = open_stores(args.data, domain, args.more_tests)
@@ -243,7 +245,9 @@ def main():
             f"{ours['rollout_one_s'] * 1e3:.1f} ms"
         )
         print_more_tests(r["domain"], ours["more_tests"])
-    write_results(args.out, "kernel", params=params, records=records)
+    write_results(
+        args.out, "kernel", params=params, records=records, more_tests=args.more_tests
+    )
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ peak resident memory. Prints a table and writes JSON (default
 """
 
 import argparse
-import json
 import pathlib
 import resource
 import time
 
 import numpy as np
+from _args import json_object
 from _data import open_stores
 from _results import write_results
 from bench_kernel import (
@@ -79,7 +79,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
     parser.add_argument("--domains", default="sp4_field2,sp4_field1")
-    parser.add_argument("--params", default="{}", help="JSON overrides of the model")
+    parser.add_argument(
+        "--params", type=json_object, default={}, help="JSON overrides of the model"
+    )
     parser.add_argument(
         "--more-tests",
         default="val",
@@ -89,7 +91,7 @@ def main():
     parser.add_argument("--save", help="folder to save each fitted model in")
     parser.add_argument("--out", default=str(HERE / "results" / "neural.json"))
     args = parser.parse_args()
-    params = {**NeuralSurrogate().get_params(), "verbose": 1, **json.loads(args.params)}
+    params = {**NeuralSurrogate().get_params(), "verbose": 1, **args.params}
     records = []
     for domain in args.domains.split(","):
         train, test, more = open_stores(args.data, domain, args.more_tests)

@@ -58,6 +58,21 @@ def shifted_fields(fields, domain, shift_deg, shift_mT):
     )
 
 
+def per_field_errors(path, domain, k):
+    """The ``k`` per-field errors of ``domain`` in a bench_kernel JSON (None: none)."""
+    if path is None:
+        return None
+    if not pathlib.Path(path).is_file():
+        raise SystemExit(f"--errors {path}: no such file.")
+    errors = None
+    for record in json.loads(pathlib.Path(path).read_text())["records"]:
+        if record["domain"] == domain:
+            errors = np.array(record["ours"]["mean_m_error_per_field"])
+    if errors is None or len(errors) != k:
+        raise SystemExit(f"{path} has no {k} per-field errors for {domain}.")
+    return errors
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
@@ -84,6 +99,21 @@ def main():
     if test.attrs.get("field_domain", {}).get("kind") != "polar":
         raise SystemExit("This benchmark needs a store of a polar field domain.")
     domain = FieldDomain.from_dict(test.attrs["field_domain"])
+    # the reruns on the store's own mesh (the default SP4 mesh put a mesh
+    # difference into the "sensitivity" of a coarser store)
+    problem = sp4.problem(cell=tuple(test.attrs["mesh"]["cell"]))
+    if list(problem.mesh.n) != list(test.attrs["mesh"]["n"]):
+        raise SystemExit(
+            f"The store's mesh {test.attrs['mesh']['n']} is not SP4's film in cells "
+            f"of {test.attrs['mesh']['cell']} m."
+        )
+    # the inputs read after the simulations, checked before them
+    errors = per_field_errors(args.errors, args.domain, len(fields))
+    model = None
+    if args.model:
+        if not pathlib.Path(args.model).is_file():
+            raise SystemExit(f"--model {args.model}: no such file.")
+        model = load(args.model)
     # named after the shifts: runs with other shifts go to other stores
     shifted_path = pathlib.Path(
         args.data,
@@ -92,7 +122,7 @@ def main():
     )
     start = time.perf_counter()
     generate(
-        sp4.problem(),
+        problem,
         shifted_fields(fields, domain, args.shift_deg, args.shift_mT),
         t=driver["t"],
         n=driver["n"],
@@ -110,17 +140,9 @@ def main():
     change = np.abs(moved - np.concatenate([reference, reference])).max(axis=(1, 2))
     by_angle, by_magnitude = change[:k], change[k:]
 
-    errors = None
-    if args.errors:
-        for record in json.loads(pathlib.Path(args.errors).read_text())["records"]:
-            if record["domain"] == args.domain:
-                errors = np.array(record["ours"]["mean_m_error_per_field"])
-        if errors is None or len(errors) != k:
-            raise SystemExit(f"{args.errors} has no {k} per-field errors for this.")
-
     own = None
-    if args.model:
-        own = load(args.model).field_sensitivity(fields, step=args.model_step)
+    if model is not None:
+        own = model.field_sensitivity(fields, step=args.model_step)
 
     magnitude, angle = domain.coordinates(fields)[:, :2].T
     print(

@@ -22,6 +22,7 @@ import pathlib
 import time
 
 import numpy as np
+from _args import int_list
 from _data import store
 from _results import write_results
 
@@ -30,10 +31,6 @@ from ubermag_surrogate.models import KernelSurrogate
 from ubermag_surrogate.models.selection import mean_m_errors
 
 HERE = pathlib.Path(__file__).parent
-
-
-def _ints(text):
-    return [int(v) for v in text.split(",")]
 
 
 def power_law(sizes, errors):
@@ -46,8 +43,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
     parser.add_argument("--domain", default="sp4_field2")
-    parser.add_argument("--sizes", default="50,100,150,200,300", help="fields")
-    parser.add_argument("--seeds", default="0,1,2", help="subset and landmark seeds")
+    parser.add_argument(
+        "--sizes", type=int_list, default=[50, 100, 150, 200, 300], help="fields"
+    )
+    parser.add_argument(
+        "--seeds", type=int_list, default=[0, 1, 2], help="subset and landmark seeds"
+    )
     parser.add_argument("--test", default="val", help="held-out store DOMAIN_TEST")
     parser.add_argument(
         "--split-angle", type=float, default=191.0, help="deg; NaN: no split"
@@ -59,17 +60,19 @@ def main():
     train = store(args.data, args.domain, "train")
     test = store(args.data, args.domain, args.test)
     samples = train.complete
-    sizes, seeds = _ints(args.sizes), _ints(args.seeds)
+    sizes, seeds = args.sizes, args.seeds
     if max(sizes) > len(samples):
         parser.error(f"--sizes up to {max(sizes)}, the store has {len(samples)}")
     angles = DOMAINS[args.domain].coordinates(test.fields[test.complete])[:, 1]
-    below = angles < args.split_angle
+    split = not np.isnan(args.split_angle)  # NaN: no split
+    below = angles < args.split_angle if split else np.zeros(len(angles), bool)
     true_mean = test.mean_m(test.complete)
 
     rows = []
     print(
         f"{'fields':>6} {'seed':>4} {'mean':>7} {'sem':>6} {'median':>7} "
-        f"{'<' + format(args.split_angle, 'g'):>7} {'>=':>7} {'fit (s)':>7}"
+        + (f"{'<' + format(args.split_angle, 'g'):>7} {'>=':>7} " if split else "")
+        + f"{'fit (s)':>7}"
     )
     for size in sizes:
         for seed in seeds:
@@ -87,19 +90,23 @@ def main():
                 "sem": float(errors.std(ddof=1) / np.sqrt(len(errors))),
                 "median": float(np.median(errors)),
                 "max": float(errors.max()),
-                "below_split": float(errors[below].mean()) if below.any() else None,
-                "above_split": float(errors[~below].mean()) if (~below).any() else None,
+                "below_split": float(errors[below].mean())
+                if split and below.any()
+                else None,
+                "above_split": float(errors[~below].mean())
+                if split and (~below).any()
+                else None,
                 "fit_s": fit_s,
                 "errors": errors.tolist(),
             }
             rows.append(row)
-            split = [
-                f"{v:7.4f}" if v is not None else f"{'-':>7}"
+            parts = "".join(
+                f"{v:7.4f} " if v is not None else f"{'-':>7} "
                 for v in (row["below_split"], row["above_split"])
-            ]
+            )
             print(
                 f"{size:6d} {seed:4d} {row['mean']:7.4f} {row['sem']:6.4f} "
-                f"{row['median']:7.4f} {split[0]} {split[1]} {fit_s:7.1f}"
+                f"{row['median']:7.4f} {parts if split else ''}{fit_s:7.1f}"
             )
 
     curve = {}
@@ -124,8 +131,9 @@ def main():
             f"fields_for_{args.target:g}": needed,
             "extrapolated": not reached,
         }
+        how = how if np.isfinite(needed) else "not reached: the error does not fall"
         print(
-            f"{part:>12}: error ~ {a:.3g} * fields^-{b:.3f} (sizes >= "
+            f"{part:>12}: error ~ {a:.3g} * fields^{-b:.3f} (sizes >= "
             f"{args.fit_from}); {args.target:g} {how} {needed:.3g} fields"
         )
     write_results(
@@ -134,7 +142,7 @@ def main():
         domain=args.domain,
         test_store=args.test,
         test_fields=int(len(test.complete)),
-        split_angle_deg=args.split_angle,
+        split_angle_deg=args.split_angle if split else None,
         fields_below_split=int(below.sum()),
         target=args.target,
         rows=rows,

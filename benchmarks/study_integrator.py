@@ -24,6 +24,7 @@ import pathlib
 import time
 
 import numpy as np
+from _args import int_list, json_list, json_object
 from _data import store
 from _results import write_results
 
@@ -50,9 +51,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data", help="folder with the stores")
     parser.add_argument("--domain", default="sp4_field2")
-    parser.add_argument("--variants", default="[{}]", help="JSON list of overrides")
-    parser.add_argument("--seeds", default="0,1,2", help="landmark seeds")
-    parser.add_argument("--model", default="{}", help="JSON overrides of the model")
+    parser.add_argument(
+        "--variants", type=json_list, default=[{}], help="JSON list of overrides"
+    )
+    parser.add_argument("--seeds", type=int_list, default=[0, 1, 2], help="seeds")
+    parser.add_argument(
+        "--model", type=json_object, default={}, help="JSON overrides of the model"
+    )
     parser.add_argument(
         "--test",
         default="test",
@@ -65,7 +70,7 @@ def main():
     train = store(args.data, args.domain, "train")
     test = store(args.data, args.domain, args.test)
     model = KernelSurrogate(
-        **{"integrator_rank": 10, "integrator_segments": 1, **json.loads(args.model)}
+        **{"integrator_rank": 10, "integrator_segments": 1, **args.model}
     ).fit(train)
     states = train.tensor(field_components=())  # (s+1, n, 3N)
     n_times, n_fields, three_n = states.shape
@@ -77,10 +82,10 @@ def main():
 
     records = []
     print(f"{'variant':58} {'held-out':>8} {'spread':>7} {'train':>7} {'fit (s)':>8}")
-    for overrides in json.loads(args.variants):
+    for overrides in args.variants:
         params = {**BASE, **overrides}
         runs = []
-        for seed in (int(s) for s in args.seeds.split(",")):
+        for seed in args.seeds:
             integrator = FeatureSpaceIntegrator(**{**params, "random_state": seed})
             start = time.perf_counter()
             integrator.fit(latent, train.fields)
