@@ -67,7 +67,8 @@ def per_field_errors(path, domain, k):
     errors = None
     for record in json.loads(pathlib.Path(path).read_text())["records"]:
         if record["domain"] == domain:
-            errors = np.array(record["ours"]["mean_m_error_per_field"])
+            # null (a non-finite error in strict JSON) back to NaN
+            errors = np.array(record["ours"]["mean_m_error_per_field"], dtype=float)
     if errors is None or len(errors) != k:
         raise SystemExit(f"{path} has no {k} per-field errors for {domain}.")
     return errors

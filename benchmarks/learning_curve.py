@@ -131,10 +131,14 @@ def main():
             f"fields_for_{args.target:g}": needed,
             "extrapolated": not reached,
         }
-        how = how if np.isfinite(needed) else "not reached: the error does not fall"
+        reach = (
+            f"{how} {needed:.3g} fields"
+            if np.isfinite(needed)
+            else "not reached: the error does not fall with more fields"
+        )
         print(
             f"{part:>12}: error ~ {a:.3g} * fields^{-b:.3f} (sizes >= "
-            f"{args.fit_from}); {args.target:g} {how} {needed:.3g} fields"
+            f"{args.fit_from}); {args.target:g} {reach}"
         )
     write_results(
         args.out,

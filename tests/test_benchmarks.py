@@ -70,3 +70,22 @@ def test_mistyped_options_are_messages(argv, message, tmp_path):
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_per_field_errors_read_back_null_as_nan(bench_modules, tmp_path, monkeypatch):
+    # strict JSON writes a non-finite error as null: it came back as None, in an
+    # object array that failed the mean and the table
+    import numpy as np
+
+    _, results = bench_modules
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import field_sensitivity
+
+    record = {
+        "domain": "sp4_field2",
+        "ours": {"mean_m_error_per_field": [0.01, float("nan"), 0.02]},
+    }
+    path = results.write_results(tmp_path / "k.json", "kernel", records=[record])
+    errors = field_sensitivity.per_field_errors(path, "sp4_field2", 3)
+    assert errors.dtype == float and np.isnan(errors[1])
+    assert np.nanmean(errors) == 0.015

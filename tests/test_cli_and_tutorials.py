@@ -263,6 +263,11 @@ def test_train_predict_compare(sp4_store, tmp_path, capsys):
             "4 x (--steps 5 + 1) = 24 training states, fewer than the 60",
         ),
         (["quickstart", "--out", "{store}/zarr.json"], "is a file; name a folder"),
+        (
+            ["quickstart", "--n-samples", "1", "--steps", "60"]
+            + ["--out", "{store}/../never"],
+            "--n-samples 1: a surrogate learns",
+        ),
     ],
 )
 def test_commands_fail_with_a_message(argv, message, sp4_store, capsys):
@@ -341,6 +346,10 @@ def test_train_help_names_the_registered_model_kinds():
         (
             ["predict", "--model", "m.npz", "--field", "36mT@0deg", "--name", ""],
             "'' is not a system name",
+        ),
+        (
+            ["predict", "--model", "m.npz", "--field", "36mT@0deg", "--name", "class"],
+            "'class' is not a system name",
         ),
         (
             ["generate", "--out", "x.zarr", "--seed", "-1"],

@@ -177,7 +177,9 @@ def test_a_polar_domain_holds_an_out_of_plane_bias(tmp_path):
     assert FieldDomain((30, 40), (170, 190), bz=(0, 0)).to_dict() == plain.to_dict()
     assert biased.contains(fields).all() and not plain.contains(fields).any()
     assert FieldDomain.from_dict(biased.to_dict()) == biased
-    assert biased.ranges_text() == "|mu0 H| 30-40 mT at 170-190 deg, Bz 12.6 mT"
+    assert biased.ranges_text() == (
+        "in-plane |mu0 H| 30-40 mT at 170-190 deg, Bz 12.6 mT"
+    )
     assert biased.coordinates(fields)[:, 2] == pytest.approx(12.6)
     moved = biased.neighbours(fields[:1])[0]  # Bz, of zero width, is not moved
     assert len(moved) == 4 and np.allclose(moved[:, 2], 12.6e-3)

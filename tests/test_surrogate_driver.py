@@ -920,3 +920,39 @@ def test_set_params_after_fit_neither_changes_predictions_nor_saves_silently(
     assert model.model_id == model_id  # names the fitted model
     with pytest.raises(ValueError, match=r"nu changed .* fitted with nu=5"):
         model.save(tmp_path / "m.npz")
+
+
+def test_ctrl_c_at_any_line_of_a_file_write_leaves_no_orphan(tmp_path, monkeypatch):
+    # a Ctrl-C between the two renames (a mesh with subregions) left the moved
+    # .subregions.json without its .omf
+    from ubermag_surrogate import _omf
+
+    mesh = df.Mesh(
+        p1=(0, 0, 0),
+        p2=(20e-9, 10e-9, 5e-9),
+        n=(2, 1, 1),
+        subregions={"r1": df.Region(p1=(0, 0, 0), p2=(10e-9, 10e-9, 5e-9))},
+    )
+    field = df.Field(mesh, nvdim=3, value=(0, 0, 1), norm=8e5)
+    values = drive_folder.table_values(np.linspace(0, 2e-12, 3), np.ones((3, 3)), 1)
+    points = 0
+    while True:
+        points += 1
+        folder = tmp_path / str(points)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        tracer = interrupt_at_line(_omf.__file__, points)
+        sys.settrace(tracer)
+        try:
+            written = drive_folder.write_outputs("s", (field for _ in range(2)), values)
+        finally:
+            sys.settrace(None)
+        names = sorted(p.name for p in folder.iterdir())
+        snapshots = [n for n in names if n.endswith(".omf")]
+        assert names == sorted(
+            ["s.odt", *snapshots, *(f"{n}.subregions.json" for n in snapshots)]
+        ), points  # each file with its sidecar, nothing hidden
+        assert len(snapshots) == written, points
+        if not tracer.fired:
+            break
+    assert points > 10  # every line of write_whole was interrupted once

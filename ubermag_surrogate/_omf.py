@@ -28,12 +28,15 @@ def write_whole(field, name, representation):
     """
     hidden = f".{name}"
     sidecar = pathlib.Path(f"{hidden}.subregions.json")
+    final_sidecar = pathlib.Path(f"{name}.subregions.json")
     try:
         field.to_file(hidden, representation=representation)
         if sidecar.exists():  # meshes with subregions
-            os.replace(sidecar, f"{name}.subregions.json")
+            os.replace(sidecar, final_sidecar)
         os.replace(hidden, name)
     except BaseException:
+        if not os.path.exists(name):  # not renamed: neither file is left
+            final_sidecar.unlink(missing_ok=True)
         pathlib.Path(hidden).unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import keyword
 import os
 import re
 
@@ -96,10 +97,11 @@ def system_name(text):
 
     ``--name ""`` fell back to the model's problem without a word.
     """
-    if not text.isidentifier():
+    if not text.isidentifier() or keyword.iskeyword(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a system name: letters, digits and _, not starting "
-            "with a digit (micromagneticmodel's rule), e.g. sp4_run2"
+            "with a digit and no Python keyword (micromagneticmodel's rule), e.g. "
+            "sp4_run2"
         )
     return text
 

@@ -31,6 +31,11 @@ def run(args):
     # of the training states, and refused fewer states after minutes of work
     n_components = KernelSurrogate().n_components
     n_states = args.n_samples * (args.steps + 1)
+    if args.n_samples < 2:
+        raise ValueError(
+            "--n-samples 1: a surrogate learns how the dynamics change with the "
+            "field, from at least 2 training fields."
+        )
     if n_states < n_components:
         raise ValueError(
             f"--n-samples {args.n_samples} x (--steps {args.steps} + 1) = "

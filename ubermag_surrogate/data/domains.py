@@ -91,7 +91,8 @@ class FieldDomain:
     Parameters
     ----------
     magnitude : tuple of float, optional
-        Range of |mu0 H| (mT) of an in-plane polar domain.
+        Range of the in-plane |mu0 H| (mT) of a polar domain (with ``bz``, the
+        magnitude of (Bx, By) only).
     angle : tuple of float, optional
         Range of the in-plane angle (deg) from +x towards +y.
     box : tuple of three tuples, optional
@@ -184,6 +185,8 @@ class FieldDomain:
                 f"|mu0 H| {b[0, 0]:{fmt}}-{b[0, 1]:{fmt}} mT at "
                 f"{b[1, 0]:{fmt}}-{b[1, 1]:{fmt}} deg"
             )
+            if any(self.bz):  # the magnitude is (Bx, By)'s only
+                text = f"in-plane {text}"
             if len(b) > 2 and any(self.bz):
                 low, high = b[2]
                 bz = f"{low:{fmt}}" if low == high else f"{low:{fmt}}-{high:{fmt}}"
