@@ -76,9 +76,7 @@ def write_results(path, benchmark, **numbers):
         **numbers,
         "machine": machine(),
         "ubermag_surrogate_version": ubermag_surrogate.__version__,
-        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
+        "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     out.write_text(json_text(payload))  # strict JSON: NaN and infinities as null
     print(f"\nwrote {out}")

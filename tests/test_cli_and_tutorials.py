@@ -385,6 +385,38 @@ def test_quickstart_without_oommf_says_so(capsys):
     assert "cannot find OOMMF" in capsys.readouterr().err
 
 
+def test_a_missing_extra_is_one_line_before_any_work(
+    sp4_store, tmp_path, monkeypatch, capsys
+):
+    # without Keras, `train --kind neural` printed a traceback after reading the
+    # data; without magnum.np, an embedded drive failed in its solver process and
+    # left a drive folder
+    from helpers import small_system
+
+    import ubermag_surrogate.calculators
+    import ubermag_surrogate.models.neural
+
+    def no_keras():
+        raise ImportError(
+            "Training a neural surrogate needs Keras 3: pip install "
+            "'ubermag-surrogate[neural]'"
+        )
+
+    monkeypatch.setattr(ubermag_surrogate.models.neural, "import_keras", no_keras)
+    argv = ["train", "--data", str(sp4_store.path), "--kind", "neural"]
+    assert main([*argv, "--out", str(tmp_path / "n.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "train: error: Training a neural surrogate needs Keras 3" in err
+    assert "Traceback" not in err and "fit:" not in err  # before the data
+    monkeypatch.setattr(
+        ubermag_surrogate.calculators, "embedded_available", lambda: False
+    )
+    system = small_system()
+    with pytest.raises(RuntimeError, match=r"ubermag-surrogate\[embedded\]"):
+        us.embedded.TimeDriver().drive(system, t=1e-12, n=1, dirname=tmp_path)
+    assert not (tmp_path / system.name).exists()
+
+
 def test_embedded_calculator_tutorial_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("SP4_CELL_NM", "10,12.5,3")
     monkeypatch.setattr(sys, "argv", ["01_embedded_calculator.py"])

@@ -9,6 +9,9 @@
 # take it unchanged. Here both are trained on the same fields and scored on fields
 # neither has seen.
 #
+# Training needs Keras (`pip install -e ".[neural]"`, or `[all]`; the README's
+# first command installs only `[embedded]`): checked first, before any simulation.
+#
 # Run it as a script: `python tutorials/03_neural_surrogate.py`. With the defaults
 # (40 training and 10 held-out fields on the full SP4 mesh, networks of the paper's
 # size trained for 60 + 100 epochs) it takes 10 to 30 minutes on 2 cores,
@@ -29,7 +32,10 @@ import ubermag_surrogate as us
 from ubermag_surrogate.data import sp4_field2_domain
 from ubermag_surrogate.data.generate import generate
 from ubermag_surrogate.models import KernelSurrogate, NeuralSurrogate, load
+from ubermag_surrogate.neural.dense import import_keras
 from ubermag_surrogate.problems import sp4
+
+import_keras()  # Keras and a backend installed: said before minutes of simulation
 
 cell = tuple(float(v) * 1e-9 for v in os.environ.get("SP4_CELL_NM", "5,5,3").split(","))
 n_fields = int(os.environ.get("SP4_N_FIELDS", "40"))

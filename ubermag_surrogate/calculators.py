@@ -36,6 +36,16 @@ def oommf_available():
     return True
 
 
+def check_embedded_available():
+    """Raise ``RuntimeError`` naming the extra to install unless it is installed."""
+    if not embedded_available():
+        raise RuntimeError(
+            "The embedded calculator needs magnum.np and torch: pip install "
+            "'ubermag-surrogate[embedded]' (install a CPU build of torch first on "
+            "machines without a GPU)."
+        )
+
+
 def embedded_available():
     """Whether magnum.np and torch are installed (the ``embedded`` extra).
 
@@ -95,12 +105,7 @@ def calculator(name="auto", verbose=True):
         module = importlib.import_module("oommfc")
         label = "oommfc (OOMMF)"
     else:
-        if not embedded_available():
-            raise RuntimeError(
-                "The embedded calculator needs magnum.np and torch: pip install "
-                "'ubermag-surrogate[embedded]' (install a CPU build of torch first on "
-                "machines without a GPU)."
-            )
+        check_embedded_available()
         module = importlib.import_module("ubermag_surrogate.embedded")
         label = "embedded (magnum.np)"
     if verbose:

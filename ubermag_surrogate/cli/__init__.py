@@ -400,7 +400,7 @@ def main(argv=None):
                 )
                 return 143
             return code
-        except (ValueError, TypeError, RuntimeError, OSError) as exc:
+        except (ValueError, TypeError, RuntimeError, OSError, ImportError) as exc:
             print(f"ubermag-surrogate {args.command}: error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt as exc:

@@ -21,6 +21,7 @@ import micromagneticmodel as mm
 import numpy as np
 import ubermagtable as ut
 
+from ..calculators import check_embedded_available
 from ..driver_options import (
     OOMMF_ONLY,
     DriveInterrupted,
@@ -149,6 +150,7 @@ class Driver(NoScheduling, mm.ExternalDriver):
         )
         if self.device not in _DEVICES:
             raise ValueError(f"device={self.device!r} must be one of {_DEVICES}.")
+        check_embedded_available()  # not a traceback of the solver, after a folder
         with interrupts_as_keyboard():
             super().drive(
                 system,

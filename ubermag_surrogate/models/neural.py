@@ -18,6 +18,7 @@ from .._progress import fit_stages_bar
 from ..data.layout import fix_cells
 from ..integration import LatentNetworkIntegrator
 from ..neural import DenseAutoencoder
+from ..neural.dense import import_keras
 from .base import ExtrapolationWarning, SurrogateModel, register
 from .selection import mean_m_errors, split_fields
 
@@ -179,6 +180,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         warning and keeps the weights reached so far (after at least one epoch).
         """
         self._check_params()  # all hyper-parameters, before minutes of training
+        import_keras()  # Keras and its backend installed: said before the data read
         store, samples = self._training_samples(dataset, samples)
         autoencoder, integrator = self._autoencoder(), self._integrator()
         fraction = check_fraction("validation_fraction", self.validation_fraction)

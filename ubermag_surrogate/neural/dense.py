@@ -71,7 +71,10 @@ def import_keras():
     except ImportError as error:  # e.g. KERAS_BACKEND names a missing package
         raise ImportError(
             f"Keras could not start with backend "
-            f"{os.environ.get('KERAS_BACKEND', 'from keras.json')!r}: {error}"
+            f"{os.environ.get('KERAS_BACKEND', 'from keras.json')!r}: {error}. "
+            "Install that backend (torch: pip install torch, a CPU build on "
+            "machines without a GPU, see the README), or set KERAS_BACKEND to one "
+            "that is installed (jax, tensorflow)."
         ) from error
     finally:
         random.setstate(state)
