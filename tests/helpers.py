@@ -3,6 +3,7 @@
 import functools
 import os
 import signal
+import sys
 import time
 
 import discretisedfield as df
@@ -168,3 +169,32 @@ def interrupt_at_line(source, target):
 
     tracer.fired = False  # whether it raised (False: fewer line events)
     return tracer
+
+
+def interrupt_each_line(source, tmp_path, monkeypatch, run, setup=None):
+    """Run ``run(state)`` once per line event of the code in ``source``, Ctrl-C there.
+
+    Each run works in its own folder ``tmp_path/<event>`` (the current directory
+    then), after ``setup()`` (untraced; its result is ``state``). Yields ``(event,
+    folder, state, result)``: ``result`` is None when the interrupt left ``run``.
+    Stops after the first run with fewer line events than its number, which is
+    not interrupted: every line event of ``source`` was interrupted once.
+    """
+    event = 0
+    while True:
+        event += 1
+        folder = tmp_path / str(event)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        state = setup() if setup is not None else None
+        tracer = interrupt_at_line(source, event)
+        sys.settrace(tracer)
+        try:
+            result = run(state)
+        except KeyboardInterrupt:
+            result = None
+        finally:
+            sys.settrace(None)
+        yield event, folder, state, result
+        if not tracer.fired:
+            return

@@ -10,7 +10,7 @@ import micromagneticmodel as mm
 import numpy as np
 import pytest
 import torch
-from helpers import interrupt_at_line, macrospin, small_system, two_regions
+from helpers import interrupt_each_line, macrospin, small_system, two_regions
 
 from ubermag_surrogate import embedded
 from ubermag_surrogate.embedded.outputs import DriveOutputs
@@ -433,24 +433,19 @@ def test_ctrl_c_at_any_point_of_the_conversion_leaves_a_whole_drive(
 
     mesh = df.Mesh(p1=(0, 0, 0), p2=(2e-9, 1e-9, 1e-9), n=(2, 1, 1))
     source = outputs_module.__file__
-    points = 0
-    while True:
-        points += 1
-        folder = tmp_path / str(points)
-        folder.mkdir()
-        monkeypatch.chdir(folder)
-        table = _solver_outputs(3)
-        outputs = DriveOutputs("p", mesh, "TimeDriver", "bin8", total=3)
-        interrupted = False
-        sys.settrace(interrupt_at_line(source, points))
-        try:
-            outputs.update()
-            outputs.finish()
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            sys.settrace(None)
-        if interrupted:
+
+    def setup():
+        return _solver_outputs(3), DriveOutputs("p", mesh, "TimeDriver", "bin8", 3)
+
+    def convert(state):
+        _, outputs = state
+        outputs.update()
+        return outputs.finish()
+
+    for points, _, (table, outputs), done in interrupt_each_line(
+        source, tmp_path, monkeypatch, convert, setup
+    ):
+        if done is None:  # interrupted: _call finishes again
             assert outputs.finish() == 3, f"interrupted at line event {points}"
         assert pathlib.Path("p.odt").read_text() == table, points
         snapshots = sorted(pathlib.Path().glob("p-*.omf"))
@@ -460,8 +455,6 @@ def test_ctrl_c_at_any_point_of_the_conversion_leaves_a_whole_drive(
         ]
         for i, snapshot in enumerate(snapshots):
             assert df.Field.from_file(snapshot).mean()[i % 3] == 8e5
-        if not interrupted:
-            break
     assert points > 50  # every line of update and finish was interrupted once
 
 

@@ -4,7 +4,6 @@ import copy
 import gc
 import json
 import pathlib
-import sys
 import warnings
 import weakref
 
@@ -15,7 +14,12 @@ import numpy as np
 import pytest
 import ubermagtable as ut
 import xarray as xr
-from helpers import SP4_TEST_CELL, SP4_TEST_DOMAIN, SP4_TEST_PARAMS, interrupt_at_line
+from helpers import (
+    SP4_TEST_CELL,
+    SP4_TEST_DOMAIN,
+    SP4_TEST_PARAMS,
+    interrupt_each_line,
+)
 
 from ubermag_surrogate import SurrogateDriver, embedded
 from ubermag_surrogate.comparison import evaluate
@@ -874,20 +878,13 @@ def test_ctrl_c_at_any_line_of_writing_leaves_a_whole_shorter_drive(
     field = sp4_model.to_field(sp4_model.m0_)
     times = np.linspace(0, 3e-12, 4)
     values = drive_folder.table_values(times, np.ones((4, 3)), 1)
-    points = 0
-    while True:
-        points += 1
-        folder = tmp_path / str(points)
-        folder.mkdir()
-        monkeypatch.chdir(folder)
-        tracer = interrupt_at_line(drive_folder.__file__, points)
-        sys.settrace(tracer)
-        try:
-            written = drive_folder.write_outputs("s", (field for _ in range(3)), values)
-        except KeyboardInterrupt:  # before or after the loop: the caller sees it
-            written = None
-        finally:
-            sys.settrace(None)
+
+    def write(_):
+        return drive_folder.write_outputs("s", (field for _ in range(3)), values)
+
+    for points, folder, _, written in interrupt_each_line(
+        drive_folder.__file__, tmp_path, monkeypatch, write
+    ):  # written None: interrupted before or after the loop, the caller sees it
         snapshots = sorted(folder.glob("s-Oxs_TimeDriver-Magnetization-*.omf"))
         if not (folder / "s.odt").exists():  # before the table was begun
             assert written is None and not any(folder.iterdir()), points
@@ -903,8 +900,6 @@ def test_ctrl_c_at_any_line_of_writing_leaves_a_whole_shorter_drive(
             *(p.name for p in snapshots),
             "s.odt",
         ], points  # nothing hidden or half-written left
-        if not tracer.fired:
-            break
     assert points > 20  # every line was interrupted once
 
 
@@ -935,24 +930,17 @@ def test_ctrl_c_at_any_line_of_a_file_write_leaves_no_orphan(tmp_path, monkeypat
     )
     field = df.Field(mesh, nvdim=3, value=(0, 0, 1), norm=8e5)
     values = drive_folder.table_values(np.linspace(0, 2e-12, 3), np.ones((3, 3)), 1)
-    points = 0
-    while True:
-        points += 1
-        folder = tmp_path / str(points)
-        folder.mkdir()
-        monkeypatch.chdir(folder)
-        tracer = interrupt_at_line(_omf.__file__, points)
-        sys.settrace(tracer)
-        try:
-            written = drive_folder.write_outputs("s", (field for _ in range(2)), values)
-        finally:
-            sys.settrace(None)
+
+    def write(_):
+        return drive_folder.write_outputs("s", (field for _ in range(2)), values)
+
+    for points, folder, _, written in interrupt_each_line(
+        _omf.__file__, tmp_path, monkeypatch, write
+    ):
         names = sorted(p.name for p in folder.iterdir())
         snapshots = [n for n in names if n.endswith(".omf")]
         assert names == sorted(
             ["s.odt", *snapshots, *(f"{n}.subregions.json" for n in snapshots)]
         ), points  # each file with its sidecar, nothing hidden
         assert len(snapshots) == written, points
-        if not tracer.fired:
-            break
     assert points > 10  # every line of write_whole was interrupted once
