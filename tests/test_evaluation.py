@@ -105,6 +105,7 @@ def test_training_fields_score_as_the_rollout_test_says(sp4_model, sp4_store):
     assert result.mean_m_error.max() < 0.05
 
 
+@pytest.mark.filterwarnings("ignore:8 of the 8 fields scored are fields the model")
 def test_scores_do_not_depend_on_the_chunk_size(sp4_model, sp4_store, monkeypatch):
     whole = us.evaluate(sp4_model, sp4_store, verbose=0)
     frame = 21 * 1500 * 4  # one trajectory's bytes

@@ -212,7 +212,8 @@ def test_mean_m_is_weighted_by_ms_everywhere_as_in_oommfs_table(tmp_path):
     SurrogateDriver(model=model).drive(request, t=t, n=n, dirname=tmp_path, verbose=0)
     surrogate_table = request.table.data[["mx", "my", "mz"]].to_numpy()
     np.testing.assert_allclose(surrogate_table, weighted[0, 1:], atol=1e-6)
-    errors = evaluate(model, store, verbose=0).mean_m_error
+    with pytest.warns(UserWarning, match="fields the model was trained on"):
+        errors = evaluate(model, store, verbose=0).mean_m_error
     np.testing.assert_allclose(
         errors, np.abs(weighted - store.mean_m()).max(axis=(1, 2)), atol=1e-6
     )
