@@ -192,12 +192,6 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
         n_times, n_fields, three_n = states.shape
         fields = np.asarray(store.fields[samples], dtype=np.float64)
-        if self.field_input and np.all(fields == fields[0]):
-            raise ValueError(
-                f"All {len(fields)} training fields are the same, {fields[0]} T: "
-                "the surrogate learns how the dynamics depend on the field; train "
-                "it on samples of different fields."
-            )
         row_fields = np.broadcast_to(fields, (n_times, n_fields, 3)).reshape(-1, 3)
         stages.update()
         stages.set_postfix_str(f"autoencoder on {n_times * n_fields} states")
