@@ -59,7 +59,6 @@ def train(args):
     """Fit a surrogate of the named kind on a store and save it to one file."""
     from ..data.store import TrajectoryStore
     from ..models import model_class
-    from ..neural import TrainingInterrupted
 
     store = TrajectoryStore(args.data)
     cls = model_class(args.kind)
@@ -91,7 +90,7 @@ def train(args):
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     fit_s = time.perf_counter() - start
-    interrupted = any(issubclass(w.category, TrainingInterrupted) for w in caught)
+    interrupted = model.interrupted_training()
     if out.exists() and interrupted:
         out = out.with_name(f"{out.stem}.interrupted{out.suffix}")
         print(
@@ -108,9 +107,7 @@ def train(args):
     )
     if interrupted:  # kept, but not what was asked for: `train && next` stops
         print(
-            "Training was interrupted: "
-            + "; ".join(model.interrupted_training())
-            + ". Exit code 130.",
+            "Training was interrupted: " + "; ".join(interrupted) + ". Exit code 130.",
             file=sys.stderr,
         )
         return 130

@@ -160,7 +160,7 @@ def plot_snapshots(comparison, indices=None):
         height = 1.2 + len(indices) * row_height
         fig = Figure(figsize=(13, height), layout="constrained")
         axes = fig.subplots(len(indices), 3, squeeze=False, sharex=True, sharey=True)
-        for row, i in zip(axes, indices, strict=True):
+        for k, (row, i) in enumerate(zip(axes, indices, strict=True)):
             t_ps = comparison.times[i] * 1e12
             for ax, states, label in (
                 (row[0], comparison.simulated[i], "simulation"),
@@ -185,7 +185,7 @@ def plot_snapshots(comparison, indices=None):
                     width=0.004,
                 )
                 ax.set_title(f"{label}, t = {t_ps:.0f} ps", fontsize=9)
-            magnetic = np.any(comparison.simulated[i].reshape(3, *mesh.n) != 0, axis=0)
+            magnetic = magnetic_cells[k].reshape(*mesh.n)
             error = _column_max(errors[i].reshape(*mesh.n), magnetic)
             error_image = row[2].imshow(
                 error.T,

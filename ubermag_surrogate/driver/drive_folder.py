@@ -71,14 +71,14 @@ def table(values):
 TITLE = "ubermag-surrogate SurrogateDriver"
 
 
-def _table_header(title=TITLE):
+def _table_header():
     def braced(text):
         return "{" + text + "}" if not text or " " in text else text
 
     names = " ".join(braced(column) for column, _, _ in COLUMNS)
     units = " ".join(braced(unit) for _, _, unit in COLUMNS)
     return (
-        f"# ODT 1.0\n# Table Start\n# Title: {title}\n# Columns: {names}\n"
+        f"# ODT 1.0\n# Table Start\n# Title: {TITLE}\n# Columns: {names}\n"
         f"# Units: {units}\n"
     )
 

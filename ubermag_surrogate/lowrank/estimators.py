@@ -236,12 +236,7 @@ class NystroemFeatures(
     def landmark_kernel(self, X):
         """Return K[X, x_r], float64, shape ``(len(X), r)``."""
         check_is_fitted(self, "normalization_")
-        X = _named(self, X, reset=False)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, the map was fitted on "
-                f"{self.n_features_in_}."
-            )
+        X = _named(self, X, reset=False)  # also the feature count, as sklearn's
         return rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self.landmark_sq_norms_)
 
     def transform(self, X):
