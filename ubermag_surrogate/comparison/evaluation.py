@@ -157,6 +157,9 @@ class Evaluation(ReportDisplay):
     def to_dataframe(self):
         """One row per field: B (mT), angle (deg), errors, sensitivity.
 
+        ``B_mT`` is the whole |mu0 H| (all three components, so a Bz bias
+        counts); ``angle_deg`` the in-plane angle as the training domain counts it.
+
         Returns
         -------
         pandas.DataFrame

@@ -1,7 +1,7 @@
 """The training-data store: trajectories of many field cases in one Zarr store.
 
-Layout (Zarr v3, readable with ``xarray.open_zarr`` or plain ``zarr``, no need for
-this package):
+Layout (Zarr v3, readable with ``xarray.open_zarr(path, consolidated=False)`` or
+plain ``zarr``, no need for this package):
 
 =========  ==================================  =====================================
 array      dimensions                          content
