@@ -155,6 +155,36 @@ def test_save_load_predicts_bit_identically(store, model, tmp_path):
     assert np.array_equal(loaded.encode(states), model.encode(states))
 
 
+def test_unseeded_fits_are_models_of_their_own_that_can_be_repeated(
+    store, model, tmp_path
+):
+    import hashlib
+    import json
+
+    # a seeded model's id is what it was before unseeded fits had a seed of their
+    # own: kind, hyper-parameters and training data
+    key = [model.kind, model._hyperparameters(), model.fingerprint_]
+    text = json.dumps(key, sort_keys=True).encode()
+    assert model.model_id == hashlib.sha256(text).hexdigest()[:16]
+    assert model.random_state_ == model.random_state == 0
+    unseeded = [
+        KernelSurrogate(**PARAMS, random_state=None).fit(store) for _ in range(2)
+    ]
+    seeds = [m.random_state_ for m in unseeded]
+    assert all(isinstance(s, int) and 0 <= s < 2**32 for s in seeds)
+    assert seeds[0] != seeds[1]  # two landmark draws: two models, two ids
+    assert unseeded[0].model_id != unseeded[1].model_id
+    assert f"the seed drawn for its fit is {seeds[0]}" in unseeded[0].describe()
+    # the drawn seed repeats the fit exactly
+    again = KernelSurrogate(**PARAMS, random_state=seeds[0]).fit(store)
+    fields = DOMAIN.sample(2, seed=3)
+    assert np.array_equal(again.predict(fields).m, unseeded[0].predict(fields).m)
+    # the file keeps it, and with it the id
+    loaded = load(unseeded[0].save(tmp_path / "unseeded.npz"))
+    assert loaded.random_state is None and loaded.random_state_ == seeds[0]
+    assert loaded.model_id == unseeded[0].model_id
+
+
 def test_describe_says_what_the_model_was_trained_on(store, model, tmp_path):
     text = model.describe()
     first = text.splitlines()[0]

@@ -320,10 +320,17 @@ def test_fits_are_seeded_and_keep_the_callers_random_numbers():
     else:
         drawn = draw()
         assert drawn[:2] == expected[:2] and drawn[3:] == expected[3:]
-    again, other = fit_both(3), fit_both(None)
-    for a, b, c in zip(first, again, other, strict=True):
+    again = fit_both(3)
+    draw = caller_draws()
+    unseeded = fit_both(None)
+    assert draw()[:3] == expected[:3]  # an unseeded fit keeps them too
+    # two unseeded fits from the same global generators (as in two fresh processes,
+    # where torch's starts from one fixed seed) are two fits
+    caller_draws()
+    other = fit_both(None)
+    for a, b, c, d in zip(first, again, unseeded, other, strict=True):
         assert a.loss_ == b.loss_  # same seed, same fit
-        assert a.loss_ != c.loss_  # None: not seeded
+        assert a.loss_ != c.loss_ != d.loss_  # None: a seed drawn for each fit
     with pytest.raises(ValueError, match="random_state must be None or an integer"):
         DenseAutoencoder(random_state=1.5).fit(X, np.zeros((40, 3)))
 

@@ -57,8 +57,8 @@ class LatentNetworkIntegrator(WindowIntegrator, BaseEstimator):
         With a ``score``: stop training once this many calls in a row have not
         improved on the best score (None: train all epochs).
     random_state : int or None
-        Seed of the weights' initialisation, dropout and shuffling (None: not
-        seeded).
+        Seed of the weights' initialisation, dropout and shuffling (None: a seed
+        drawn for each fit).
     verbose : int
         1: a progress bar over the epochs; 0: silent.
 

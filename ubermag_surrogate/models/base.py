@@ -23,7 +23,7 @@ import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
-from .._checks import as_float_array, check_fields
+from .._checks import as_float_array, check_fields, check_seed
 from ..data.domains import FieldDomain
 from ..data.layout import mean_m, rms_difference, to_field, unit_vectors
 from ..data.store import TrajectoryStore
@@ -299,7 +299,9 @@ class SurrogateModel(abc.ABC):
     field and its ``dynamics``, as Ubermag representation strings), ``problem_``;
     a loaded model also ``package_version_`` (the version that wrote the file);
     ``file_``: the file it was loaded from or last saved to (absolute path; None
-    for a model fitted and not saved), which drives record.
+    for a model fitted and not saved), which drives record; ``random_state_``: the
+    seed the fit used (``random_state``, or the one drawn for an unseeded model;
+    None for files written before 0.1 recorded it).
     """
 
     kind = None
@@ -326,13 +328,18 @@ class SurrogateModel(abc.ABC):
         Of its kind, hyper-parameters (``verbose`` aside) and training data
         (``fingerprint_``, which names the data only: models fitted with other
         hyper-parameters on the same data share it, not their ``model_id``).
-        Drives, evaluations and the command line name models by it. A model
+        Drives, evaluations and the command line name models by it. An unseeded
+        model (``random_state=None``) has the seed drawn for its fit
+        (``random_state_``) in its id too: two unseeded fits are two models. A model
         whose training was interrupted (:meth:`interrupted_training`) has another
         id than the one trained to its end.
         """
         self._check_fitted()
         params = getattr(self, "_params_at_fit", None) or self._hyperparameters()
         key = [self.kind, params, self.fingerprint_]
+        drawn = getattr(self, "random_state_", None)
+        if params.get("random_state", 0) is None and drawn is not None:
+            key.append({"random_state_": drawn})  # seeded models' ids unchanged
         interrupted = self.interrupted_training()
         if interrupted:  # not the model these parameters give (older ids unchanged)
             key.append(interrupted)
@@ -399,15 +406,30 @@ class SurrogateModel(abc.ABC):
             )
         return store, samples
 
-    def _set_training_info(self, store, samples, initial_states):
+    def _fit_seed(self):
+        """Return the seed of a fit: ``random_state``, or one drawn for this fit.
+
+        An unseeded model (``random_state=None``) is fitted with a seed drawn from
+        the operating system's entropy, kept as ``random_state_`` (in ``model_id``
+        and the file): two unseeded fits are two models with two ids, and each can
+        be refitted exactly with ``random_state=model.random_state_``.
+        """
+        seed = check_seed("random_state", self.random_state)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        return seed
+
+    def _set_training_info(self, store, samples, initial_states, seed):
         """Set the common fitted attributes; ``initial_states`` ``(n, 3N)`` give m0_.
 
         Every trajectory starts from the same state: ``m0_`` is their mean, unit
-        length per cell in float64. Each fit also gets a token of its own (drives
-        that continue a prediction of an earlier fit of the same object start
-        afresh instead, even where ``model_id`` is the same, e.g. without a seed).
+        length per cell in float64. ``seed``: what :meth:`_fit_seed` gave the fit.
+        Each fit also gets a token of its own (drives that continue a prediction of
+        an earlier fit of the same object start afresh instead, even where
+        ``model_id`` is the same).
         """
         self._fit_token = uuid.uuid4().hex
+        self.random_state_ = seed
         self._params_at_fit = self._hyperparameters()
         self.m0_ = unit_vectors(
             initial_states.mean(axis=0, dtype=np.float64).reshape(3, -1).T
@@ -487,6 +509,13 @@ class SurrogateModel(abc.ABC):
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
         ]
+        drawn = getattr(self, "random_state_", None)
+        if params.get("random_state", 0) is None and drawn is not None:
+            lines.insert(
+                1,
+                f"  unseeded: the seed drawn for its fit is {drawn} (refit it with "
+                f"random_state={drawn})",
+            )
         interrupted = self.interrupted_training()
         if interrupted:
             lines.insert(
@@ -961,6 +990,7 @@ class SurrogateModel(abc.ABC):
             "material": self.material_,
             "dt": self.dt_,
             "n_steps": self.n_steps_,
+            "random_state_": self.random_state_,
         }
         common = {
             "Ms": self.Ms_,
@@ -1020,6 +1050,9 @@ class SurrogateModel(abc.ABC):
                 }
                 model.dt_ = float(metadata["dt"])
                 model.n_steps_ = int(metadata["n_steps"])
+                # files before it was recorded: the seed given, if any
+                seed = metadata.get("random_state_", model.random_state)
+                model.random_state_ = check_seed("random_state_", seed)
                 model.Ms_ = arrays["Ms"]
                 model.times_ = arrays["times"]
                 model.m0_ = arrays["m0"]

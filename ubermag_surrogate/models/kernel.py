@@ -128,7 +128,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int or None
         Seed of the landmark choices and of the median heuristics' subsamples
-        (None: not seeded).
+        (None: a seed drawn for each fit, kept as ``random_state_``).
     verbose : int
         1: a progress bar over the fitting stages; 0: silent (default).
 
@@ -204,6 +204,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         store, samples = self._training_samples(dataset, samples)
         self._check_params()  # before reading gigabytes and fitting for a minute
         self._check_data_size(len(samples), len(store.times))
+        seed = self._fit_seed()
         stages = fit_stages_bar(self.verbose)
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
@@ -224,7 +225,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             inverse_gamma=self.preimage_gamma,
             inverse_alpha=self.preimage_alpha,
             inverse_output_rank=self.preimage_output_rank,
-            random_state=self.random_state,
+            random_state=seed,
         )
         scores = self.embedding_.fit_transform(X)
         latent = scores.reshape(n_times, n_fields, -1).transpose(1, 0, 2)
@@ -241,12 +242,12 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
             n_segments=min(self.integrator_segments, n_times - 1),
             segment_overlap=self.integrator_segment_overlap,
             landmarks=self.landmarks,
-            random_state=self.random_state,
+            random_state=seed,
         ).fit(latent, fields)
         stages.update()
         stages.close()
         self.c0_ = latent[:, 0].mean(axis=0)
-        self._set_training_info(store, samples, states[0])
+        self._set_training_info(store, samples, states[0], seed)
         return self
 
     def _check_params(self):

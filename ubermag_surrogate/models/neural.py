@@ -63,9 +63,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
     normalize : bool
         Scale predicted cell vectors to unit length (default ``True``).
     random_state : int or None
-        Seed of both networks and of the held-out fields' choice (None: not
-        seeded). Python's, numpy's and (torch backend) torch's global random
-        generators are left as they were.
+        Seed of both networks and of the held-out fields' choice (None: a seed
+        drawn for each fit, kept as ``random_state_``). Python's, numpy's and
+        (torch backend) torch's global random generators are left as they were.
     verbose : int
         1: progress bars over the training stages and epochs; 0: silent.
 
@@ -126,7 +126,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _autoencoder(self):
+    def _autoencoder(self, random_state):
         return DenseAutoencoder(
             n_components=self.n_components,
             hidden=self.autoencoder_hidden,
@@ -135,11 +135,11 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             learning_rate=self.learning_rate,
             epochs=self.autoencoder_epochs,
             batch_size=self.batch_size,
-            random_state=self.random_state,
+            random_state=random_state,
             verbose=self.verbose,
         )
 
-    def _integrator(self):
+    def _integrator(self, random_state):
         return LatentNetworkIntegrator(
             nu=self.nu,
             hidden=self.integrator_hidden,
@@ -150,7 +150,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             batch_size=self.batch_size,
             validation_interval=self.validation_interval,
             validation_patience=self.validation_patience,
-            random_state=self.random_state,
+            random_state=random_state,
             verbose=self.verbose,
         )
 
@@ -159,8 +159,8 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         check_bool("normalize", self.normalize)
         check_bool("field_input", self.field_input)
         check_verbosity("verbose", self.verbose)
-        self._autoencoder().checked_params(prefix="autoencoder_")
-        self._integrator().checked_params(prefix="integrator_")
+        self._autoencoder(self.random_state).checked_params(prefix="autoencoder_")
+        self._integrator(self.random_state).checked_params(prefix="integrator_")
         check_fraction("validation_fraction", self.validation_fraction)
 
     def fit(self, dataset, samples=None):
@@ -182,11 +182,12 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         self._check_params()  # all hyper-parameters, before minutes of training
         import_keras()  # Keras and its backend installed: said before the data read
         store, samples = self._training_samples(dataset, samples)
-        autoencoder, integrator = self._autoencoder(), self._integrator()
+        seed = self._fit_seed()
+        autoencoder, integrator = self._autoencoder(seed), self._integrator(seed)
         fraction = check_fraction("validation_fraction", self.validation_fraction)
         held_out = np.empty(0, dtype=int)
         if fraction > 0:
-            samples, held_out = split_fields(samples, fraction, self.random_state)
+            samples, held_out = split_fields(samples, fraction, seed)
         stages = fit_stages_bar(self.verbose)
         stages.set_postfix_str("reading the data tensor")
         states = store.tensor(samples, field_components=())  # (s+1, n, 3N) float32
@@ -208,7 +209,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
             # the model as it will be, to predict the held-out fields with; self
             # stays unfitted until the end, should training fail part-way
             probe = clone(self)
-            probe._set_training_info(store, samples, states[0])
+            probe._set_training_info(store, samples, states[0], seed)
             probe.autoencoder_ = autoencoder
             true_mean = store.mean_m(held_out)
 
@@ -224,7 +225,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         stages.update()
         stages.close()
         self.autoencoder_, self.integrator_ = autoencoder, integrator
-        self._set_training_info(store, samples, states[0])
+        self._set_training_info(store, samples, states[0], seed)
         self.validation_samples_ = held_out
         return self
 
@@ -305,8 +306,9 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         for name in ("autoencoder_hidden", "integrator_hidden"):
             params[name] = tuple(params[name])
         model = cls(**params)
-        model.autoencoder_ = model._autoencoder().set_arrays(arrays, "autoencoder")
-        model.integrator_ = model._integrator().set_arrays(arrays, "integrator")
+        seed = model.random_state
+        model.autoencoder_ = model._autoencoder(seed).set_arrays(arrays, "autoencoder")
+        model.integrator_ = model._integrator(seed).set_arrays(arrays, "integrator")
         model.validation_samples_ = arrays.get(
             "validation_samples", np.empty(0, dtype=int)
         )

@@ -146,7 +146,10 @@ def select_hyperparameters(
         JSON-lines file. Each candidate is appended when its fit is evaluated, and
         candidates already recorded for the same training data, split and model
         parameters are read back instead of refitted: an interrupted search
-        loses at most the fit in progress and resumes when called again.
+        loses at most the fit in progress and resumes when called again. (With
+        an unseeded template, ``random_state=None``, each fit draws its own seed:
+        the errors read back are those of the fits recorded, and the refit is
+        another draw; give a seed to compare candidates on equal terms.)
 
     Returns
     -------

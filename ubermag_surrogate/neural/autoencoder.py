@@ -51,8 +51,8 @@ class DenseAutoencoder(TransformerMixin, BaseEstimator):
     batch_size : int
         States per gradient step.
     random_state : int or None
-        Seed of the weights' initialisation, dropout and shuffling (None: not
-        seeded).
+        Seed of the weights' initialisation, dropout and shuffling (None: a seed
+        drawn for each fit).
     verbose : int
         1: a progress bar over the epochs; 0: silent.
 

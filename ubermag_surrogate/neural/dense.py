@@ -93,18 +93,21 @@ def keras_seed(keras, seed):
     ``keras.random`` calls): their states are restored on exit, so a fit does not
     change the random numbers of the caller's code. (TensorFlow's global seed,
     which Keras also sets when TensorFlow is installed, cannot be read back and
-    stays set.) ``seed`` None: nothing is seeded.
+    stays set.) ``seed`` None: a seed drawn from the operating system's entropy,
+    since torch's generator starts each process from one fixed seed (unseeded fits
+    in fresh processes would all be the same network).
     """
     # the legacy global generator is what Keras seeds, so it is what to restore
     states = random.getstate(), np.random.get_state()  # noqa: NPY002
     keras_state = _keras_random_state()
+    if seed is None:
+        seed = np.random.SeedSequence().generate_state(1)[0]
     with contextlib.ExitStack() as restore:
-        if seed is not None:
-            if keras.backend.backend() == "torch":
-                import torch
+        if keras.backend.backend() == "torch":
+            import torch
 
-                restore.enter_context(torch.random.fork_rng())
-            keras.utils.set_random_seed(int(seed))
+            restore.enter_context(torch.random.fork_rng())
+        keras.utils.set_random_seed(int(seed))
         try:
             yield
         finally:
