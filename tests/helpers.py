@@ -188,13 +188,14 @@ def interrupt_each_line(source, tmp_path, monkeypatch, run, setup=None):
         monkeypatch.chdir(folder)
         state = setup() if setup is not None else None
         tracer = interrupt_at_line(source, event)
+        previous = sys.gettrace()  # coverage's or a debugger's: put back after
         sys.settrace(tracer)
         try:
             result = run(state)
         except KeyboardInterrupt:
             result = None
         finally:
-            sys.settrace(None)
+            sys.settrace(previous)
         yield event, folder, state, result
         if not tracer.fired:
             return

@@ -191,11 +191,11 @@ def test_drives_append_and_append_false_refuses():
     data = md.Data("appending")
     assert data.n == 2
     assert [d.info["driver"] for d in data] == ["MinDriver", "TimeDriver"]
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="already exists.*append=True"):
         embedded.TimeDriver().drive(system, t=1e-11, n=2, append=False, verbose=0)
     embedded.delete(system)
     assert not pathlib.Path("appending").exists()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="'appending' does not exist"):
         embedded.delete(system)
     embedded.delete(system, silent=True)
 

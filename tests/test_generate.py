@@ -733,7 +733,7 @@ def test_store_creation_is_all_or_nothing(tmp_path):
     path = tmp_path / "new.zarr"
     args = {"times": np.linspace(0, 1e-11, 3), "Ms": np.full(4, 8e5)}
     # metadata that cannot be written fails half-way through the creation
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="not JSON serializable"):
         TrajectoryStore.create(path, metadata={"problem": object()}, **args)
     assert list(tmp_path.iterdir()) == []  # no store, no half-made folder
     # a half-made folder left by a killed creation does not block the next one

@@ -624,7 +624,7 @@ def test_bad_models(sp4_model, tmp_path):
         SurrogateDriver(model=42)
     with pytest.raises(ValueError, match="not fitted"):
         SurrogateDriver(model=KernelSurrogate())
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="No model file at .*missing.npz"):
         SurrogateDriver(model=tmp_path / "missing.npz")
     with pytest.raises(AttributeError, match="Invalid attribute"):
         SurrogateDriver(model=sp4_model, evolver="rk4")

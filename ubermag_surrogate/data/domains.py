@@ -245,8 +245,9 @@ class FieldDomain:
             ``"uniform"`` (independent uniform draws, as the seed paper),
             ``"sobol"`` (scrambled Sobol sequence) or ``"lhs"`` (Latin hypercube),
             the latter two from ``scipy.stats.qmc``.
-        seed : int, optional
-            Random seed; the same seed gives the same fields.
+        seed : int or None, optional
+            Random seed (default 0); the same seed gives the same fields. None
+            draws other fields on each call (from the operating system's entropy).
 
         Returns
         -------
