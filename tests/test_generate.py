@@ -736,6 +736,10 @@ def test_store_creation_is_all_or_nothing(tmp_path):
     with pytest.raises(TypeError, match="not JSON serializable"):
         TrajectoryStore.create(path, metadata={"problem": object()}, **args)
     assert list(tmp_path.iterdir()) == []  # no store, no half-made folder
+    path.mkdir()  # anything already there is never overwritten
+    with pytest.raises(FileExistsError, match="new.zarr' exists already"):
+        TrajectoryStore.create(path, metadata={"problem": "p"}, **args)
+    path.rmdir()
     # a half-made folder left by a killed creation does not block the next one
     (tmp_path / f".new.zarr.creating-{os.getpid()}").mkdir()
     store = TrajectoryStore.create(path, metadata={"problem": "p"}, **args)

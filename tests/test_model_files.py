@@ -99,6 +99,9 @@ def test_a_missing_metadata_entry_or_bad_json_is_named(saved, tmp_path):
     np.savez(tmp_path / "json.npz", __metadata__=np.array("{not json"), **arrays)
     with pytest.raises(ValueError, match=r"json\.npz' is not an ubermag-surrogate"):
         load(tmp_path / "json.npz")
+    np.savez(tmp_path / "list.npz", __metadata__=np.array("[1, 2]"), **arrays)
+    with pytest.raises(ValueError, match="its metadata is no JSON object"):
+        load(tmp_path / "list.npz")
     metadata["format"] = "ubermag-surrogate-model/2"
     with pytest.raises(
         ValueError, match="this version reads 'ubermag-surrogate-model/1'"

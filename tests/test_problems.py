@@ -212,6 +212,17 @@ def test_factories_that_cannot_give_trajectories_are_refused():
         Problem("element", scalar_m)
     with pytest.warns(UserWarning, match="Ms is at most 1 A/m: .*norm=Ms"):
         Problem("element", unit_vectors)
+    # what is no problem at all, said by name
+    with pytest.raises(ValueError, match="non-empty name, got ''"):
+        Problem("", without_dynamics)
+    with pytest.raises(TypeError, match="system_factory must be callable"):
+        Problem("element", _element((1, 0, 0), "disk")())
+    with pytest.raises(TypeError, match=r"returned Mesh, not mm\.System"):
+        Problem("element", lambda: _element((1, 0, 0), "disk")().m.mesh)
+    system = _element((1, 0, 0), "disk")()
+    system.m = None
+    with pytest.raises(TypeError, match="must return an mm.System with m set"):
+        Problem("element", lambda: system)
 
 
 def test_a_model_of_per_cell_material_drives_its_own_system(tmp_path):
