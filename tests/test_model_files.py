@@ -69,7 +69,7 @@ def test_files_without_a_checksum_are_checked_array_by_array(saved, tmp_path):
         ({"n_steps": 500}, "times are not the 500 steps"),
         ({"params": {"integrator_target": "bogus"}}, "integrator_target='bogus'"),
         ({"params": {"nu": 3}}, "one step of its first training field fails"),
-        ({"kind": "os.system"}, "Unknown model kind 'os.system'"),
+        ({"kind": "os.system"}, "of the kind 'os.system', which is not registered"),
         ({"mesh": None}, r"is damaged .*\(TypeError"),
         ({"mesh": {"pmin": [0, 0, 0], "pmax": [1, 1, 1], "n": [7, 1, 1]}}, "Ms has"),
         ({"fingerprint": None, "dt": None}, r"is damaged .*\(TypeError"),

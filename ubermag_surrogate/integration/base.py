@@ -17,9 +17,10 @@ from .scaling import field_scaling, scale_fields
 class WindowIntegrator:
     """Mixin: field inputs, padded history windows and the rollout loop.
 
-    Subclasses set ``nu``, call :meth:`set_scaling` and set ``n_latent_`` in
-    their fit, name an attribute
-    that exists once fitted in ``_fitted``, and implement :meth:`_stepper`.
+    Subclasses (``class MyStep(WindowIntegrator, BaseEstimator)``: scikit-learn
+    estimators too) set ``nu``, call :meth:`set_scaling` and set ``n_latent_`` in
+    their fit, name an attribute that exists once fitted in ``_fitted``, and
+    implement :meth:`_stepper`.
     A fitted integrator steps with the ``nu_`` it was fitted with: ``set_params``
     after ``fit`` changes the next fit, not the fitted map.
     """

@@ -5,6 +5,7 @@ from .base import Prediction as Prediction
 from .base import SensitivityWarning as SensitivityWarning
 from .base import SurrogateModel as SurrogateModel
 from .base import model_class as model_class
+from .base import register as register
 from .kernel import KernelSurrogate as KernelSurrogate
 from .neural import NeuralSurrogate as NeuralSurrogate
 from .selection import SelectionResult as SelectionResult
@@ -25,6 +26,7 @@ __all__ = [
     "load",
     "mean_m_errors",
     "model_class",
+    "register",
     "select_hyperparameters",
     "split_samples",
 ]

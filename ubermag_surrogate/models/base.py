@@ -14,6 +14,7 @@ import abc
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import pathlib
 import uuid
@@ -22,6 +23,7 @@ import warnings
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .._checks import as_float_array, check_fields, check_seed
 from ..data.domains import FieldDomain
@@ -67,9 +69,42 @@ def reissue_warnings(caught, stacklevel):
 
 
 def register(cls):
-    """Class decorator: make a model kind loadable by its ``kind`` name."""
-    _REGISTRY[cls.kind] = cls
+    """Class decorator: make a model kind loadable by its ``kind`` name.
+
+    ``cls`` must be a concrete :class:`SurrogateModel` subclass with a ``kind`` of
+    its own (a non-empty string). A kind is registered once: another class under a
+    registered kind would make that kind's files load as the wrong class (a class
+    defined again under the same module and name, as when a notebook cell is
+    rerun, replaces its earlier definition).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For anything else, saying what.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, SurrogateModel)):
+        raise TypeError(f"register takes a SurrogateModel subclass, not {cls!r}.")
+    if inspect.isabstract(cls):
+        missing = sorted(cls.__abstractmethods__)
+        raise TypeError(f"{cls.__name__} does not implement {missing}.")
+    kind = cls.__dict__.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(
+            f"{cls.__name__} needs a kind of its own: a class attribute kind = "
+            f"'name' (a non-empty string; inherited: {getattr(cls, 'kind', None)!r})."
+        )
+    known = _REGISTRY.get(kind)
+    if known is not None and _class_name(known) != _class_name(cls):
+        raise ValueError(
+            f"The kind {kind!r} is {_class_name(known)}'s already: give "
+            f"{cls.__name__} another kind."
+        )
+    _REGISTRY[kind] = cls
     return cls
+
+
+def _class_name(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def model_class(kind):
@@ -81,7 +116,11 @@ def model_class(kind):
         For an unknown kind (the message lists the known ones).
     """
     if kind not in _REGISTRY:
-        raise ValueError(f"Unknown model kind {kind!r}; known: {sorted(_REGISTRY)}.")
+        raise ValueError(
+            f"Unknown model kind {kind!r}; known: {sorted(_REGISTRY)} (a kind "
+            "defined outside this package is known once the module that registers "
+            "it is imported)."
+        )
     return _REGISTRY[kind]
 
 
@@ -288,7 +327,7 @@ def fingerprint(store, samples):
     return digest.hexdigest()[:16]
 
 
-class SurrogateModel(abc.ABC):
+class SurrogateModel(BaseEstimator, abc.ABC):
     """Base class of surrogates of magnetisation dynamics under constant fields.
 
     Fitted attributes common to all models (set by :meth:`_set_training_info`):
@@ -414,7 +453,7 @@ class SurrogateModel(abc.ABC):
         and the file): two unseeded fits are two models with two ids, and each can
         be refitted exactly with ``random_state=model.random_state_``.
         """
-        seed = check_seed("random_state", self.random_state)
+        seed = check_seed("random_state", getattr(self, "random_state", None))
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         return seed
@@ -725,9 +764,14 @@ class SurrogateModel(abc.ABC):
 
     def _check_after(self, after, fields, m0):
         """Refuse a prediction to continue that this request cannot continue."""
-        if not isinstance(after, Prediction) or after.history is None:
+        if not isinstance(after, Prediction):
             raise TypeError(
                 f"after must be a Prediction of this model, not {type(after).__name__}."
+            )
+        if after.history is None:
+            raise ValueError(
+                "after holds no latent history to continue from (a prediction of a "
+                "kind that cannot continue its predictions)."
             )
         if getattr(after.decoder, "__self__", None) is not self:
             raise ValueError("after is a prediction of another model.")
@@ -976,9 +1020,19 @@ class SurrogateModel(abc.ABC):
         params, arrays = self._state()
         from .. import __version__
 
+        if _REGISTRY.get(self.kind) is not type(self):
+            warnings.warn(
+                f"{type(self).__name__} is not the class registered as kind "
+                f"{self.kind!r}: the file loads as "
+                f"{getattr(_REGISTRY.get(self.kind), '__name__', 'nothing')} (give "
+                "the class a kind of its own and register it).",
+                UserWarning,
+                stacklevel=2,
+            )
         metadata = {
             "format": FILE_FORMAT,
             "kind": self.kind,
+            "kind_module": type(self).__module__,
             "package_version": __version__,
             "params": plain(params),
             "mesh": self.mesh_,
@@ -1033,6 +1087,21 @@ class SurrogateModel(abc.ABC):
         """
         path = pathlib.Path(path)
         with files.open_model_file(path) as (metadata, arrays):
+            kind = metadata.get("kind")
+            if isinstance(kind, str) and kind not in _REGISTRY:
+                module = metadata.get("kind_module")
+                named = (  # a dotted Python name only: the file's word, not advice
+                    f" (the file names the module {module!r})"
+                    if isinstance(module, str)
+                    and all(part.isidentifier() for part in module.split("."))
+                    else ""
+                )
+                raise ValueError(
+                    f"{str(path)!r} is a model of the kind {kind!r}, which is not "
+                    f"registered in this process (known kinds: {sorted(_REGISTRY)}): "
+                    f"import the module that defines and registers it before "
+                    f"loading{named}. Nothing is imported from a file."
+                )
             try:
                 model = model_class(metadata["kind"])._from_state(
                     metadata["params"], arrays
@@ -1051,7 +1120,9 @@ class SurrogateModel(abc.ABC):
                 model.dt_ = float(metadata["dt"])
                 model.n_steps_ = int(metadata["n_steps"])
                 # files before it was recorded: the seed given, if any
-                seed = metadata.get("random_state_", model.random_state)
+                seed = metadata.get(
+                    "random_state_", getattr(model, "random_state", None)
+                )
                 model.random_state_ = check_seed("random_state_", seed)
                 model.Ms_ = arrays["Ms"]
                 model.times_ = arrays["times"]

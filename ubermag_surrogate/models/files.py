@@ -59,12 +59,47 @@ def checksum(arrays):
     return digest.hexdigest()
 
 
+def check_arrays(arrays):
+    """Refuse arrays that :func:`read_array` would refuse, before they are saved.
+
+    Raises
+    ------
+    ValueError
+        An array that is not plain numbers or text (dtype kinds float of at least
+        32 bits, int, unsigned, text), or holds NaN or infinite values where
+        predictions would use them (any array but the ``DIAGNOSTICS``).
+    """
+    for name, value in arrays.items():
+        array = np.asarray(value)
+        dtype = array.dtype
+        if (
+            dtype.hasobject
+            or dtype.kind not in _ARRAY_KINDS
+            or (dtype.kind == "f" and dtype.itemsize < 4)
+        ):
+            raise ValueError(
+                f"Cannot save the array {name!r} of dtype {dtype}: model files hold "
+                "plain numbers (float32/64, int) or text."
+            )
+        if (
+            dtype.kind == "f"
+            and not name.endswith(DIAGNOSTICS)
+            and not np.all(np.isfinite(array))
+        ):
+            raise ValueError(
+                f"Cannot save the array {name!r}: it holds NaN or infinite values "
+                "(the model would predict them)."
+            )
+
+
 def write(path, metadata, arrays):
     """Write a model file atomically (an interrupted save keeps the old file).
 
-    The metadata get ``arrays`` (the array names) and ``checksum``.
+    The metadata get ``arrays`` (the array names) and ``checksum``. Arrays the
+    reader would refuse are refused first (:func:`check_arrays`).
     """
     path = pathlib.Path(path)
+    check_arrays(arrays)
     metadata = {
         **metadata,
         "arrays": sorted(arrays),
