@@ -98,6 +98,25 @@ MAX_FIELD = 100.0
 (H in A/m given where mu0 H in T is asked for); no lab magnet reaches it."""
 
 
+MAX_DYNAMICS_TIME = 1e-3
+"""Longest simulated time (s) a time drive or ``generate`` accepts: longer is
+taken for a unit mistake (ns given as s); time-stepping the LLG equation over
+milliseconds does not finish."""
+
+
+def check_dynamics_time(t, name="t"):
+    """Return ``t`` as a positive float of at most :data:`MAX_DYNAMICS_TIME` s."""
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
+        raise ValueError(f"{name}={t!r} must be a positive time in seconds.")
+    if t > MAX_DYNAMICS_TIME:
+        raise ValueError(
+            f"{name}={t!r} s is more than {MAX_DYNAMICS_TIME:g} s of magnetisation "
+            "dynamics, which time-stepping the LLG equation does not finish: times "
+            "are in seconds (1 ns is 1e-9)."
+        )
+    return float(t)
+
+
 def as_float_array(values, name):
     """``values`` as a float64 array, or a ValueError naming the argument."""
     try:

@@ -335,9 +335,9 @@ def evaluate(model, store, samples=None, sensitivity=False, verbose=1):
     model = as_fitted_model(model)
     store = as_store(store)
     times = _check_store(model, store)
-    if samples is not None and len(samples) == 0:
-        raise ValueError("samples is empty: give the indices of samples to score.")
     samples = store.check_samples(samples)  # refuses bad indices, before work
+    if samples.size == 0 and len(store.complete):
+        raise ValueError("samples is empty: give the indices of samples to score.")
     if len(samples) == 0:
         raise ValueError(f"{store} has no complete sample to score.")
     fields = np.asarray(store.fields[samples], dtype=np.float64)

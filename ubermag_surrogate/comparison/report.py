@@ -23,6 +23,7 @@ from .._display import ReportDisplay
 from ..calculators import calculator as choose_calculator
 from ..data.layout import mean_m, to_components
 from ..driver import SurrogateDriver, zeeman_field
+from ..driver.request import check_compatible
 from ..models.base import reissue_warnings
 from .evaluation import trajectory_errors
 
@@ -339,6 +340,12 @@ def compare(system, model, t, n, calculator="auto", dirname=".", verbose=1):
     driver = SurrogateDriver(model=model)
     if isinstance(calculator, str):
         calculator = choose_calculator(calculator, verbose=bool(verbose))
+    elif not callable(getattr(calculator, "TimeDriver", None)):
+        raise TypeError(
+            f"calculator must be 'auto', 'oommf', 'embedded' or a calculator module "
+            f"with a TimeDriver (e.g. oommfc), not {calculator!r}."
+        )
+    check_compatible(system, driver.model)  # before either drive
     dirname = pathlib.Path(dirname)
     m0 = to_components(system.m.array)
 

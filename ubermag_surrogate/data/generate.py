@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from .._checks import check_fields
+from .._checks import MAX_DYNAMICS_TIME, check_dynamics_time, check_fields
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..calculators import calculator as get_calculator
@@ -37,7 +37,7 @@ from .store import COMPLETE, TrajectoryStore, field_key, writing
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
-MAX_TIME = 1e-3
+MAX_TIME = MAX_DYNAMICS_TIME
 """Longest simulated time (s) :func:`generate` accepts: longer is taken for a unit
 mistake (ns given as s)."""
 
@@ -196,14 +196,7 @@ def _check_arguments(fields, t, n, workers, client):
             UserWarning,
             stacklevel=3,
         )
-    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
-        raise ValueError(f"t={t!r} must be a positive time in seconds.")
-    if t > MAX_TIME:
-        raise ValueError(
-            f"t={t!r} s is more than {MAX_TIME:g} s of magnetisation dynamics per "
-            "simulation, which time-stepping the LLG equation does not finish: "
-            "times are in seconds (1 ns is 1e-9)."
-        )
+    check_dynamics_time(t)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
         raise ValueError(f"n={n!r} must be a positive integer number of outputs.")
     if workers is not None:
@@ -326,6 +319,13 @@ def generate(
         If another process is generating into ``store`` (one writer at a time).
     """
     start = time.perf_counter()
+    from ..problems import Problem
+
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"problem must be a Problem (e.g. ubermag_surrogate.problems.sp4.problem"
+            f"(), or Problem(name, system_factory)), not {type(problem).__name__}."
+        )
     fields = _check_arguments(fields, t, n, workers, client)
     if domain is not None:
         if not isinstance(domain, FieldDomain):

@@ -31,6 +31,7 @@ calculator, field domain, sampling and failures.
 import contextlib
 import datetime
 import json
+import numbers
 import os
 import pathlib
 import shutil
@@ -638,7 +639,21 @@ class TrajectoryStore:
                 time.sleep(0.05)
 
     def field(self, sample, time_index):
-        """Magnetisation M (A/m) of one snapshot as a ``discretisedfield.Field``."""
+        """Magnetisation M (A/m) of one snapshot as a ``discretisedfield.Field``.
+
+        ``time_index``: which output, 0 (t = 0) to s (the index into ``times``,
+        not a time in seconds; negative indices count from the end).
+        """
+        n_times = len(self.times)
+        if (
+            isinstance(time_index, bool)
+            or not isinstance(time_index, numbers.Integral)
+            or not -n_times <= time_index < n_times
+        ):
+            raise IndexError(
+                f"time_index={time_index!r} must be an integer output index in "
+                f"[0, {n_times - 1}] (an index into times, not a time in s)."
+            )
         return to_field(
             self.trajectory(sample)[time_index], self.mesh, self.group["Ms"][:]
         )

@@ -658,11 +658,11 @@ class SurrogateDriver(NoScheduling, mm.ExternalDriver):
             slice(start, start + SWEEP_CHUNK)
             for start in range(0, len(fields), SWEEP_CHUNK)
         ]
+        check_compatible(system, self.model)  # a System with m, of the model's
         mesh = system.m.mesh
         moved = np.empty(len(fields)) if sensitivity else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            check_compatible(system, self.model)
             # checked (and warned about) once for all fields, predicted by chunks
             request = self.model._checked_request(
                 fields,

@@ -21,6 +21,7 @@ import micromagneticmodel as mm
 import numpy as np
 import ubermagtable as ut
 
+from .._checks import check_dynamics_time
 from ..calculators import check_embedded_available
 from ..driver_options import (
     OOMMF_ONLY,
@@ -383,6 +384,7 @@ class TimeDriver(Driver):
             )
         # as Python numbers: info.json and the solver's settings are JSON
         kwargs["t"] = _check_positive_real("t", kwargs["t"])
+        check_dynamics_time(kwargs["t"])
         kwargs["n"] = check_positive_int("n", kwargs["n"])
         for name in ("atol", "rtol"):
             _check_positive_real(name, getattr(self, name))

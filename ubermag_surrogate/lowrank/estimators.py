@@ -27,8 +27,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._checks import check_int
 from .kernels import (
     _chunk_rows,
+    _rbf_block,
     check_gamma,
-    rbf_block,
     select_landmarks,
     squared_norms,
 )
@@ -214,7 +214,7 @@ class NystroemFeatures(
                 )
             indices = indices.astype(np.int64)
         landmarks = np.asarray(X[indices], dtype=np.float64)
-        K = rbf_block(landmarks, landmarks, gamma)
+        K = _rbf_block(landmarks, landmarks, gamma)
         w, V = np.linalg.eigh(K)
         w, V = w[::-1], V[:, ::-1]
         keep = w > self.eigen_floor * w[0]
@@ -237,7 +237,7 @@ class NystroemFeatures(
         """Return K[X, x_r], float64, shape ``(len(X), r)``."""
         check_is_fitted(self, "normalization_")
         X = _named(self, X, reset=False)  # also the feature count, as sklearn's
-        return rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self.landmark_sq_norms_)
+        return _rbf_block(X, self.landmarks_, self.gamma_, Y_sq=self.landmark_sq_norms_)
 
     def transform(self, X):
         """Return Phi_r[X], float64, shape ``(len(X), r)``."""

@@ -49,7 +49,25 @@ def rbf_block(X, Y, gamma, X_sq=None, Y_sq=None, out=None):
         Precomputed squared row norms.
     out : numpy.ndarray, optional
         Array to fill.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a gamma that is not a positive number, or X and Y that are not
+        two-dimensional with the same number of columns.
     """
+    X = X if hasattr(X, "shape") and hasattr(X, "ndim") else np.asarray(X, float)
+    Y = np.asarray(Y, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            "X and Y must be two-dimensional (samples as rows) with the same number "
+            f"of columns, not shapes {X.shape} and {Y.shape}."
+        )
+    return _rbf_block(X, Y, check_gamma(gamma), X_sq, Y_sq, out)
+
+
+def _rbf_block(X, Y, gamma, X_sq=None, Y_sq=None, out=None):
+    """:func:`rbf_block` for checked arguments (the estimators' inner loops)."""
     Y64 = np.asarray(Y, dtype=np.float64)
     Y_sq = squared_norms(Y64) if Y_sq is None else Y_sq
     X_sq = squared_norms(X) if X_sq is None else X_sq
@@ -129,7 +147,7 @@ def select_landmarks(X, n, method="random", gamma=None, seed=0):
             chosen[k:] = rng.choice(rest, size=n - k, replace=False)
             break
         chosen[k] = pivot
-        column = rbf_block(
+        column = _rbf_block(
             X, X[pivot : pivot + 1], gamma, X_sq, X_sq[pivot : pivot + 1]
         )
         column = column[:, 0] - L[:, :k] @ L[pivot, :k]

@@ -283,6 +283,13 @@ its earlier samples as it was)."""
 
 
 MT_AS_T_HINT = " Fields are mu0 H in T (35 mT is 0.035, not 35)."
+TINY_FIELD = 1e-5
+"""|mu0 H| (T) below which fields given to a model trained on larger ones are
+taken for a unit mistake (H in T or mT where A/m is due)."""
+TINY_FIELD_HINT = (
+    " Fields this small (below 10 uT) are most likely a unit mistake: a Zeeman "
+    "term's H is in A/m (mu0 H = 35 mT is H = 0.035 / mu0 = 2.79e4 A/m)."
+)
 """Added to an extrapolation warning for fields above 1 T (the command line, which
 reads mT, leaves it out)."""
 
@@ -755,7 +762,13 @@ class SurrogateModel(BaseEstimator, abc.ABC):
                 f"The initial magnetisation differs from the state the model was "
                 f"trained from by {distance:.3g} (RMS over cells of |m - m0|, "
                 f"tolerance {m0_tolerance:g}); predictions from other initial states "
-                "are extrapolation.",
+                "are extrapolation."
+                + (
+                    " (Check its layout: a flat (3N,) m0 is [m_x | m_y | m_z]; give "
+                    "system.m or system.m.array for cells-first values.)"
+                    if distance > 0.5
+                    else ""
+                ),
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
             )
@@ -950,6 +963,8 @@ class SurrogateModel(BaseEstimator, abc.ABC):
             )
         if np.abs(fields).max() > 1.0:  # above 1 T: most likely mT given as T
             message += MT_AS_T_HINT
+        elif np.abs(fields).max() < TINY_FIELD < np.abs(self.training_fields_).max():
+            message += TINY_FIELD_HINT
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
     def _check_m0(self, m0):
@@ -998,8 +1013,40 @@ class SurrogateModel(BaseEstimator, abc.ABC):
         # any length (unit vectors or M in A/m): one unit vector per magnetic cell
         return (unit_vectors(m0.T).T * magnetic).reshape(-1)
 
+    def _check_states(self, m):
+        """Return unit magnetisations ``(k, 3N)`` (or ``(3N,)``) as a 2D array.
+
+        Raises ValueError for another width, or vectors that are not unit length
+        in the magnetic cells (M in A/m, or a Field's cells-first array).
+        """
+        m = np.atleast_2d(np.asarray(m))  # float32 states stay float32 (no copy)
+        if m.dtype.kind not in "fiu":
+            m = np.atleast_2d(as_float_array(m, "m"))
+        three_n = self.m0_.size
+        if m.ndim != 2 or m.shape[1] != three_n:
+            raise ValueError(
+                f"m must be unit magnetisations (k, {three_n}) in the store's layout "
+                f"[m_x | m_y | m_z], not shape {m.shape}."
+            )
+        cells = m.reshape(len(m), 3, -1)
+        norms = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))[:, self.Ms_ > 0]
+        if norms.size and not np.allclose(norms, 1, atol=1e-3):
+            raise ValueError(
+                f"m must be unit vectors in the store's layout [m_x | m_y | m_z] (one "
+                f"(3N,) row per state); its vectors have lengths {norms.min():.3g} to "
+                f"{norms.max():.3g}. From a Field: "
+                "ubermag_surrogate.data.layout.to_components(field.array).reshape(-1)."
+            )
+        return m
+
     def to_field(self, m_flat):
         """Return one predicted state (3N) as a ``discretisedfield.Field`` (A/m)."""
+        m_flat = np.asarray(m_flat)
+        if m_flat.size != self.m0_.size:
+            raise ValueError(
+                f"to_field takes one state of {self.m0_.size} values (3N), not shape "
+                f"{m_flat.shape} (one state of a prediction: prediction.m[i, j])."
+            )
         return to_field(m_flat, self.mesh, self.Ms_)
 
     # -- files ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._checks import (
+    as_float_array,
     check_bool,
     check_int,
     check_positive,
@@ -324,7 +325,7 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
     def encode(self, m):
         """Return the latent coordinates of unit magnetisations ``(k, 3N)``."""
         self._check_fitted()
-        return self.embedding_.transform(np.atleast_2d(m))
+        return self.embedding_.transform(self._check_states(m))
 
     def decode(self, latent):
         """Return the unit magnetisations ``(k, 3N)`` of latent states ``(k, d)``.
@@ -336,7 +337,13 @@ class KernelSurrogate(SurrogateModel, BaseEstimator):
         """
         self._check_fitted()
         preimage = self.embedding_.preimage_
-        latent = np.atleast_2d(latent)
+        latent = np.atleast_2d(as_float_array(latent, "latent"))
+        d = self.embedding_.components_.shape[1]
+        if latent.ndim != 2 or latent.shape[1] != d:
+            raise ValueError(
+                f"latent must be (k, {d}): {d} latent coordinates per state, not "
+                f"shape {latent.shape}."
+            )
         coords = preimage.features_.landmark_kernel(latent) @ preimage.landmark_coef_
         if preimage.output_basis_ is None:
             m = coords.astype(np.float32)

@@ -235,7 +235,7 @@ class NeuralSurrogate(SurrogateModel, BaseEstimator):
         ``fields`` (mu0 H in T, ``(k, 3)``) are the encoder's extra input.
         """
         self._check_fitted()
-        m = np.atleast_2d(m)
+        m = self._check_states(m)
         if fields is None and self.field_input:
             raise ValueError(
                 "This model's encoder takes the field as input: give the fields "

@@ -18,10 +18,11 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
+from .._checks import check_seed
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..neural.dense import interrupts_stop_fits
-from .base import as_store, fingerprint, plain
+from .base import SurrogateModel, as_store, fingerprint, plain
 
 
 def split_samples(store, validation_fraction=0.2, seed=0):
@@ -38,7 +39,7 @@ def split_fields(samples, validation_fraction=0.2, seed=0):
         raise ValueError(
             f"validation_fraction={validation_fraction} must be in (0, 1)."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     shuffled = rng.permutation(samples)
     n_val = max(1, int(round(validation_fraction * len(samples))))
     if len(samples) - n_val < 2:
@@ -56,6 +57,7 @@ def mean_m_errors(model, store, samples, true_mean=None):
     ``true_mean`` ``(k, s+1, 3)``: the samples' <m> when already read.
     """
     store = as_store(store)
+    samples = store.check_samples(samples)  # None: all complete samples
     if true_mean is None:
         true_mean = store.mean_m(samples)  # (k, s+1, 3)
     n_times = true_mean.shape[1]
@@ -161,6 +163,12 @@ def select_hyperparameters(
         made smaller, so that larger values give the same model).
     """
     store = as_store(store)
+    if not isinstance(estimator, SurrogateModel):
+        what = estimator.__name__ if isinstance(estimator, type) else repr(estimator)
+        raise TypeError(
+            f"estimator must be a model to start from, e.g. KernelSurrogate(), not "
+            f"{what}."
+        )
     if strategy not in ("coordinate", "grid"):
         raise ValueError(f"strategy={strategy!r} must be 'coordinate' or 'grid'.")
     valid = set(estimator.get_params())

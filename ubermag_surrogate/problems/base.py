@@ -214,8 +214,10 @@ class Problem:
 
         Parameters
         ----------
-        calculator : module
-            ``oommfc`` or ``ubermag_surrogate.embedded``.
+        calculator : module or str
+            ``oommfc`` or ``ubermag_surrogate.embedded``, or a name as for
+            :func:`ubermag_surrogate.calculator` (``"auto"``, ``"oommf"``,
+            ``"embedded"``).
         use_cache : bool, optional
             Read and write the on-disk cache (default ``True``).
 
@@ -223,6 +225,10 @@ class Problem:
         -------
         discretisedfield.Field
         """
+        if isinstance(calculator, str):  # a name, as everywhere else
+            from ..calculators import calculator as get_calculator
+
+            calculator = get_calculator(calculator, verbose=False)
         system = self.system()
         if not self.relax:
             return system.m
