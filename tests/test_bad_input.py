@@ -2,6 +2,7 @@
 each is refused (or flagged) by name, not answered from deep inside numpy, or with
 a nonsense result."""
 
+import copy
 import warnings
 
 import micromagneticmodel as mm
@@ -35,9 +36,16 @@ def test_a_time_drive_of_a_time_not_in_seconds_is_refused(tmp_path):
 def test_a_zeeman_field_given_in_tesla_says_h_is_in_a_per_m(sp4_model, tmp_path):
     system = sp4_model.system(name="tesla")
     system.energy += mm.Zeeman(H=SP4_TEST_DOMAIN.sample(1, seed=1)[0])  # T, not A/m
-    with pytest.warns(ExtrapolationWarning, match="H is in A/m") as caught:
+    with pytest.warns(ExtrapolationWarning, match="Zeeman H given in T") as caught:
         SurrogateDriver(model=sp4_model).drive(system, t=1e-10, n=10, dirname=tmp_path)
-    assert "unit mistake" in str(caught[0].message)
+    assert "where A/m is due" in str(caught[0].message)
+    in_mt = SP4_TEST_DOMAIN.sample(1, seed=1) * 1e3  # mT, as a number of A/m
+    with pytest.warns(ExtrapolationWarning, match="Zeeman H given in T"):
+        sp4_model.predict(in_mt * mm.consts.mu0)  # B of H = that number of A/m
+    # a small field that is no such mistake gets no such hint
+    with pytest.warns(ExtrapolationWarning) as caught:
+        sp4_model.predict([[0.0, 0.0, 0.0]])
+    assert "A/m is due" not in str(caught[0].message)
     # a field in the domain has no such hint (nor any warning)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -53,11 +61,21 @@ def test_states_to_encode_and_decode_are_checked(sp4_model, sp4_store):
         sp4_model.encode(states[:, :-3])
     with pytest.raises(ValueError, match=r"latent must be \(k, 12\)"):
         sp4_model.decode(np.zeros((2, 11)))
-    # a flat m0 in cells-first order is far from any state of the layout
+    # a model that keeps its states' lengths encodes what it decodes
+    free = copy.deepcopy(sp4_model).set_params(normalize=False)
+    free._params_at_fit = free._hyperparameters()  # as if fitted so
+    own = free.decode(free.encode(states))
+    assert not np.allclose(np.linalg.norm(own.reshape(8, 3, -1), axis=1), 1)
+    assert free.encode(own).shape == (8, 12)
+    # a flat m0 in cells-first order is the trained state read the wrong way
     system = sp4_model.system()
     cells_first = system.m.array.reshape(-1)
-    with pytest.warns(ExtrapolationWarning, match="Check its layout"):
-        sp4_model.predict(SP4_TEST_DOMAIN.sample(1, seed=3), m0=cells_first)
+    field = SP4_TEST_DOMAIN.sample(1, seed=3)
+    with pytest.warns(ExtrapolationWarning, match="Read cells first it is the"):
+        sp4_model.predict(field, m0=cells_first)
+    with pytest.warns(ExtrapolationWarning) as caught:  # reversed: no layout hint
+        sp4_model.predict(field, m0=-system.m.array)
+    assert "cells first" not in str(caught[0].message)
 
 
 def test_snapshots_and_states_are_asked_for_by_index_and_shape(sp4_store, sp4_model):

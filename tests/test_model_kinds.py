@@ -211,8 +211,25 @@ def test_register_refuses_what_would_load_as_the_wrong_class(sp4_store, tmp_path
             kind = "kernel"
 
     assert _REGISTRY["kernel"] is KernelSurrogate
-    # the same class defined again (a notebook cell run twice) replaces itself
-    assert register(PCALinearSurrogate) is PCALinearSurrogate
+
+    def define():  # a notebook cell that defines and registers a kind
+        @register
+        class Rerun(PCALinearSurrogate):
+            kind = "test-rerun"
+
+        return Rerun
+
+    before = define()
+    fitted = before(n_components=4).fit(sp4_store)
+    after = define()  # the cell run again: the same class, defined anew
+    try:
+        assert _REGISTRY["test-rerun"] is after is not before
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the file loads as that class
+            path = fitted.save(tmp_path / "rerun.npz")
+        assert type(load(path)) is after
+    finally:
+        _REGISTRY.pop("test-rerun")
 
     class Unregistered(PCALinearSurrogate):
         pass

@@ -378,10 +378,12 @@ def main(argv=None):
 
     def show(message, category, *_args, **_kwargs):
         # one line, without the source line Python would print under it; without
-        # the API's hint about mT given as T (fields are read in mT here)
-        from ..models.base import MT_AS_T_HINT
+        # the API's unit hints (mT given as T, H in T given as A/m), which speak
+        # of Python arguments, not of this command's options
+        from ..models.base import H_IN_A_PER_M_HINT, MT_AS_T_HINT
 
         message = str(message).replace(MT_AS_T_HINT, "")
+        message = message.replace(H_IN_A_PER_M_HINT, "")
         print(
             f"ubermag-surrogate {args.command}: {category.__name__}: {message}",
             file=sys.stderr,

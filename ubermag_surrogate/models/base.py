@@ -283,15 +283,16 @@ its earlier samples as it was)."""
 
 
 MT_AS_T_HINT = " Fields are mu0 H in T (35 mT is 0.035, not 35)."
-TINY_FIELD = 1e-5
-"""|mu0 H| (T) below which fields given to a model trained on larger ones are
-taken for a unit mistake (H in T or mT where A/m is due)."""
-TINY_FIELD_HINT = (
-    " Fields this small (below 10 uT) are most likely a unit mistake: a Zeeman "
-    "term's H is in A/m (mu0 H = 35 mT is H = 0.035 / mu0 = 2.79e4 A/m)."
-)
 """Added to an extrapolation warning for fields above 1 T (the command line, which
 reads mT, leaves it out)."""
+H_IN_A_PER_M_HINT = (
+    " These fields are the training domain's divided by mu0 (or by 1000 mu0): most "
+    "likely a Zeeman H given in T (or mT), where A/m is due (mu0 H = 35 mT is H = "
+    "0.035 / mu0 = 2.79e4 A/m)."
+)
+"""Added to an extrapolation warning for fields that, read as T or mT instead of
+A/m, lie in the training domain (the command line, which reads T, leaves it
+out)."""
 
 
 def plain(value):
@@ -756,24 +757,30 @@ class SurrogateModel(BaseEstimator, abc.ABC):
                 stacklevel=stacklevel,
             )
         self._warn_outside_domain(fields, stacklevel=stacklevel + 1)
-        m0 = self._check_m0(m0)
+        given, m0 = m0, self._check_m0(m0)
         if m0 is not None and (distance := rms_difference(m0, self.m0_)) > m0_tolerance:
             warnings.warn(
                 f"The initial magnetisation differs from the state the model was "
                 f"trained from by {distance:.3g} (RMS over cells of |m - m0|, "
                 f"tolerance {m0_tolerance:g}); predictions from other initial states "
-                "are extrapolation."
-                + (
-                    " (Check its layout: a flat (3N,) m0 is [m_x | m_y | m_z]; give "
-                    "system.m or system.m.array for cells-first values.)"
-                    if distance > 0.5
-                    else ""
-                ),
+                "are extrapolation." + self._layout_hint(given, m0_tolerance),
                 ExtrapolationWarning,
                 stacklevel=stacklevel,
             )
         t = float(t) if t is not None else total * self.dt_
         return fields, m0, n, stride, after, t
+
+    def _layout_hint(self, given, tolerance):
+        """Return a hint for a flat m0 that is the trained state read cells first."""
+        if isinstance(given, df.Field) or np.ndim(given) != 1:
+            return ""
+        cells_first = self._check_m0(np.asarray(given).reshape(-1, 3))
+        if rms_difference(cells_first, self.m0_) > tolerance:
+            return ""
+        return (
+            " Read cells first it is the trained state: a flat (3N,) m0 is "
+            "[m_x | m_y | m_z]; give system.m or system.m.array for values cells first."
+        )
 
     def _check_after(self, after, fields, m0):
         """Refuse a prediction to continue that this request cannot continue."""
@@ -963,8 +970,11 @@ class SurrogateModel(BaseEstimator, abc.ABC):
             )
         if np.abs(fields).max() > 1.0:  # above 1 T: most likely mT given as T
             message += MT_AS_T_HINT
-        elif np.abs(fields).max() < TINY_FIELD < np.abs(self.training_fields_).max():
-            message += TINY_FIELD_HINT
+        elif np.abs(fields).max() > 0:
+            domain = self.training_domain()
+            as_h = fields / mm.consts.mu0  # the numbers of H, read as T (or mT)
+            if domain.contains(as_h).all() or domain.contains(as_h * 1e-3).all():
+                message += H_IN_A_PER_M_HINT
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
     def _check_m0(self, m0):
@@ -1028,14 +1038,16 @@ class SurrogateModel(BaseEstimator, abc.ABC):
                 f"m must be unit magnetisations (k, {three_n}) in the store's layout "
                 f"[m_x | m_y | m_z], not shape {m.shape}."
             )
-        cells = m.reshape(len(m), 3, -1)
+        cells = m.reshape(len(m), 3, three_n // 3)  # len(m) may be 0
         norms = np.sqrt(np.einsum("kcn,kcn->kn", cells, cells))[:, self.Ms_ > 0]
-        if norms.size and not np.allclose(norms, 1, atol=1e-3):
+        unit = getattr(self, "normalize", True)  # else its own states are not
+        if unit and norms.size and not np.allclose(norms, 1, atol=1e-3):
             raise ValueError(
                 f"m must be unit vectors in the store's layout [m_x | m_y | m_z] (one "
                 f"(3N,) row per state); its vectors have lengths {norms.min():.3g} to "
-                f"{norms.max():.3g}. From a Field: "
-                "ubermag_surrogate.data.layout.to_components(field.array).reshape(-1)."
+                f"{norms.max():.3g} (M in A/m, or a Field's array, which is cells "
+                "first? ubermag_surrogate.data.layout.to_components(field.array)"
+                ".reshape(-1) gives the layout)."
             )
         return m
 
@@ -1067,7 +1079,8 @@ class SurrogateModel(BaseEstimator, abc.ABC):
         params, arrays = self._state()
         from .. import __version__
 
-        if _REGISTRY.get(self.kind) is not type(self):
+        registered = _REGISTRY.get(self.kind)
+        if registered is None or _class_name(registered) != _class_name(type(self)):
             warnings.warn(
                 f"{type(self).__name__} is not the class registered as kind "
                 f"{self.kind!r}: the file loads as "
