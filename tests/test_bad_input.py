@@ -138,3 +138,17 @@ def test_rbf_block_checks_its_arguments():
         rbf_block(X, X, -1.0)
     with pytest.raises(ValueError, match=r"same number of col.*\(2, 2\) and \(1, 3\)"):
         rbf_block(X, [[0.0, 1.0, 2.0]], 0.5)
+
+
+def test_sp4_zeeman_and_tensor_components_say_what_they_take(sp4_store):
+    H = sp4.zeeman((-0.0355, -0.0063, 0)).H  # SP4 field 2, mu0 H in T
+    assert np.allclose(H, np.array([-0.0355, -0.0063, 0]) / mm.consts.mu0)
+    with pytest.warns(UserWarning, match=r"35.5 T, above 1 T: mu0 H is in T"):
+        sp4.zeeman((-35.5, -6.3, 0))  # mT given as T
+    with pytest.raises(ValueError, match="b_field has non-finite values"):
+        sp4.zeeman((np.nan, 0, 0))
+    with pytest.raises(ValueError, match=r"b_field must be an array of shape"):
+        sp4.zeeman((1e-3, 2e-3))
+    D = sp4_store.tensor(field_components=1)  # one component, as (1,)
+    assert D.shape == (21, 8, 1501)
+    assert np.array_equal(D[0, :, 0], sp4_store.fields[:, 1].astype(np.float32))

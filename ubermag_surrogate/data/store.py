@@ -581,12 +581,15 @@ class TrajectoryStore:
         samples : array_like of int, optional
             Sample indices (default: all complete samples, in order).
         field_components : tuple of int, optional
-            Which components of mu0 H form h (default in-plane x, y, as the paper).
+            Which components of mu0 H form h (default in-plane x, y, as the paper;
+            one int for one component, ``()`` for none).
         dtype : numpy dtype, optional
             ``float32`` (default, as stored) or ``float64``.
         """
         samples = self.check_samples(samples)
         n_times, _, n_cells = self.group["m"].shape[1:]
+        if isinstance(field_components, numbers.Integral):  # one component
+            field_components = (field_components,)
         field_components = list(field_components)
         if not all(c in (0, 1, 2) for c in field_components):
             raise ValueError(

@@ -13,11 +13,13 @@ Examples
 """
 
 import functools
+import warnings
 
 import discretisedfield as df
 import micromagneticmodel as mm
 import numpy as np
 
+from .._checks import check_fields
 from .base import Problem
 
 LENGTH = (500e-9, 125e-9, 3e-9)
@@ -91,10 +93,19 @@ def zeeman(b_field):
     micromagneticmodel.Zeeman
         With ``H`` in A/m.
     """
-    b_field = np.asarray(b_field, dtype=float)
-    if b_field.shape != (3,):
-        raise ValueError(f"Expected three field components, got shape {b_field.shape}.")
-    return mm.Zeeman(H=tuple(float(v) for v in b_field / mm.consts.mu0))
+    b_field = check_fields(b_field, "b_field")
+    if b_field.shape != (1, 3):
+        raise ValueError(
+            f"b_field must be one field of three components (T), not {len(b_field)}."
+        )
+    if np.abs(b_field).max() > 1.0:  # SP4's fields are tens of mT
+        warnings.warn(
+            f"b_field has a component of {np.abs(b_field).max():g} T, above 1 T: "
+            "mu0 H is in T (35 mT is 0.035, not 35).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return mm.Zeeman(H=tuple(float(v) for v in b_field[0] / mm.consts.mu0))
 
 
 def first_zero_crossing(t, mx):
