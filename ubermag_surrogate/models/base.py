@@ -774,7 +774,10 @@ class SurrogateModel(BaseEstimator, abc.ABC):
         """Return a hint for a flat m0 that is the trained state read cells first."""
         if isinstance(given, df.Field) or np.ndim(given) != 1:
             return ""
-        cells_first = self._check_m0(np.asarray(given).reshape(-1, 3))
+        try:  # read as one vector per cell
+            cells_first = self._check_m0(np.asarray(given).reshape(-1, 3))
+        except ValueError:  # e.g. zero vectors that way: not the trained state
+            return ""
         if rms_difference(cells_first, self.m0_) > tolerance:
             return ""
         return (
