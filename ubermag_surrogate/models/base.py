@@ -348,7 +348,8 @@ class SurrogateModel(BaseEstimator, abc.ABC):
     ``file_``: the file it was loaded from or last saved to (absolute path; None
     for a model fitted and not saved), which drives record; ``random_state_``: the
     seed the fit used (``random_state``, or the one drawn for an unseeded model;
-    None for files written before 0.1 recorded it).
+    None for an unseeded model loaded from a file written before seeds were
+    recorded).
     """
 
     kind = None
