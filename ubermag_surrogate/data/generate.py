@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from .._checks import MAX_DYNAMICS_TIME, check_dynamics_time, check_fields
+from .._checks import check_dynamics_time, check_fields
 from .._display import ReportDisplay
 from .._progress import progress_bar
 from ..calculators import calculator as get_calculator
@@ -37,9 +37,6 @@ from .store import COMPLETE, TrajectoryStore, field_key, writing
 
 # Ubermag drivers chdir into the drive folder: one drive at a time per process.
 _DRIVE_LOCK = threading.Lock()
-MAX_TIME = MAX_DYNAMICS_TIME
-"""Longest simulated time (s) :func:`generate` accepts: longer is taken for a unit
-mistake (ns given as s)."""
 
 
 @dataclasses.dataclass(repr=False)

@@ -385,9 +385,9 @@ class SurrogateModel(BaseEstimator, abc.ABC):
         self._check_fitted()
         params = getattr(self, "_params_at_fit", None) or self._hyperparameters()
         key = [self.kind, params, self.fingerprint_]
-        drawn = getattr(self, "random_state_", None)
-        if params.get("random_state", 0) is None and drawn is not None:
-            key.append({"random_state_": drawn})  # seeded models' ids unchanged
+        drawn = self._drawn_seed(params)
+        if drawn is not None:  # seeded models' ids unchanged
+            key.append({"random_state_": drawn})
         interrupted = self.interrupted_training()
         if interrupted:  # not the model these parameters give (older ids unchanged)
             key.append(interrupted)
@@ -466,6 +466,12 @@ class SurrogateModel(BaseEstimator, abc.ABC):
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         return seed
+
+    def _drawn_seed(self, params):
+        """Return the seed drawn for the fit if ``params`` are unseeded, else None."""
+        if params.get("random_state", 0) is None:
+            return getattr(self, "random_state_", None)
+        return None
 
     def _set_training_info(self, store, samples, initial_states, seed):
         """Set the common fitted attributes; ``initial_states`` ``(n, 3N)`` give m0_.
@@ -557,8 +563,8 @@ class SurrogateModel(BaseEstimator, abc.ABC):
             f"trained on {len(self.training_fields_)} fields of problem "
             f"{self.problem_!r} (training data {self.fingerprint_})",
         ]
-        drawn = getattr(self, "random_state_", None)
-        if params.get("random_state", 0) is None and drawn is not None:
+        drawn = self._drawn_seed(params)
+        if drawn is not None:
             lines.insert(
                 1,
                 f"  unseeded: the seed drawn for its fit is {drawn} (refit it with "
@@ -1088,7 +1094,7 @@ class SurrogateModel(BaseEstimator, abc.ABC):
             warnings.warn(
                 f"{type(self).__name__} is not the class registered as kind "
                 f"{self.kind!r}: the file loads as "
-                f"{getattr(_REGISTRY.get(self.kind), '__name__', 'nothing')} (give "
+                f"{getattr(registered, '__name__', 'nothing')} (give "
                 "the class a kind of its own and register it).",
                 UserWarning,
                 stacklevel=2,
